@@ -1,0 +1,21 @@
+/* specdyn/analysis.h - running a plan (the "analysis" layer).
+
+   SpdRun splits the communicator into task groups, hands tasks to groups largest
+   first, runs the weight-spectra analysis of each task on its group (load -> SVD ->
+   metrics -> store), records failures without stopping the others, and writes the
+   index. A SIGTERM stops taking new tasks; finished tasks stay stored. */
+#pragma once
+#include <specdyn/store.h>
+#include <specdyn/svd.h>
+#include <specdyn/metrics.h>
+
+typedef enum { SPD_RUN_COMPLETE = 0, SPD_RUN_PARTIAL = 1, SPD_RUN_FAILED = 2 } SpdRunStatus;
+
+typedef struct {
+  PetscInt ndone, nskipped_done, nfailed, nrefused, nnot_run;
+} SpdRunSummary;
+
+/* Run one task on `comm` (its group) and write its result file. Collective on comm. */
+PETSC_EXTERN PetscErrorCode SpdWeightsRunTask(SpdPlan, const SpdTask *, MPI_Comm, SpdStore, PetscInt *nprod);
+/* Run every task of the plan not yet stored. Collective on plan->comm. */
+PETSC_EXTERN PetscErrorCode SpdRun(SpdPlan, SpdStore, SpdRunSummary *, SpdRunStatus *);

@@ -1,0 +1,109 @@
+/* specdyn/job.h - job files and plans (the "job" layer).
+
+   A job file (YAML) names checkpoints, tensor selection, the weight-spectra analysis,
+   solver options and resources. SpdJobLoad parses and validates it: unknown keys are
+   errors naming the key, its line and the closest valid key. SpdPlanCreate opens the
+   checkpoints (metadata only), selects and splits tensors, and produces the task list
+   with cost and per-rank memory estimates; `specdyn run --dry-run` prints it. */
+#pragma once
+#include <specdyn/operator.h>
+
+typedef struct {
+  char path[PETSC_MAX_PATH_LEN]; /* resolved against the job file's folder */
+  char label[128];               /* defaults to the file's base name       */
+} SpdJobCheckpoint;
+
+/* Split rule for fused projections: tensors whose name matches `match` are cut along
+   `axis` of the analysed matrix (0: rows, 1: columns; after the orientation rule) into
+   nparts equal parts named parts[], and each part into `heads` equal heads (0: none). */
+typedef struct {
+  char      match[SPD_MAX_NAME];
+  PetscInt  nparts;
+  char      parts[8][32];
+  PetscInt  axis;
+  PetscInt  heads;
+  PetscBool transpose; /* analyse the stored block transposed (e.g. GPT-2 Conv1D [in,out]) */
+} SpdJobSplit;
+
+typedef enum { SPD_FULL_AUTO, SPD_FULL_YES, SPD_FULL_NO } SpdFullMode;
+
+typedef struct {
+  SpdFullMode full;       /* all singular values (ScaLAPACK)                          */
+  PetscInt    full_max;   /* auto: full spectrum when min(m,n) <= full_max           */
+  PetscInt    top;        /* top-k triplets (SLEPc), 0 = none                         */
+  PetscInt    bottom;     /* bottom-k triplets (SLEPc), 0 = none                      */
+  PetscBool   vectors;    /* store top-k U and V                                      */
+  PetscReal   rank_tol;   /* numerical rank tolerance relative to sigma_1, <= 0: auto */
+  PetscInt    tail_min;   /* minimum number of tail points for the power-law fit     */
+} SpdWeightsSettings;
+
+typedef struct _p_SpdJob *SpdJob;
+struct _p_SpdJob {
+  MPI_Comm           comm;
+  char               path[PETSC_MAX_PATH_LEN];
+  char               dir[PETSC_MAX_PATH_LEN];
+  char              *text; /* the job file, verbatim (provenance) */
+  char               name[128];
+  PetscInt           ncheckpoints;
+  SpdJobCheckpoint  *checkpoints;
+  PetscInt           ninclude, nexclude;
+  char             **include, **exclude;
+  PetscInt           nsplits;
+  SpdJobSplit       *splits;
+  SpdWeightsSettings weights;
+  char              *petsc_options;   /* options from the job file, inserted below the command line */
+  PetscInt64         memory_per_rank; /* bytes; default 2 GiB                                   */
+  PetscInt           ranks_per_task;  /* 0: chosen per task by the planner                       */
+  char               output[PETSC_MAX_PATH_LEN]; /* results folder ("" : <job name>.results)     */
+};
+
+/* Collective: rank 0 reads the file, every rank parses the same text. */
+PETSC_EXTERN PetscErrorCode SpdJobLoad(MPI_Comm, const char path[], SpdJob *);
+/* Same from text (tests); `origin` names the text in messages, `dir` resolves paths. */
+PETSC_EXTERN PetscErrorCode SpdJobLoadString(MPI_Comm, const char text[], const char origin[], const char dir[], SpdJob *);
+/* Put the job's solver options into PETSc's options database, below the command line:
+   an option already given on the command line keeps its command-line value. */
+PETSC_EXTERN PetscErrorCode SpdJobInsertOptions(SpdJob);
+PETSC_EXTERN PetscErrorCode SpdJobDestroy(SpdJob *);
+/* Print every job key with its meaning (used by `specdyn run --help`). */
+PETSC_EXTERN PetscErrorCode SpdJobPrintKeys(FILE *);
+
+/* ---- plan ---------------------------------------------------------------- */
+typedef struct {
+  char          id[40];      /* stable: hash of checkpoint path, view and settings      */
+  PetscInt      checkpoint;  /* index into job->checkpoints and plan->readers            */
+  SpdMatrixView view;
+  PetscInt64    m, n;
+  PetscBool     full;        /* resolved settings */
+  PetscInt      top, bottom;
+  PetscReal     cost;        /* flop estimate                                           */
+  PetscInt      nranks;      /* ranks of the group that runs it                          */
+  PetscInt64    mem_per_rank;/* estimated bytes per rank at nranks                       */
+  PetscBool     refused;     /* cannot run: memory plan does not fit; see reason         */
+  char          reason[256];
+} SpdTask;
+
+typedef struct {
+  char name[SPD_MAX_NAME];
+  char file[PETSC_MAX_PATH_LEN];
+  char why[256];
+} SpdSkipped;
+
+typedef struct _p_SpdPlan *SpdPlan;
+struct _p_SpdPlan {
+  SpdJob      job;
+  MPI_Comm    comm;
+  PetscMPIInt size;
+  SpdReader  *readers;  /* one per checkpoint; NULL when it failed to open */
+  char      **errors;   /* per checkpoint: the open error, or NULL         */
+  PetscInt    ntasks;
+  SpdTask    *tasks;    /* sorted by decreasing cost                         */
+  PetscInt    nskipped;
+  SpdSkipped *skipped;  /* 1-D tensors, unsupported dtypes, ...              */
+};
+
+PETSC_EXTERN PetscErrorCode SpdPlanCreate(SpdJob, MPI_Comm, SpdPlan *);
+PETSC_EXTERN PetscErrorCode SpdPlanView(SpdPlan, PetscViewer);
+PETSC_EXTERN PetscErrorCode SpdPlanDestroy(SpdPlan *);
+/* Memory estimate per rank of one task on p ranks (bytes). */
+PETSC_EXTERN PetscInt64 SpdTaskMemoryPerRank(PetscInt64 m, PetscInt64 n, PetscBool full, PetscInt top, PetscInt bottom, PetscInt p);

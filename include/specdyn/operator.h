@@ -1,0 +1,27 @@
+/* specdyn/operator.h - analysed matrices (the "operator" layer).
+
+   An SpdMatrixView names one matrix to analyse: a block of a tensor's stored 2-D view,
+   optionally transposed (Keras kernels [in,out], GPT-2 style Conv1D weights, or a
+   split rule that asks for it). Fused attention projections become several views of
+   one tensor (parts q,k,v, and heads). The analysed matrix is
+       A = S[row0:row0+nrows, col0:col0+ncols]      (transpose = false)
+       A = S[row0:row0+nrows, col0:col0+ncols]^T    (transpose = true)
+   SpdMatLoadView loads A as a MATMPIDENSE whose rows are distributed with PETSc's
+   default layout; each rank reads only its own rows of A from the file. */
+#pragma once
+#include <specdyn/reader.h>
+#include <petscmat.h>
+
+typedef struct {
+  char       name[SPD_MAX_NAME]; /* analysed name: tensor name, plus "[part]" and "/head<h>" */
+  PetscInt   tensor;             /* index in the reader                                     */
+  PetscInt64 row0, nrows, col0, ncols;
+  PetscBool  transpose;
+} SpdMatrixView;
+
+/* Rows m and columns n of the analysed matrix. */
+PETSC_EXTERN void           SpdMatrixViewShape(const SpdMatrixView *, PetscInt64 *m, PetscInt64 *n);
+/* The whole tensor as one view (transposed when the tensor is stored [in,out]). */
+PETSC_EXTERN PetscErrorCode SpdMatrixViewFromTensor(const SpdTensorInfo *, PetscInt, SpdMatrixView *);
+/* Collective on comm: load the view as an m x n MATMPIDENSE on comm. */
+PETSC_EXTERN PetscErrorCode SpdMatLoadView(SpdReader, const SpdMatrixView *, MPI_Comm, Mat *);

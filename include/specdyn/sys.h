@@ -1,0 +1,52 @@
+/* specdyn/sys.h - initialization, error-checking macros, logging, common types. */
+#pragma once
+#include <petscsys.h>
+#include <hdf5.h>
+
+#define SPD_MAX_NAME 512 /* longest tensor / dataset / analysed-matrix name kept */
+#define SPD_MAX_DIMS 8   /* highest tensor rank a checkpoint may hold          */
+
+/* Check an HDF5 call that returns herr_t/hid_t/htri_t: negative is failure. */
+#define SpdCallH5(func, args) \
+  do { \
+    PetscInt64 _spd_h5status; \
+    PetscStackPushExternal(#func); \
+    _spd_h5status = (PetscInt64)(func args); \
+    PetscStackPop; \
+    PetscCheck(_spd_h5status >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 call %s() failed with status %" PetscInt64_FMT, #func, _spd_h5status); \
+  } while (0)
+
+/* Same, keeping the returned identifier. */
+#define SpdCallH5Return(ret, func, args) \
+  do { \
+    PetscStackPushExternal(#func); \
+    ret = func args; \
+    PetscStackPop; \
+    PetscCheck((PetscInt64)(ret) >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 call %s() failed with status %" PetscInt64_FMT, #func, (PetscInt64)(ret)); \
+  } while (0)
+
+/* Check a ScaLAPACK/LAPACK routine's INFO output. */
+#define SpdCheckInfo(name, info) PetscCheck((info) == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "%s returned info = %d", name, (int)(info))
+
+/* Log events of specdyn's phases; registered by SpdInitialize(). */
+PETSC_EXTERN PetscClassId  SPD_CLASSID;
+PETSC_EXTERN PetscLogEvent SPD_Read, SPD_SVDFull, SPD_SVDPartial, SPD_Metrics, SPD_Write, SPD_Plan;
+PETSC_EXTERN PetscLogStage SPD_StageRead, SPD_StageSolve, SPD_StageStore;
+
+PETSC_EXTERN PetscErrorCode SpdInitialize(int *, char ***, const char[], const char[]);
+PETSC_EXTERN PetscErrorCode SpdFinalize(void);
+PETSC_EXTERN PetscErrorCode SpdRegisterAll(void);
+PETSC_EXTERN const char    *SpdVersion(void);
+PETSC_EXTERN const char    *SpdGitRevision(void);
+PETSC_EXTERN PetscErrorCode SpdLibraryVersions(char[], size_t);
+
+/* Small utilities shared by layers. */
+PETSC_EXTERN PetscErrorCode SpdGlobMatch(const char pattern[], const char str[], PetscBool *);
+PETSC_EXTERN PetscErrorCode SpdFormatBytes(PetscInt64, char[], size_t);
+PETSC_EXTERN PetscErrorCode SpdEditDistance(const char[], const char[], PetscInt *);
+
+/* Run code whose errors are recorded rather than fatal:
+     SpdErrorCapturePush(msg, sizeof msg); ierr = F(...); SpdErrorCapturePop();
+   msg then holds the first (innermost) error message, "" if none. */
+PETSC_EXTERN PetscErrorCode SpdErrorCapturePush(char[], size_t);
+PETSC_EXTERN PetscErrorCode SpdErrorCapturePop(void);

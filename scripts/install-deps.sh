@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Install every Debian package specdyn needs to build, test, run the demo and
+# benchmark. Idempotent: packages already present are not fetched again.
+set -euo pipefail
+
+PKGS=(
+  # toolchain
+  build-essential gfortran cmake pkg-config make git ca-certificates clang-format
+  # MPI, PETSc/SLEPc, ScaLAPACK, parallel HDF5
+  openmpi-bin libopenmpi-dev petsc-dev slepc-dev
+  libhdf5-openmpi-dev hdf5-tools libscalapack-openmpi-dev
+  # OpenBLAS replaces the reference BLAS through Debian's alternatives (FACTS.md)
+  libopenblas0-pthread libopenblas-pthread-dev
+  # parsers
+  libyaml-dev libcjson-dev zlib1g-dev
+  # independent references for tests and benchmarks (run with /usr/bin/python3)
+  python3 python3-numpy python3-scipy python3-h5py python3-matplotlib
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "specdyn: installing ${#missing[@]} Debian packages: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Make sure the BLAS/LAPACK alternatives point at OpenBLAS, not the reference build.
+arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -dumpmachine)
+for lib in libblas.so.3 liblapack.so.3; do
+  target=$(update-alternatives --list "$lib-$arch" 2>/dev/null | grep openblas | head -n1 || true)
+  if [ -n "$target" ]; then
+    cur=$(readlink -f "/usr/lib/$arch/$lib" || true)
+    case "$cur" in
+      *openblas*) ;;
+      *) ${SUDO:-} update-alternatives --set "$lib-$arch" "$target" >/dev/null ;;
+    esac
+  fi
+done
+exit 0

@@ -1,0 +1,184 @@
+/* The weight-spectra analysis of one task: load the analysed matrix W (m x n) on the
+   task's group, compute ||W||_F, all singular values (ScaLAPACK) and/or the top-k and
+   bottom-k triplets (SLEPc) with their residuals, the scalar metrics of
+   docs/metrics.md, and write tasks/<id>.h5 (schema: docs/results-format.md). */
+#include <specdyn/analysis.h>
+#include <time.h>
+
+/* Write one SpdTriplets under `grp` ("top" or "bottom"). */
+static PetscErrorCode SpdWriteTriplets_Private(SpdTaskFile f, const char grp[], const SpdTriplets *t, PetscBool vectors, PetscInt m, PetscInt n)
+{
+  char      path[64];
+  PetscInt *conv;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(t->k + 1, &conv));
+  for (PetscInt i = 0; i < t->k; i++) conv[i] = t->converged[i] ? 1 : 0;
+  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/sigma", grp));
+  PetscCall(SpdTaskFileWriteReal(f, path, t->k, t->sigma));
+  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/residual", grp));
+  PetscCall(SpdTaskFileWriteReal(f, path, t->k, t->residual));
+  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/converged", grp));
+  PetscCall(SpdTaskFileWriteInt(f, path, t->k, conv));
+  PetscCall(PetscFree(conv));
+  PetscCall(SpdTaskFileSetAttrInt(f, grp, "requested", t->k));
+  PetscCall(SpdTaskFileSetAttrInt(f, grp, "nconv", t->nconv));
+  PetscCall(SpdTaskFileSetAttrInt(f, grp, "iterations", t->its));
+  PetscCall(SpdTaskFileSetAttrInt(f, grp, "products", t->nprod));
+  PetscCall(SpdTaskFileSetAttrString(f, grp, "solver", t->solver));
+  PetscCall(SpdTaskFileSetAttrReal(f, grp, "tol", t->tol));
+  if (vectors && t->U && t->V) {
+    PetscCall(PetscSNPrintf(path, sizeof(path), "%s/U", grp));
+    PetscCall(SpdTaskFileWriteVecs(f, path, t->nconv, t->U, m));
+    PetscCall(PetscSNPrintf(path, sizeof(path), "%s/V", grp));
+    PetscCall(SpdTaskFileWriteVecs(f, path, t->nconv, t->V, n));
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SpdWriteMetrics_Private(SpdTaskFile f, const SpdWeightMetrics *w)
+{
+  PetscFunctionBegin;
+  PetscCall(SpdTaskFileCreateGroup(f, "metrics"));
+#define SPD_R(x) PetscCall(SpdTaskFileSetAttrReal(f, "metrics", #x, w->x))
+#define SPD_I(x) PetscCall(SpdTaskFileSetAttrInt(f, "metrics", #x, w->x))
+  SPD_R(frobenius);
+  SPD_R(spectral);
+  SPD_R(nuclear);
+  SPD_R(stable_rank);
+  SPD_R(effective_rank);
+  SPD_I(numerical_rank);
+  SPD_R(rank_tol);
+  SPD_R(sigma_min);
+  SPD_R(condition);
+  SPD_R(mp_noise);
+  SPD_R(mp_edge);
+  SPD_I(mp_outliers);
+  SPD_R(alpha);
+  SPD_R(alpha_xmin);
+  SPD_I(alpha_ntail);
+  SPD_R(alpha_ks);
+#undef SPD_R
+#undef SPD_I
+  PetscFunctionReturn(0);
+}
+
+/* Provenance of the run, identical on the group's ranks. */
+static PetscErrorCode SpdWriteProvenance_Private(SpdTaskFile f, SpdPlan plan, const SpdTask *task, const SpdTensorInfo *ti, PetscMPIInt size)
+{
+  SpdJob  job = plan->job;
+  char    versions[1024], when[64], *opts;
+  time_t  now = time(NULL);
+  PetscMPIInt wsize;
+
+  PetscFunctionBegin;
+  PetscCall(SpdLibraryVersions(versions, sizeof(versions)));
+  strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+  PetscCall(PetscOptionsGetAll(NULL, &opts));
+  PetscCallMPI(MPI_Comm_size(plan->comm, &wsize));
+  PetscCall(SpdTaskFileSetAttrString(f, "/", "specdyn_version", SpdVersion()));
+  PetscCall(SpdTaskFileSetAttrString(f, "/", "git_revision", SpdGitRevision()));
+  PetscCall(SpdTaskFileSetAttrString(f, "/", "library_versions", versions));
+  PetscCall(SpdTaskFileSetAttrString(f, "/", "written", when));
+  PetscCall(SpdTaskFileSetAttrString(f, "/", "study", job->name));
+  PetscCall(SpdTaskFileSetAttrString(f, "/", "job_text", job->text ? job->text : ""));
+  PetscCall(SpdTaskFileSetAttrString(f, "/", "petsc_options", opts ? opts : ""));
+  PetscCall(PetscFree(opts));
+  PetscCall(SpdTaskFileSetAttrString(f, "/", "task_id", task->id));
+  PetscCall(SpdTaskFileSetAttrString(f, "/", "analysis", "weights"));
+  PetscCall(SpdTaskFileSetAttrString(f, "/", "checkpoint", job->checkpoints[task->checkpoint].path));
+  PetscCall(SpdTaskFileSetAttrString(f, "/", "checkpoint_label", job->checkpoints[task->checkpoint].label));
+  PetscCall(SpdTaskFileSetAttrString(f, "/", "name", task->view.name));
+  PetscCall(SpdTaskFileSetAttrString(f, "/", "tensor", ti->name));
+  PetscCall(SpdTaskFileSetAttrString(f, "/", "tensor_file", ti->file));
+  PetscCall(SpdTaskFileSetAttrString(f, "/", "dtype", SpdDTypes[ti->dtype]));
+  PetscCall(SpdTaskFileSetAttrInt(f, "/", "m", task->m));
+  PetscCall(SpdTaskFileSetAttrInt(f, "/", "n", task->n));
+  PetscCall(SpdTaskFileSetAttrInt(f, "/", "row0", task->view.row0));
+  PetscCall(SpdTaskFileSetAttrInt(f, "/", "nrows", task->view.nrows));
+  PetscCall(SpdTaskFileSetAttrInt(f, "/", "col0", task->view.col0));
+  PetscCall(SpdTaskFileSetAttrInt(f, "/", "ncols", task->view.ncols));
+  PetscCall(SpdTaskFileSetAttrInt(f, "/", "transpose", task->view.transpose));
+  PetscCall(SpdTaskFileSetAttrInt(f, "/", "ranks", size));
+  PetscCall(SpdTaskFileSetAttrInt(f, "/", "world_ranks", wsize));
+  PetscFunctionReturn(0);
+}
+
+/*@C
+  SpdWeightsRunTask - the weight-spectra analysis of one task
+
+  Collective on comm (the task's group)
+
+  Input Parameters:
++ plan  - the plan holding the task and its checkpoint's reader
+. task  - the task
+. comm  - the group that runs it
+- store - where the result file goes
+
+  Output Parameter:
+. nprod - products with W and W^T used by the iterative solves
+
+  Notes:
+  The task file is written under a temporary name and renamed only when complete.
+@*/
+PetscErrorCode SpdWeightsRunTask(SpdPlan plan, const SpdTask *task, MPI_Comm comm, SpdStore store, PetscInt *nprod)
+{
+  SpdJob               job = plan->job;
+  const SpdTensorInfo *ti;
+  Mat                  A;
+  PetscReal            frob, *full = NULL, t0, tread, tfull = 0, ttop = 0, tbottom = 0;
+  SpdTriplets          top = {0}, bottom = {0};
+  SpdWeightMetrics     w;
+  SpdTaskFile          f;
+  PetscMPIInt          size;
+  PetscInt             kmin = (PetscInt)PetscMin(task->m, task->n);
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCall(SpdReaderGetTensor(plan->readers[task->checkpoint], task->view.tensor, &ti));
+  t0 = MPI_Wtime();
+  PetscCall(SpdMatLoadView(plan->readers[task->checkpoint], &task->view, comm, &A));
+  PetscCall(MatNorm(A, NORM_FROBENIUS, &frob));
+  tread = MPI_Wtime() - t0;
+
+  if (task->full) {
+    t0 = MPI_Wtime();
+    PetscCall(PetscMalloc1(kmin, &full));
+    PetscCall(SpdSVDFull(A, full));
+    tfull = MPI_Wtime() - t0;
+  }
+  if (task->top > 0) {
+    t0 = MPI_Wtime();
+    PetscCall(SpdSVDExtreme(A, SPD_SVD_TOP, task->top, job->weights.vectors, "top_", &top));
+    ttop = MPI_Wtime() - t0;
+  }
+  if (task->bottom > 0) {
+    t0 = MPI_Wtime();
+    PetscCall(SpdSVDExtreme(A, SPD_SVD_BOTTOM, task->bottom, PETSC_FALSE, "bottom_", &bottom));
+    tbottom = MPI_Wtime() - t0;
+  }
+
+  PetscCall(PetscLogEventBegin(SPD_Metrics, 0, 0, 0, 0));
+  PetscCall(SpdMetricsCompute((PetscInt)task->m, (PetscInt)task->n, frob, full ? kmin : 0, full, top.nconv, top.sigma, bottom.nconv, bottom.sigma, job->weights.rank_tol, &w));
+  PetscCall(PetscLogEventEnd(SPD_Metrics, 0, 0, 0, 0));
+
+  PetscCall(SpdTaskFileCreate(store, comm, task->id, &f));
+  PetscCall(SpdWriteProvenance_Private(f, plan, task, ti, size));
+  PetscCall(SpdWriteMetrics_Private(f, &w));
+  if (full) PetscCall(SpdTaskFileWriteReal(f, "full/sigma", kmin, full));
+  if (task->top > 0) PetscCall(SpdWriteTriplets_Private(f, "top", &top, job->weights.vectors, (PetscInt)task->m, (PetscInt)task->n));
+  if (task->bottom > 0) PetscCall(SpdWriteTriplets_Private(f, "bottom", &bottom, PETSC_FALSE, (PetscInt)task->m, (PetscInt)task->n));
+  PetscCall(SpdTaskFileCreateGroup(f, "timings"));
+  PetscCall(SpdTaskFileSetAttrReal(f, "timings", "read_seconds", tread));
+  PetscCall(SpdTaskFileSetAttrReal(f, "timings", "full_seconds", tfull));
+  PetscCall(SpdTaskFileSetAttrReal(f, "timings", "top_seconds", ttop));
+  PetscCall(SpdTaskFileSetAttrReal(f, "timings", "bottom_seconds", tbottom));
+  PetscCall(SpdTaskFileCommit(&f));
+
+  *nprod = top.nprod + bottom.nprod;
+  PetscCall(PetscFree(full));
+  PetscCall(SpdTripletsDestroy(&top));
+  PetscCall(SpdTripletsDestroy(&bottom));
+  PetscCall(MatDestroy(&A));
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,181 @@
+/* `specdyn export`: one CSV row per analysed matrix with every scalar metric, read
+   from a results folder (index.h5 and the task files it lists). No recomputation. */
+#include <specdyn/private/storeimpl.h>
+
+/* Read a 1-D variable-length string dataset. */
+static PetscErrorCode SpdReadStrings_Private(hid_t file, const char path[], PetscInt *n, char ***v)
+{
+  hid_t    dset, space, type;
+  hssize_t np;
+
+  PetscFunctionBegin;
+  SpdCallH5Return(dset, H5Dopen2, (file, path, H5P_DEFAULT));
+  SpdCallH5Return(space, H5Dget_space, (dset));
+  np = H5Sget_simple_extent_npoints(space);
+  SpdCallH5Return(type, H5Tcopy, (H5T_C_S1));
+  SpdCallH5(H5Tset_size, (type, H5T_VARIABLE));
+  PetscCall(PetscCalloc1(np + 1, v));
+  if (np > 0) SpdCallH5(H5Dread, (dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, *v));
+  *n = (PetscInt)np;
+  SpdCallH5(H5Tclose, (type));
+  SpdCallH5(H5Sclose, (space));
+  SpdCallH5(H5Dclose, (dset));
+  PetscFunctionReturn(0);
+}
+
+static void SpdFreeStrings_Private(PetscInt n, char **v)
+{
+  for (PetscInt i = 0; i < n; i++) free(v[i]); /* allocated by HDF5 with malloc */
+  PetscFree(v);
+}
+
+/* Numeric attribute of obj (NaN / missing -> "" in the CSV). */
+static PetscErrorCode SpdReadAttrDouble_Private(hid_t file, const char obj[], const char name[], double *v, PetscBool *found)
+{
+  hid_t attr;
+
+  PetscFunctionBegin;
+  *found = PETSC_FALSE;
+  if (H5Lexists(file, obj, H5P_DEFAULT) <= 0 && strcmp(obj, "/")) PetscFunctionReturn(0);
+  if (H5Aexists_by_name(file, obj, name, H5P_DEFAULT) <= 0) PetscFunctionReturn(0);
+  SpdCallH5Return(attr, H5Aopen_by_name, (file, obj, name, H5P_DEFAULT, H5P_DEFAULT));
+  SpdCallH5(H5Aread, (attr, H5T_NATIVE_DOUBLE, v));
+  SpdCallH5(H5Aclose, (attr));
+  *found = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SpdReadAttrString_Private(hid_t file, const char name[], char buf[], size_t len)
+{
+  hid_t attr, type, mtype;
+
+  PetscFunctionBegin;
+  buf[0] = 0;
+  if (H5Aexists_by_name(file, "/", name, H5P_DEFAULT) <= 0) PetscFunctionReturn(0);
+  SpdCallH5Return(attr, H5Aopen_by_name, (file, "/", name, H5P_DEFAULT, H5P_DEFAULT));
+  SpdCallH5Return(type, H5Aget_type, (attr));
+  PetscCheck(H5Tget_size(type) < len, PETSC_COMM_SELF, PETSC_ERR_SUP, "attribute %s too long", name);
+  SpdCallH5Return(mtype, H5Tcopy, (type));
+  SpdCallH5(H5Aread, (attr, mtype, buf));
+  buf[H5Tget_size(type)] = 0;
+  SpdCallH5(H5Tclose, (mtype));
+  SpdCallH5(H5Tclose, (type));
+  SpdCallH5(H5Aclose, (attr));
+  PetscFunctionReturn(0);
+}
+
+static void SpdCSVString_Private(FILE *fp, const char s[])
+{
+  if (!strpbrk(s, ",\"\n")) {
+    fputs(s, fp);
+    return;
+  }
+  fputc('"', fp);
+  for (const char *c = s; *c; c++) {
+    if (*c == '"') fputc('"', fp);
+    fputc(*c, fp);
+  }
+  fputc('"', fp);
+}
+
+/* Columns: where each numeric column comes from in a task file. */
+static const struct {
+  const char *col, *obj, *attr;
+} SpdExportColumns[] = {
+  {"m", "/", "m"},                                  {"n", "/", "n"},
+  {"ranks", "/", "ranks"},                          {"frobenius", "metrics", "frobenius"},
+  {"spectral", "metrics", "spectral"},              {"nuclear", "metrics", "nuclear"},
+  {"stable_rank", "metrics", "stable_rank"},        {"effective_rank", "metrics", "effective_rank"},
+  {"numerical_rank", "metrics", "numerical_rank"},  {"rank_tol", "metrics", "rank_tol"},
+  {"sigma_min", "metrics", "sigma_min"},            {"condition", "metrics", "condition"},
+  {"mp_noise", "metrics", "mp_noise"},              {"mp_edge", "metrics", "mp_edge"},
+  {"mp_outliers", "metrics", "mp_outliers"},        {"alpha", "metrics", "alpha"},
+  {"alpha_xmin", "metrics", "alpha_xmin"},          {"alpha_ntail", "metrics", "alpha_ntail"},
+  {"alpha_ks", "metrics", "alpha_ks"},              {"top_requested", "top", "requested"},
+  {"top_nconv", "top", "nconv"},                    {"top_products", "top", "products"},
+  {"bottom_requested", "bottom", "requested"},      {"bottom_nconv", "bottom", "nconv"},
+  {"bottom_products", "bottom", "products"},        {"read_seconds", "timings", "read_seconds"},
+  {"full_seconds", "timings", "full_seconds"},      {"top_seconds", "timings", "top_seconds"},
+  {"bottom_seconds", "timings", "bottom_seconds"},
+};
+
+/*@C
+  SpdExportCSV - write one CSV row per analysed matrix of a results folder
+
+  Not collective
+
+  Input Parameters:
++ results - the results folder (holding index.h5)
+- csv     - the CSV file to write ("-" for standard output)
+
+  Notes:
+  Columns: checkpoint, name, tensor, dtype, status, then every scalar metric (empty
+  when unknown), solver counts and timings. Failed and refused tasks get a row with
+  their status and message and empty numbers, so that nothing is silently missing.
+@*/
+PetscErrorCode SpdExportCSV(const char results[], const char csv[])
+{
+  char     path[PETSC_MAX_PATH_LEN];
+  hid_t    index;
+  PetscInt n, n2, n3, n4, n5;
+  char   **status, **file, **ckpt, **name, **msg;
+  FILE    *fp;
+  const size_t ncol = sizeof(SpdExportColumns) / sizeof(SpdExportColumns[0]);
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/index.h5", results));
+  H5E_BEGIN_TRY { index = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT); }
+  H5E_END_TRY;
+  PetscCheck(index >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "Cannot open %s: is %s a specdyn results folder? (run `specdyn run JOB.yaml` first)", path, results);
+  PetscCall(SpdReadStrings_Private(index, "tasks/status", &n, &status));
+  PetscCall(SpdReadStrings_Private(index, "tasks/file", &n2, &file));
+  PetscCall(SpdReadStrings_Private(index, "tasks/checkpoint", &n3, &ckpt));
+  PetscCall(SpdReadStrings_Private(index, "tasks/name", &n4, &name));
+  PetscCall(SpdReadStrings_Private(index, "tasks/message", &n5, &msg));
+  PetscCheck(n == n2 && n == n3 && n == n4 && n == n5, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: the /tasks table has columns of different lengths; the index is damaged, rerun the job to rewrite it", path);
+
+  if (!strcmp(csv, "-")) fp = stdout;
+  else fp = fopen(csv, "w");
+  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "Cannot write %s", csv);
+  fprintf(fp, "checkpoint,name,tensor,dtype,status");
+  for (size_t c = 0; c < ncol; c++) fprintf(fp, ",%s", SpdExportColumns[c].col);
+  fprintf(fp, ",message\n");
+  for (PetscInt i = 0; i < n; i++) {
+    char  tensor[SPD_MAX_NAME] = "", dtype[32] = "";
+    hid_t tf = -1;
+
+    if (!strcmp(status[i], "done")) {
+      PetscCall(PetscSNPrintf(path, sizeof(path), "%s/%s", results, file[i]));
+      H5E_BEGIN_TRY { tf = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT); }
+      H5E_END_TRY;
+      PetscCheck(tf >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "Cannot open %s listed in the index as done; the results folder was modified", path);
+      PetscCall(SpdReadAttrString_Private(tf, "tensor", tensor, sizeof(tensor)));
+      PetscCall(SpdReadAttrString_Private(tf, "dtype", dtype, sizeof(dtype)));
+    }
+    SpdCSVString_Private(fp, ckpt[i]);
+    fputc(',', fp);
+    SpdCSVString_Private(fp, name[i]);
+    fputc(',', fp);
+    SpdCSVString_Private(fp, tensor);
+    fprintf(fp, ",%s,%s", dtype, status[i]);
+    for (size_t c = 0; c < ncol; c++) {
+      double    v;
+      PetscBool found = PETSC_FALSE;
+      if (tf >= 0) PetscCall(SpdReadAttrDouble_Private(tf, SpdExportColumns[c].obj, SpdExportColumns[c].attr, &v, &found));
+      if (found && !PetscIsNanReal(v)) fprintf(fp, ",%.17g", v);
+      else fputc(',', fp);
+    }
+    fputc(',', fp);
+    SpdCSVString_Private(fp, msg[i]);
+    fputc('\n', fp);
+    if (tf >= 0) SpdCallH5(H5Fclose, (tf));
+  }
+  if (fp != stdout) fclose(fp);
+  SpdFreeStrings_Private(n, status);
+  SpdFreeStrings_Private(n, file);
+  SpdFreeStrings_Private(n, ckpt);
+  SpdFreeStrings_Private(n, name);
+  SpdFreeStrings_Private(n, msg);
+  SpdCallH5(H5Fclose, (index));
+  PetscFunctionReturn(0);
+}

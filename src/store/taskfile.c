@@ -1,0 +1,218 @@
+/* One task's result file: created collectively by the task's group as
+   tasks/<id>.h5.tmp with the MPI-IO driver, renamed to tasks/<id>.h5 on commit.
+   HDF5 1.10 has no journal (FACTS.md): a file killed mid-write is unreadable, so the
+   final name only ever denotes a closed, complete file. */
+#include <specdyn/private/storeimpl.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+struct _p_SpdTaskFile {
+  MPI_Comm    comm;
+  PetscMPIInt rank;
+  hid_t       file;
+  char        tmp[PETSC_MAX_PATH_LEN], final[PETSC_MAX_PATH_LEN];
+  SpdStore    store;
+};
+
+PetscErrorCode SpdTaskFileCreate(SpdStore store, MPI_Comm comm, const char id[], SpdTaskFile *tf)
+{
+  SpdTaskFile f;
+  hid_t       fapl;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&f));
+  f->comm  = comm;
+  f->store = store;
+  PetscCallMPI(MPI_Comm_rank(comm, &f->rank));
+  PetscCall(PetscSNPrintf(f->final, sizeof(f->final), "%s/tasks/%s.h5", store->dir, id));
+  PetscCall(PetscSNPrintf(f->tmp, sizeof(f->tmp), "%s.tmp", f->final));
+  SpdCallH5Return(fapl, H5Pcreate, (H5P_FILE_ACCESS));
+  SpdCallH5(H5Pset_fapl_mpio, (fapl, comm, MPI_INFO_NULL));
+  f->file = H5Fcreate(f->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  SpdCallH5(H5Pclose, (fapl));
+  PetscCheck(f->file >= 0, comm, PETSC_ERR_FILE_OPEN, "Cannot create the result file %s; check that the results folder is writable and the disk is not full", f->tmp);
+  *tf = f;
+  PetscFunctionReturn(0);
+}
+
+/* Create intermediate groups of `path` ("top/sigma" creates "top"). */
+static PetscErrorCode SpdTaskFileLcpl_Private(hid_t *lcpl)
+{
+  PetscFunctionBegin;
+  SpdCallH5Return(*lcpl, H5Pcreate, (H5P_LINK_CREATE));
+  SpdCallH5(H5Pset_create_intermediate_group, (*lcpl, 1));
+  PetscFunctionReturn(0);
+}
+
+/* A 1-D dataset of `n` values identical on every rank: created collectively, written by rank 0. */
+static PetscErrorCode SpdTaskFileWrite1D_Private(SpdTaskFile f, const char path[], hid_t memtype, hid_t filetype, PetscInt n, const void *v)
+{
+  hid_t   space, dset, lcpl, sel;
+  hsize_t dim = (hsize_t)n;
+
+  PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(SPD_Write, 0, 0, 0, 0));
+  PetscCall(SpdTaskFileLcpl_Private(&lcpl));
+  SpdCallH5Return(space, H5Screate_simple, (1, &dim, NULL));
+  SpdCallH5Return(dset, H5Dcreate2, (f->file, path, filetype, space, lcpl, H5P_DEFAULT, H5P_DEFAULT));
+  SpdCallH5Return(sel, H5Scopy, (space));
+  if (f->rank != 0 || n == 0) SpdCallH5(H5Sselect_none, (sel));
+  SpdCallH5(H5Dwrite, (dset, memtype, sel, sel, H5P_DEFAULT, v));
+  SpdCallH5(H5Sclose, (sel));
+  SpdCallH5(H5Dclose, (dset));
+  SpdCallH5(H5Sclose, (space));
+  SpdCallH5(H5Pclose, (lcpl));
+  PetscCall(PetscLogEventEnd(SPD_Write, 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SpdTaskFileWriteReal(SpdTaskFile f, const char path[], PetscInt n, const PetscReal v[])
+{
+  PetscFunctionBegin;
+  PetscCall(SpdTaskFileWrite1D_Private(f, path, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, n, v));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SpdTaskFileWriteInt(SpdTaskFile f, const char path[], PetscInt n, const PetscInt v[])
+{
+  PetscInt64 *w;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(n + 1, &w));
+  for (PetscInt i = 0; i < n; i++) w[i] = v[i];
+  PetscCall(SpdTaskFileWrite1D_Private(f, path, H5T_NATIVE_INT64, H5T_STD_I64LE, n, w));
+  PetscCall(PetscFree(w));
+  PetscFunctionReturn(0);
+}
+
+/* k distributed vectors as a k x N dataset; each rank writes the columns it owns,
+   collectively: no rank ever holds more than its own slice. */
+PetscErrorCode SpdTaskFileWriteVecs(SpdTaskFile f, const char path[], PetscInt k, const Vec v[], PetscInt N)
+{
+  hid_t      fspace, mspace, dset, lcpl, dxpl;
+  hsize_t    dims[2] = {(hsize_t)k, (hsize_t)N}, start[2] = {0, 0}, count[2];
+  PetscInt   rstart = 0, rend = 0, nloc;
+  PetscReal *buf;
+
+  PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(SPD_Write, 0, 0, 0, 0));
+  if (k > 0) PetscCall(VecGetOwnershipRange(v[0], &rstart, &rend));
+  else {
+    /* same split as PETSc's default layout; nothing is written */
+    PetscInt n = PETSC_DECIDE;
+    PetscCall(PetscSplitOwnership(f->comm, &n, &N));
+  }
+  nloc = rend - rstart;
+  PetscCall(PetscMalloc1((size_t)k * nloc + 1, &buf));
+  for (PetscInt i = 0; i < k; i++) {
+    const PetscScalar *a;
+    PetscCall(VecGetArrayRead(v[i], &a));
+    for (PetscInt j = 0; j < nloc; j++) buf[(size_t)i * nloc + j] = PetscRealPart(a[j]);
+    PetscCall(VecRestoreArrayRead(v[i], &a));
+  }
+  PetscCall(SpdTaskFileLcpl_Private(&lcpl));
+  SpdCallH5Return(fspace, H5Screate_simple, (2, dims, NULL));
+  SpdCallH5Return(dset, H5Dcreate2, (f->file, path, H5T_IEEE_F64LE, fspace, lcpl, H5P_DEFAULT, H5P_DEFAULT));
+  start[1] = (hsize_t)rstart;
+  count[0] = (hsize_t)k;
+  count[1] = (hsize_t)nloc;
+  if (k > 0 && nloc > 0) SpdCallH5(H5Sselect_hyperslab, (fspace, H5S_SELECT_SET, start, NULL, count, NULL));
+  else SpdCallH5(H5Sselect_none, (fspace));
+  SpdCallH5Return(mspace, H5Screate_simple, (2, count, NULL));
+  if (!(k > 0 && nloc > 0)) SpdCallH5(H5Sselect_none, (mspace));
+  SpdCallH5Return(dxpl, H5Pcreate, (H5P_DATASET_XFER));
+  SpdCallH5(H5Pset_dxpl_mpio, (dxpl, H5FD_MPIO_COLLECTIVE));
+  SpdCallH5(H5Dwrite, (dset, H5T_NATIVE_DOUBLE, mspace, fspace, dxpl, buf));
+  SpdCallH5(H5Pclose, (dxpl));
+  SpdCallH5(H5Sclose, (mspace));
+  SpdCallH5(H5Sclose, (fspace));
+  SpdCallH5(H5Dclose, (dset));
+  SpdCallH5(H5Pclose, (lcpl));
+  PetscCall(PetscFree(buf));
+  PetscCall(PetscLogEventEnd(SPD_Write, 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SpdTaskFileCreateGroup(SpdTaskFile f, const char path[])
+{
+  hid_t g, lcpl;
+
+  PetscFunctionBegin;
+  PetscCall(SpdTaskFileLcpl_Private(&lcpl));
+  SpdCallH5Return(g, H5Gcreate2, (f->file, path, lcpl, H5P_DEFAULT, H5P_DEFAULT));
+  SpdCallH5(H5Gclose, (g));
+  SpdCallH5(H5Pclose, (lcpl));
+  PetscFunctionReturn(0);
+}
+
+/* Attributes are written collectively with identical values on every rank. */
+static PetscErrorCode SpdTaskFileSetAttr_Private(SpdTaskFile f, const char obj[], const char name[], hid_t filetype, hid_t memtype, const void *value)
+{
+  hid_t space, attr;
+
+  PetscFunctionBegin;
+  SpdCallH5Return(space, H5Screate, (H5S_SCALAR));
+  SpdCallH5Return(attr, H5Acreate_by_name, (f->file, obj, name, filetype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  SpdCallH5(H5Awrite, (attr, memtype, value));
+  SpdCallH5(H5Aclose, (attr));
+  SpdCallH5(H5Sclose, (space));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SpdTaskFileSetAttrString(SpdTaskFile f, const char obj[], const char name[], const char value[])
+{
+  hid_t type;
+
+  PetscFunctionBegin;
+  SpdCallH5Return(type, H5Tcopy, (H5T_C_S1));
+  SpdCallH5(H5Tset_size, (type, strlen(value) + 1));
+  SpdCallH5(H5Tset_cset, (type, H5T_CSET_UTF8));
+  PetscCall(SpdTaskFileSetAttr_Private(f, obj, name, type, type, value));
+  SpdCallH5(H5Tclose, (type));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SpdTaskFileSetAttrReal(SpdTaskFile f, const char obj[], const char name[], PetscReal value)
+{
+  PetscFunctionBegin;
+  PetscCall(SpdTaskFileSetAttr_Private(f, obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SpdTaskFileSetAttrInt(SpdTaskFile f, const char obj[], const char name[], PetscInt64 value)
+{
+  int64_t v = value;
+
+  PetscFunctionBegin;
+  PetscCall(SpdTaskFileSetAttr_Private(f, obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &v));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SpdTaskFileCommit(SpdTaskFile *tf)
+{
+  SpdTaskFile f = *tf;
+  int         err = 0;
+
+  PetscFunctionBegin;
+  SpdCallH5(H5Fclose, (f->file));
+  if (f->rank == 0) {
+    err = rename(f->tmp, f->final);
+    if (!err) PetscCall(SpdStoreSyncDir_Private(f->store->tasksdir));
+  }
+  PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, f->comm));
+  PetscCheck(!err, f->comm, PETSC_ERR_FILE_WRITE, "Cannot rename %s to %s; check the results folder", f->tmp, f->final);
+  PetscCall(PetscFree(*tf));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SpdTaskFileAbort(SpdTaskFile *tf)
+{
+  SpdTaskFile f = *tf;
+
+  PetscFunctionBegin;
+  if (!f) PetscFunctionReturn(0);
+  (void)H5Fclose(f->file); /* best effort: the file is being thrown away */
+  if (f->rank == 0) (void)unlink(f->tmp);
+  PetscCall(PetscFree(*tf));
+  PetscFunctionReturn(0);
+}

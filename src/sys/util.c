@@ -1,0 +1,51 @@
+/* Small string utilities shared by the layers: glob matching for tensor selection,
+   edit distance for "did you mean" messages, human-readable byte counts. */
+#include <specdyn/sys.h>
+#include <fnmatch.h>
+
+/* Shell-style glob (*, ?, [..]) over the whole name; '*' also matches '.'. */
+PetscErrorCode SpdGlobMatch(const char pattern[], const char str[], PetscBool *match)
+{
+  PetscFunctionBegin;
+  *match = fnmatch(pattern, str, 0) == 0 ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
+/* Levenshtein distance, for suggesting the closest valid key. */
+PetscErrorCode SpdEditDistance(const char a[], const char b[], PetscInt *dist)
+{
+  size_t    la = strlen(a), lb = strlen(b);
+  PetscInt *prev, *cur;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc2(lb + 1, &prev, lb + 1, &cur));
+  for (size_t j = 0; j <= lb; j++) prev[j] = (PetscInt)j;
+  for (size_t i = 1; i <= la; i++) {
+    cur[0] = (PetscInt)i;
+    for (size_t j = 1; j <= lb; j++) {
+      PetscInt sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+      PetscInt del = prev[j] + 1, ins = cur[j - 1] + 1;
+      cur[j]       = PetscMin(sub, PetscMin(del, ins));
+    }
+    PetscCall(PetscArraycpy(prev, cur, lb + 1));
+  }
+  *dist = prev[lb];
+  PetscCall(PetscFree2(prev, cur));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SpdFormatBytes(PetscInt64 bytes, char buf[], size_t len)
+{
+  const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double      v      = (double)bytes;
+  int         u      = 0;
+
+  PetscFunctionBegin;
+  while (v >= 1024.0 && u < 5) {
+    v /= 1024.0;
+    u++;
+  }
+  if (u == 0) PetscCall(PetscSNPrintf(buf, len, "%" PetscInt64_FMT " B", bytes));
+  else PetscCall(PetscSNPrintf(buf, len, "%.1f %s", v, unit[u]));
+  PetscFunctionReturn(0);
+}
