@@ -9,7 +9,9 @@
 #include <specdyn/svd.h>
 #include <specdyn/metrics.h>
 
-typedef enum { SPD_RUN_COMPLETE = 0, SPD_RUN_PARTIAL = 1, SPD_RUN_FAILED = 2 } SpdRunStatus;
+typedef enum { SPD_RUN_COMPLETE = 0,
+  SPD_RUN_PARTIAL               = 1,
+  SPD_RUN_FAILED                = 2 } SpdRunStatus;
 
 typedef struct {
   PetscInt ndone, nskipped_done, nfailed, nrefused, nnot_run;

@@ -10,7 +10,7 @@
 
 typedef struct {
   char path[PETSC_MAX_PATH_LEN]; /* resolved against the job file's folder */
-  char label[128];               /* defaults to the file's base name       */
+  char label[128]; /* defaults to the file's base name       */
 } SpdJobCheckpoint;
 
 /* Split rule for fused projections: tensors whose name matches `match` are cut along
@@ -25,16 +25,18 @@ typedef struct {
   PetscBool transpose; /* analyse the stored block transposed (e.g. GPT-2 Conv1D [in,out]) */
 } SpdJobSplit;
 
-typedef enum { SPD_FULL_AUTO, SPD_FULL_YES, SPD_FULL_NO } SpdFullMode;
+typedef enum { SPD_FULL_AUTO,
+  SPD_FULL_YES,
+  SPD_FULL_NO } SpdFullMode;
 
 typedef struct {
-  SpdFullMode full;       /* all singular values (ScaLAPACK)                          */
-  PetscInt    full_max;   /* auto: full spectrum when min(m,n) <= full_max           */
-  PetscInt    top;        /* top-k triplets (SLEPc), 0 = none                         */
-  PetscInt    bottom;     /* bottom-k triplets (SLEPc), 0 = none                      */
-  PetscBool   vectors;    /* store top-k U and V                                      */
-  PetscReal   rank_tol;   /* numerical rank tolerance relative to sigma_1, <= 0: auto */
-  PetscInt    tail_min;   /* minimum number of tail points for the power-law fit     */
+  SpdFullMode full; /* all singular values (ScaLAPACK)                          */
+  PetscInt    full_max; /* auto: full spectrum when min(m,n) <= full_max           */
+  PetscInt    top; /* top-k triplets (SLEPc), 0 = none                         */
+  PetscInt    bottom; /* bottom-k triplets (SLEPc), 0 = none                      */
+  PetscBool   vectors; /* store top-k U and V                                      */
+  PetscReal   rank_tol; /* numerical rank tolerance relative to sigma_1, <= 0: auto */
+  PetscInt    tail_min; /* minimum number of tail points for the power-law fit     */
 } SpdWeightsSettings;
 
 typedef struct _p_SpdJob *SpdJob;
@@ -51,9 +53,9 @@ struct _p_SpdJob {
   PetscInt           nsplits;
   SpdJobSplit       *splits;
   SpdWeightsSettings weights;
-  char              *petsc_options;   /* options from the job file, inserted below the command line */
+  char              *petsc_options; /* options from the job file, inserted below the command line */
   PetscInt64         memory_per_rank; /* bytes; default 2 GiB                                   */
-  PetscInt           ranks_per_task;  /* 0: chosen per task by the planner                       */
+  PetscInt           ranks_per_task; /* 0: chosen per task by the planner                       */
   char               output[PETSC_MAX_PATH_LEN]; /* results folder ("" : <job name>.results)     */
 };
 
@@ -70,16 +72,16 @@ PETSC_EXTERN PetscErrorCode SpdJobPrintKeys(FILE *);
 
 /* ---- plan ---------------------------------------------------------------- */
 typedef struct {
-  char          id[40];      /* stable: hash of checkpoint path, view and settings      */
-  PetscInt      checkpoint;  /* index into job->checkpoints and plan->readers            */
+  char          id[40]; /* stable: hash of checkpoint path, view and settings      */
+  PetscInt      checkpoint; /* index into job->checkpoints and plan->readers            */
   SpdMatrixView view;
   PetscInt64    m, n;
-  PetscBool     full;        /* resolved settings */
+  PetscBool     full; /* resolved settings */
   PetscInt      top, bottom;
-  PetscReal     cost;        /* flop estimate                                           */
-  PetscInt      nranks;      /* ranks of the group that runs it                          */
-  PetscInt64    mem_per_rank;/* estimated bytes per rank at nranks                       */
-  PetscBool     refused;     /* cannot run: memory plan does not fit; see reason         */
+  PetscReal     cost; /* flop estimate                                           */
+  PetscInt      nranks; /* ranks of the group that runs it                          */
+  PetscInt64    mem_per_rank; /* estimated bytes per rank at nranks                       */
+  PetscBool     refused; /* cannot run: memory plan does not fit; see reason         */
   char          reason[256];
 } SpdTask;
 
@@ -94,12 +96,12 @@ struct _p_SpdPlan {
   SpdJob      job;
   MPI_Comm    comm;
   PetscMPIInt size;
-  SpdReader  *readers;  /* one per checkpoint; NULL when it failed to open */
-  char      **errors;   /* per checkpoint: the open error, or NULL         */
+  SpdReader  *readers; /* one per checkpoint; NULL when it failed to open */
+  char      **errors; /* per checkpoint: the open error, or NULL         */
   PetscInt    ntasks;
-  SpdTask    *tasks;    /* sorted by decreasing cost                         */
+  SpdTask    *tasks; /* sorted by decreasing cost                         */
   PetscInt    nskipped;
-  SpdSkipped *skipped;  /* 1-D tensors, unsupported dtypes, ...              */
+  SpdSkipped *skipped; /* 1-D tensors, unsupported dtypes, ...              */
 };
 
 PETSC_EXTERN PetscErrorCode SpdPlanCreate(SpdJob, MPI_Comm, SpdPlan *);

@@ -4,23 +4,23 @@
 #include <petscsys.h>
 
 typedef struct {
-  PetscReal frobenius;      /* ||W||_F (from the matrix entries, always known)            */
-  PetscReal spectral;       /* sigma_1 (NaN if unknown)                                   */
-  PetscReal nuclear;        /* sum sigma_i (NaN unless full)                              */
-  PetscReal stable_rank;    /* ||W||_F^2 / sigma_1^2                                       */
+  PetscReal frobenius; /* ||W||_F (from the matrix entries, always known)            */
+  PetscReal spectral; /* sigma_1 (NaN if unknown)                                   */
+  PetscReal nuclear; /* sum sigma_i (NaN unless full)                              */
+  PetscReal stable_rank; /* ||W||_F^2 / sigma_1^2                                       */
   PetscReal effective_rank; /* exp(H(p)), p_i = sigma_i / sum_j sigma_j (NaN unless full) */
   PetscInt  numerical_rank; /* #{sigma_i > rank_tol * sigma_1} (-1 unless full)           */
   PetscReal rank_tol;
-  PetscReal sigma_min;      /* smallest singular value (NaN unless full or bottom known)  */
-  PetscReal condition;      /* sigma_1 / sigma_min (NaN unless sigma_min known; Inf if 0) */
-  PetscReal mp_noise;       /* estimated entry std s of the noise bulk (NaN unless full)  */
-  PetscReal mp_edge;        /* MP bulk edge s (sqrt(m) + sqrt(n))                          */
-  PetscInt  mp_outliers;    /* #{sigma_i > mp_threshold} (-1 unless full)                 */
-  PetscReal alpha;          /* power-law exponent of eigenvalues lambda = sigma^2 (NaN if not fitted) */
-  PetscReal alpha_xmin;     /* x_min of the fit (in lambda units)                          */
-  PetscInt  alpha_ntail;    /* tail points used                                            */
-  PetscReal alpha_ks;       /* Kolmogorov-Smirnov distance of the fit                      */
-  PetscReal mp_threshold;   /* counting threshold: mp_edge plus a Tracy-Widom margin (NaN unless full) */
+  PetscReal sigma_min; /* smallest singular value (NaN unless full or bottom known)  */
+  PetscReal condition; /* sigma_1 / sigma_min (NaN unless sigma_min known; Inf if 0) */
+  PetscReal mp_noise; /* estimated entry std s of the noise bulk (NaN unless full)  */
+  PetscReal mp_edge; /* MP bulk edge s (sqrt(m) + sqrt(n))                          */
+  PetscInt  mp_outliers; /* #{sigma_i > mp_threshold} (-1 unless full)                 */
+  PetscReal alpha; /* power-law exponent of eigenvalues lambda = sigma^2 (NaN if not fitted) */
+  PetscReal alpha_xmin; /* x_min of the fit (in lambda units)                          */
+  PetscInt  alpha_ntail; /* tail points used                                            */
+  PetscReal alpha_ks; /* Kolmogorov-Smirnov distance of the fit                      */
+  PetscReal mp_threshold; /* counting threshold: mp_edge plus a Tracy-Widom margin (NaN unless full) */
 } SpdWeightMetrics;
 
 PETSC_EXTERN PetscErrorCode SpdMetricsEffectiveRank(PetscInt n, const PetscReal s[], PetscReal *);

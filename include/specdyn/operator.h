@@ -14,13 +14,13 @@
 
 typedef struct {
   char       name[SPD_MAX_NAME]; /* analysed name: tensor name, plus "[part]" and "/head<h>" */
-  PetscInt   tensor;             /* index in the reader                                     */
+  PetscInt   tensor; /* index in the reader                                     */
   PetscInt64 row0, nrows, col0, ncols;
   PetscBool  transpose;
 } SpdMatrixView;
 
 /* Rows m and columns n of the analysed matrix. */
-PETSC_EXTERN void           SpdMatrixViewShape(const SpdMatrixView *, PetscInt64 *m, PetscInt64 *n);
+PETSC_EXTERN void SpdMatrixViewShape(const SpdMatrixView *, PetscInt64 *m, PetscInt64 *n);
 /* The whole tensor as one view (transposed when the tensor is stored [in,out]). */
 PETSC_EXTERN PetscErrorCode SpdMatrixViewFromTensor(const SpdTensorInfo *, PetscInt, SpdMatrixView *);
 /* Collective on comm: load the view as an m x n MATMPIDENSE on comm. */

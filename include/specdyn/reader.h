@@ -29,19 +29,19 @@ typedef enum {
   SPD_DTYPE_U64
 } SpdDType;
 PETSC_EXTERN const char *const SpdDTypes[]; /* names: "UNKNOWN","F64","F32",..., NULL-terminated */
-PETSC_EXTERN size_t             SpdDTypeSize(SpdDType);
-PETSC_EXTERN PetscBool          SpdDTypeIsFloat(SpdDType);
+PETSC_EXTERN size_t            SpdDTypeSize(SpdDType);
+PETSC_EXTERN PetscBool         SpdDTypeIsFloat(SpdDType);
 
 typedef struct {
-  char       name[SPD_MAX_NAME];         /* tensor name as the checkpoint names it            */
-  char       file[PETSC_MAX_PATH_LEN];   /* file holding the data (shard for sharded models)  */
-  char       dataset[SPD_MAX_NAME];      /* HDF5 dataset path; empty for safetensors          */
+  char       name[SPD_MAX_NAME]; /* tensor name as the checkpoint names it            */
+  char       file[PETSC_MAX_PATH_LEN]; /* file holding the data (shard for sharded models)  */
+  char       dataset[SPD_MAX_NAME]; /* HDF5 dataset path; empty for safetensors          */
   SpdDType   dtype;
   int        ndim;
   PetscInt64 shape[SPD_MAX_DIMS];
-  PetscInt64 offset;                     /* absolute byte offset of the data (safetensors)    */
-  PetscInt64 nbytes;                     /* bytes of data = prod(shape) * SpdDTypeSize(dtype) */
-  PetscBool  in_out;                     /* stored [in, out] (Keras kernel): analyse transposed */
+  PetscInt64 offset; /* absolute byte offset of the data (safetensors)    */
+  PetscInt64 nbytes; /* bytes of data = prod(shape) * SpdDTypeSize(dtype) */
+  PetscBool  in_out; /* stored [in, out] (Keras kernel): analyse transposed */
 } SpdTensorInfo;
 
 /* Rows and columns of the stored 2-D view of a tensor. */
@@ -54,12 +54,12 @@ typedef const char          *SpdReaderType;
 
 PETSC_EXTERN PetscFunctionList SpdReaderList;
 /* Registers the class, log event and the built-in readers; called by SpdReaderCreate(). */
-PETSC_EXTERN PetscErrorCode    SpdReaderInitializePackage(void);
-PETSC_EXTERN PetscErrorCode    SpdReaderRegister(const char[], PetscErrorCode (*)(SpdReader));
-PETSC_EXTERN PetscErrorCode    SpdReaderCreate(MPI_Comm, SpdReader *);
-PETSC_EXTERN PetscErrorCode    SpdReaderSetType(SpdReader, SpdReaderType);
-PETSC_EXTERN PetscErrorCode    SpdReaderGetType(SpdReader, SpdReaderType *);
-PETSC_EXTERN PetscErrorCode    SpdReaderSetFromOptions(SpdReader);
+PETSC_EXTERN PetscErrorCode SpdReaderInitializePackage(void);
+PETSC_EXTERN PetscErrorCode SpdReaderRegister(const char[], PetscErrorCode (*)(SpdReader));
+PETSC_EXTERN PetscErrorCode SpdReaderCreate(MPI_Comm, SpdReader *);
+PETSC_EXTERN PetscErrorCode SpdReaderSetType(SpdReader, SpdReaderType);
+PETSC_EXTERN PetscErrorCode SpdReaderGetType(SpdReader, SpdReaderType *);
+PETSC_EXTERN PetscErrorCode SpdReaderSetFromOptions(SpdReader);
 /* Open PATH and read its metadata (collective; rank 0 reads, the others receive).
    The type is inferred from the file (magic bytes / extension) unless set before. */
 PETSC_EXTERN PetscErrorCode SpdReaderOpen(SpdReader, const char path[]);
@@ -79,6 +79,6 @@ PETSC_EXTERN PetscErrorCode SpdReaderView(SpdReader, PetscViewer);
 PETSC_EXTERN PetscErrorCode SpdReaderDestroy(SpdReader *);
 
 /* Exact conversions to double (BF16/F16 are exactly representable). */
-PETSC_EXTERN double SpdBF16ToDouble(uint16_t);
-PETSC_EXTERN double SpdF16ToDouble(uint16_t);
+PETSC_EXTERN double         SpdBF16ToDouble(uint16_t);
+PETSC_EXTERN double         SpdF16ToDouble(uint16_t);
 PETSC_EXTERN PetscErrorCode SpdConvertToDouble(SpdDType, const void *src, size_t count, double dst[]);

@@ -10,20 +10,22 @@
 
 /* Result of SpdSVDExtreme. Arrays have length k (the number requested). */
 typedef struct {
-  PetscInt   k;         /* requested                                                    */
-  PetscInt   nconv;     /* converged (the first nconv entries, in the order asked for)  */
-  PetscReal *sigma;     /* singular values: descending for top, ascending for bottom    */
-  PetscReal *residual;  /* ||A v - s u||^2+||A^T u - s v||^2 under sqrt: absolute, >= |s - s_exact|; for
-                           unconverged entries the solver's last error estimate (may be NaN) */
+  PetscInt   k; /* requested                                                    */
+  PetscInt   nconv; /* converged (the first nconv entries, in the order asked for)  */
+  PetscReal *sigma; /* singular values: descending for top, ascending for bottom    */
+  PetscReal *residual; /* ||A v - s u||^2+||A^T u - s v||^2 under sqrt: absolute, >= |s - s_exact|; for
+                          unconverged entries the solver's last error estimate (may be NaN) */
   PetscBool *converged;
-  PetscInt   its;       /* solver iterations                                            */
-  PetscInt   nprod;     /* products with A plus products with A^T                       */
-  Vec       *U, *V;     /* nconv left / right singular vectors (NULL unless requested)  */
-  char       solver[64];/* SVD type used                                                */
-  PetscReal  tol;
+  PetscInt   its; /* solver iterations                                            */
+  PetscInt   nprod; /* products with A plus products with A^T (-1: not counted, for
+                       solvers given the explicit matrix, e.g. -svd_type lapack)     */
+  Vec      *U, *V; /* nconv left / right singular vectors (NULL unless requested)  */
+  char      solver[64]; /* SVD type used                                                */
+  PetscReal tol;
 } SpdTriplets;
 
-typedef enum { SPD_SVD_TOP, SPD_SVD_BOTTOM } SpdSVDWhich;
+typedef enum { SPD_SVD_TOP,
+  SPD_SVD_BOTTOM } SpdSVDWhich;
 
 /* Collective on A. sigma[] has min(m,n) entries on output, descending, on every rank.
    A must be MATMPIDENSE or MATSEQDENSE (it is copied, not modified). */

@@ -4,24 +4,24 @@
 #include <hdf5.h>
 
 #define SPD_MAX_NAME 512 /* longest tensor / dataset / analysed-matrix name kept */
-#define SPD_MAX_DIMS 8   /* highest tensor rank a checkpoint may hold          */
+#define SPD_MAX_DIMS 8 /* highest tensor rank a checkpoint may hold          */
 
 /* Check an HDF5 call that returns herr_t/hid_t/htri_t: negative is failure. */
-#define SpdCallH5(func, args) \
-  do { \
-    PetscInt64 _spd_h5status; \
-    PetscStackPushExternal(#func); \
-    _spd_h5status = (PetscInt64)(func args); \
-    PetscStackPop; \
+#define SpdCallH5(func, args)                                                                                                                   \
+  do {                                                                                                                                          \
+    PetscInt64 _spd_h5status;                                                                                                                   \
+    PetscStackPushExternal(#func);                                                                                                              \
+    _spd_h5status = (PetscInt64)(func args);                                                                                                    \
+    PetscStackPop;                                                                                                                              \
     PetscCheck(_spd_h5status >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 call %s() failed with status %" PetscInt64_FMT, #func, _spd_h5status); \
   } while (0)
 
 /* Same, keeping the returned identifier. */
-#define SpdCallH5Return(ret, func, args) \
-  do { \
-    PetscStackPushExternal(#func); \
-    ret = func args; \
-    PetscStackPop; \
+#define SpdCallH5Return(ret, func, args)                                                                                                                \
+  do {                                                                                                                                                  \
+    PetscStackPushExternal(#func);                                                                                                                      \
+    ret = func args;                                                                                                                                    \
+    PetscStackPop;                                                                                                                                      \
     PetscCheck((PetscInt64)(ret) >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 call %s() failed with status %" PetscInt64_FMT, #func, (PetscInt64)(ret)); \
   } while (0)
 

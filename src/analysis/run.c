@@ -31,7 +31,9 @@ static PetscErrorCode SpdInstallStopHandler_Private(void)
   PetscFunctionReturn(0);
 }
 
-typedef enum { TASK_PENDING, TASK_DONE, TASK_REFUSED } SpdTaskState;
+typedef enum { TASK_PENDING,
+  TASK_DONE,
+  TASK_REFUSED } SpdTaskState;
 
 static int SpdCompareDesc_Private(const void *a, const void *b)
 {
@@ -57,7 +59,7 @@ PetscErrorCode SpdRun(SpdPlan plan, SpdStore store, SpdRunSummary *sum, SpdRunSt
 {
   MPI_Comm    comm = plan->comm;
   PetscMPIInt rank, size;
-  PetscInt    nt = plan->ntasks, *state, *sizes, nsizes = 0, counts[5] = {0, 0, 0, 0, 0};
+  PetscInt    nt = plan->ntasks, *state, *sizes, nsizes = 0, counts[5] = { 0, 0, 0, 0, 0 };
   PetscInt    stop = 0, anystop = 0, nckpt_err = 0;
   double      tstart = MPI_Wtime();
 
@@ -72,7 +74,8 @@ PetscErrorCode SpdRun(SpdPlan plan, SpdStore store, SpdRunSummary *sum, SpdRunSt
     for (PetscInt i = 0; i < nt; i++) {
       PetscBool done;
       PetscCall(SpdStoreTaskDone(store, plan->tasks[i].id, &done));
-      state[i] = done ? TASK_DONE : plan->tasks[i].refused ? TASK_REFUSED : TASK_PENDING;
+      state[i] = done ? TASK_DONE : plan->tasks[i].refused ? TASK_REFUSED
+                                                           : TASK_PENDING;
       if (state[i] == TASK_DONE) counts[1]++;
       if (state[i] == TASK_REFUSED) {
         counts[3]++;
@@ -97,7 +100,7 @@ PetscErrorCode SpdRun(SpdPlan plan, SpdStore store, SpdRunSummary *sum, SpdRunSt
     PetscInt    g = sizes[p], ngroups = size / g, *owner;
     PetscReal  *load, mycost = 0, mydonecost = 0;
     PetscMPIInt color = rank / g < ngroups ? rank / g : MPI_UNDEFINED, grank = -1;
-    MPI_Comm    group = MPI_COMM_NULL;
+    MPI_Comm    group  = MPI_COMM_NULL;
     double      tphase = MPI_Wtime();
     PetscInt    mine = 0, mydone = 0;
 
@@ -148,7 +151,7 @@ PetscErrorCode SpdRun(SpdPlan plan, SpdStore store, SpdRunSummary *sum, SpdRunSt
         counts[0]++;
         PetscCall(SpdStoreClearFailure(store, t->id));
         PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "[specdyn] done %s:%s  %" PetscInt64_FMT "x%" PetscInt64_FMT " on %" PetscInt_FMT " rank%s  %.2f s  %" PetscInt_FMT " products  (group %d: %" PetscInt_FMT "/%" PetscInt_FMT ", ETA %.0f s)\n", plan->job->checkpoints[t->checkpoint].label, t->view.name, t->m, t->n, g, g > 1 ? "s" : "",
-                               MPI_Wtime() - t0, nprod, (int)color, mydone, mine, eta));
+            MPI_Wtime() - t0, nprod, (int)color, mydone, mine, eta));
       }
     }
     if (group != MPI_COMM_NULL) PetscCallMPI(MPI_Comm_free(&group));
@@ -170,9 +173,12 @@ PetscErrorCode SpdRun(SpdPlan plan, SpdStore store, SpdRunSummary *sum, SpdRunSt
   sum->nfailed       = counts[2];
   sum->nrefused      = counts[3];
   sum->nnot_run      = nt - counts[0] - counts[1] - counts[2] - counts[3];
-  if (anystop && sum->nnot_run > 0) *status = SPD_RUN_PARTIAL;
-  else if (sum->nfailed || sum->nrefused || nckpt_err) *status = SPD_RUN_FAILED;
-  else *status = SPD_RUN_COMPLETE;
+  if (anystop && sum->nnot_run > 0)
+    *status = SPD_RUN_PARTIAL;
+  else if (sum->nfailed || sum->nrefused || nckpt_err)
+    *status = SPD_RUN_FAILED;
+  else
+    *status = SPD_RUN_COMPLETE;
   PetscCall(PetscInfo(NULL, "study took %g s\n", MPI_Wtime() - tstart));
   PetscCall(PetscFree2(state, sizes));
   PetscFunctionReturn(0);

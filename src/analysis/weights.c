@@ -66,9 +66,9 @@ static PetscErrorCode SpdWriteMetrics_Private(SpdTaskFile f, const SpdWeightMetr
 /* Provenance of the run, identical on the group's ranks. */
 static PetscErrorCode SpdWriteProvenance_Private(SpdTaskFile f, SpdPlan plan, const SpdTask *task, const SpdTensorInfo *ti, PetscMPIInt size)
 {
-  SpdJob  job = plan->job;
-  char    versions[1024], when[64], *opts;
-  time_t  now = time(NULL);
+  SpdJob      job = plan->job;
+  char        versions[1024], when[64], *opts;
+  time_t      now = time(NULL);
   PetscMPIInt wsize;
 
   PetscFunctionBegin;
@@ -127,7 +127,7 @@ PetscErrorCode SpdWeightsRunTask(SpdPlan plan, const SpdTask *task, MPI_Comm com
   const SpdTensorInfo *ti;
   Mat                  A;
   PetscReal            frob, *full = NULL, t0, tread, tfull = 0, ttop = 0, tbottom = 0;
-  SpdTriplets          top = {0}, bottom = {0};
+  SpdTriplets          top = { 0 }, bottom = { 0 };
   SpdWeightMetrics     w;
   SpdTaskFile          f;
   PetscMPIInt          size;

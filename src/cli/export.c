@@ -21,7 +21,7 @@ static int SpdPrintTable(const char results[])
   if (SpdExportCSV(results, tmp)) return 1;
   fp = fopen(tmp, "r");
   if (!fp) return 1;
-  printf("%-12s %-36s %6s %6s %5s %11s %11s %9s %7s %7s %9s %s\n", "checkpoint", "name", "m", "n", "ranks", "sigma_1", "stable_rk", "eff_rank", "MP_out", "alpha", "top_conv", "status");
+  printf("%-12s %-46s %6s %6s %5s %11s %11s %9s %7s %7s %9s %s\n", "checkpoint", "name", "m", "n", "ranks", "sigma_1", "stable_rk", "eff_rank", "MP_out", "alpha", "top_conv", "status");
   if (!fgets(line, sizeof(line), fp)) line[0] = 0; /* header */
   while (fgets(line, sizeof(line), fp)) {
     char *f[32], *p = line;
@@ -32,7 +32,7 @@ static int SpdPrintTable(const char results[])
       if (p) *p++ = 0;
     }
     if (nf < 26) continue;
-    printf("%-12.12s %-36.36s %6s %6s %5s %11.6s %11.6s %9.6s %7s %7.5s %4s/%-4s %s\n", f[0], f[1], f[5], f[6], f[7], f[9], f[11], f[12], f[19], f[20], f[25], f[24], f[4]);
+    printf("%-12.12s %-46.46s %6s %6s %5s %11.6s %11.6s %9.6s %7s %7.5s %4s/%-4s %s\n", f[0], f[1], f[5], f[6], f[7], f[9], f[11], f[12], f[19], f[20], f[25], f[24], f[4]);
   }
   fclose(fp);
   unlink(tmp);
@@ -42,7 +42,7 @@ static int SpdPrintTable(const char results[])
 int SpdCmdExport(int argc, char **argv)
 {
   const char *results = NULL, *csv = NULL;
-  PetscBool   table   = PETSC_FALSE;
+  PetscBool   table = PETSC_FALSE;
   char      **pargv;
   int         pargc = 0, code = 0;
   char        msg[4096];
@@ -54,10 +54,14 @@ int SpdCmdExport(int argc, char **argv)
   pargv          = (char **)malloc(sizeof(char *) * (argc + 1));
   pargv[pargc++] = argv[0];
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--csv") && i + 1 < argc) csv = argv[++i];
-    else if (!strcmp(argv[i], "--table")) table = PETSC_TRUE;
-    else if (!results && argv[i][0] != '-') results = argv[i];
-    else pargv[pargc++] = argv[i];
+    if (!strcmp(argv[i], "--csv") && i + 1 < argc)
+      csv = argv[++i];
+    else if (!strcmp(argv[i], "--table"))
+      table = PETSC_TRUE;
+    else if (!results && argv[i][0] != '-')
+      results = argv[i];
+    else
+      pargv[pargc++] = argv[i];
   }
   pargv[pargc] = NULL;
   if (!results || (!csv && !table)) {
@@ -68,9 +72,9 @@ int SpdCmdExport(int argc, char **argv)
   if (SpdInitialize(&pargc, &pargv, NULL, help)) return 2;
   SpdErrorCapturePush(msg, sizeof(msg));
   if (csv && SpdExportCSV(results, csv)) code = 1;
+  if (!code && table) code = SpdPrintTable(results);
   SpdErrorCapturePop();
   if (code) fprintf(stderr, "specdyn export: %s\n", msg);
-  if (!code && table) code = SpdPrintTable(results);
   SpdFinalize();
   free(pargv);
   return code;

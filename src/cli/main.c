@@ -8,9 +8,9 @@ static const struct {
   int (*fn)(int, char **);
   const char *summary;
 } cmds[] = {
-  {"inspect", SpdCmdInspect, "list the tensors of a checkpoint (name, dtype, shape, bytes, file)"},
-  {"run",     SpdCmdRun,     "run a job file: plan, analyse, store results (parallel HDF5)"     },
-  {"export",  SpdCmdExport,  "export a results folder to CSV (one row per analysed matrix)"      },
+  { "inspect", SpdCmdInspect, "list the tensors of a checkpoint (name, dtype, shape, bytes, file)" },
+  { "run", SpdCmdRun, "run a job file: plan, analyse, store results (parallel HDF5)" },
+  { "export", SpdCmdExport, "export a results folder to CSV (one row per analysed matrix)" },
 };
 
 PetscBool SpdCmdWantsHelp(int argc, char **argv)

@@ -15,7 +15,7 @@ static const char help[] = "specdyn run: analyse the checkpoints named by a job 
 int SpdCmdRun(int argc, char **argv)
 {
   const char    *jobpath = NULL, *outdir = NULL;
-  PetscBool      dryrun  = PETSC_FALSE;
+  PetscBool      dryrun = PETSC_FALSE;
   char         **pargv, msg[4096];
   int            pargc = 0, code = 0;
   SpdJob         job   = NULL;
@@ -33,13 +33,17 @@ int SpdCmdRun(int argc, char **argv)
     return 0;
   }
   /* our own arguments are taken out; the rest go to PETSc's options database */
-  pargv    = (char **)malloc(sizeof(char *) * (argc + 1));
+  pargv          = (char **)malloc(sizeof(char *) * (argc + 1));
   pargv[pargc++] = argv[0];
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--dry-run")) dryrun = PETSC_TRUE;
-    else if ((!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) && i + 1 < argc) outdir = argv[++i];
-    else if (!jobpath && argv[i][0] != '-') jobpath = argv[i];
-    else pargv[pargc++] = argv[i];
+    if (!strcmp(argv[i], "--dry-run"))
+      dryrun = PETSC_TRUE;
+    else if ((!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) && i + 1 < argc)
+      outdir = argv[++i];
+    else if (!jobpath && argv[i][0] != '-')
+      jobpath = argv[i];
+    else
+      pargv[pargc++] = argv[i];
   }
   pargv[pargc] = NULL;
   if (SpdInitialize(&pargc, &pargv, NULL, help)) return 2;
@@ -78,11 +82,14 @@ int SpdCmdRun(int argc, char **argv)
   }
   if (!rank) {
     fprintf(stderr, "[specdyn] %s: %" PetscInt_FMT " tasks done now, %" PetscInt_FMT " already stored, %" PetscInt_FMT " failed, %" PetscInt_FMT " refused, %" PetscInt_FMT " not run; results in %s/index.h5\n",
-            status == SPD_RUN_COMPLETE ? "complete" : status == SPD_RUN_PARTIAL ? "PARTIAL" : "FAILED", sum.ndone, sum.nskipped_done, sum.nfailed, sum.nrefused, sum.nnot_run, job->output);
+        status == SPD_RUN_COMPLETE ? "complete" : status == SPD_RUN_PARTIAL ? "PARTIAL"
+                                                                            : "FAILED",
+        sum.ndone, sum.nskipped_done, sum.nfailed, sum.nrefused, sum.nnot_run, job->output);
     for (PetscInt c = 0; c < job->ncheckpoints; c++)
       if (plan->errors && plan->errors[c]) fprintf(stderr, "[specdyn] checkpoint %s could not be read: %s\n", job->checkpoints[c].path, plan->errors[c]);
   }
-  code = status == SPD_RUN_COMPLETE ? 0 : status == SPD_RUN_PARTIAL ? 3 : 1;
+  code = status == SPD_RUN_COMPLETE ? 0 : status == SPD_RUN_PARTIAL ? 3
+                                                                    : 1;
 
 cleanup:
   SpdStoreDestroy(&store);

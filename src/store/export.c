@@ -14,6 +14,7 @@ static PetscErrorCode SpdReadStrings_Private(hid_t file, const char path[], Pets
   np = H5Sget_simple_extent_npoints(space);
   SpdCallH5Return(type, H5Tcopy, (H5T_C_S1));
   SpdCallH5(H5Tset_size, (type, H5T_VARIABLE));
+  SpdCallH5(H5Tset_cset, (type, H5T_CSET_UTF8));
   PetscCall(PetscCalloc1(np + 1, v));
   if (np > 0) SpdCallH5(H5Dread, (dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, *v));
   *n = (PetscInt)np;
@@ -82,21 +83,35 @@ static void SpdCSVString_Private(FILE *fp, const char s[])
 static const struct {
   const char *col, *obj, *attr;
 } SpdExportColumns[] = {
-  {"m", "/", "m"},                                  {"n", "/", "n"},
-  {"ranks", "/", "ranks"},                          {"frobenius", "metrics", "frobenius"},
-  {"spectral", "metrics", "spectral"},              {"nuclear", "metrics", "nuclear"},
-  {"stable_rank", "metrics", "stable_rank"},        {"effective_rank", "metrics", "effective_rank"},
-  {"numerical_rank", "metrics", "numerical_rank"},  {"rank_tol", "metrics", "rank_tol"},
-  {"sigma_min", "metrics", "sigma_min"},            {"condition", "metrics", "condition"},
-  {"mp_noise", "metrics", "mp_noise"},              {"mp_edge", "metrics", "mp_edge"},
-  {"mp_outliers", "metrics", "mp_outliers"},        {"alpha", "metrics", "alpha"},
-  {"alpha_xmin", "metrics", "alpha_xmin"},          {"alpha_ntail", "metrics", "alpha_ntail"},
-  {"alpha_ks", "metrics", "alpha_ks"},              {"top_requested", "top", "requested"},
-  {"top_nconv", "top", "nconv"},                    {"top_products", "top", "products"},
-  {"bottom_requested", "bottom", "requested"},      {"bottom_nconv", "bottom", "nconv"},
-  {"bottom_products", "bottom", "products"},        {"read_seconds", "timings", "read_seconds"},
-  {"full_seconds", "timings", "full_seconds"},      {"top_seconds", "timings", "top_seconds"},
-  {"bottom_seconds", "timings", "bottom_seconds"},
+  { "m", "/", "m" },
+  { "n", "/", "n" },
+  { "ranks", "/", "ranks" },
+  { "frobenius", "metrics", "frobenius" },
+  { "spectral", "metrics", "spectral" },
+  { "nuclear", "metrics", "nuclear" },
+  { "stable_rank", "metrics", "stable_rank" },
+  { "effective_rank", "metrics", "effective_rank" },
+  { "numerical_rank", "metrics", "numerical_rank" },
+  { "rank_tol", "metrics", "rank_tol" },
+  { "sigma_min", "metrics", "sigma_min" },
+  { "condition", "metrics", "condition" },
+  { "mp_noise", "metrics", "mp_noise" },
+  { "mp_edge", "metrics", "mp_edge" },
+  { "mp_outliers", "metrics", "mp_outliers" },
+  { "alpha", "metrics", "alpha" },
+  { "alpha_xmin", "metrics", "alpha_xmin" },
+  { "alpha_ntail", "metrics", "alpha_ntail" },
+  { "alpha_ks", "metrics", "alpha_ks" },
+  { "top_requested", "top", "requested" },
+  { "top_nconv", "top", "nconv" },
+  { "top_products", "top", "products" },
+  { "bottom_requested", "bottom", "requested" },
+  { "bottom_nconv", "bottom", "nconv" },
+  { "bottom_products", "bottom", "products" },
+  { "read_seconds", "timings", "read_seconds" },
+  { "full_seconds", "timings", "full_seconds" },
+  { "top_seconds", "timings", "top_seconds" },
+  { "bottom_seconds", "timings", "bottom_seconds" },
 };
 
 /*@C
@@ -115,11 +130,11 @@ static const struct {
 @*/
 PetscErrorCode SpdExportCSV(const char results[], const char csv[])
 {
-  char     path[PETSC_MAX_PATH_LEN];
-  hid_t    index;
-  PetscInt n, n2, n3, n4, n5;
-  char   **status, **file, **ckpt, **name, **msg;
-  FILE    *fp;
+  char         path[PETSC_MAX_PATH_LEN];
+  hid_t        index;
+  PetscInt     n, n2, n3, n4, n5;
+  char       **status, **file, **ckpt, **name, **msg;
+  FILE        *fp;
   const size_t ncol = sizeof(SpdExportColumns) / sizeof(SpdExportColumns[0]);
 
   PetscFunctionBegin;
@@ -134,8 +149,10 @@ PetscErrorCode SpdExportCSV(const char results[], const char csv[])
   PetscCall(SpdReadStrings_Private(index, "tasks/message", &n5, &msg));
   PetscCheck(n == n2 && n == n3 && n == n4 && n == n5, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: the /tasks table has columns of different lengths; the index is damaged, rerun the job to rewrite it", path);
 
-  if (!strcmp(csv, "-")) fp = stdout;
-  else fp = fopen(csv, "w");
+  if (!strcmp(csv, "-"))
+    fp = stdout;
+  else
+    fp = fopen(csv, "w");
   PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "Cannot write %s", csv);
   fprintf(fp, "checkpoint,name,tensor,dtype,status");
   for (size_t c = 0; c < ncol; c++) fprintf(fp, ",%s", SpdExportColumns[c].col);
@@ -162,8 +179,10 @@ PetscErrorCode SpdExportCSV(const char results[], const char csv[])
       double    v;
       PetscBool found = PETSC_FALSE;
       if (tf >= 0) PetscCall(SpdReadAttrDouble_Private(tf, SpdExportColumns[c].obj, SpdExportColumns[c].attr, &v, &found));
-      if (found && !PetscIsNanReal(v)) fprintf(fp, ",%.17g", v);
-      else fputc(',', fp);
+      if (found && !PetscIsNanReal(v))
+        fprintf(fp, ",%.17g", v);
+      else
+        fputc(',', fp);
     }
     fputc(',', fp);
     SpdCSVString_Private(fp, msg[i]);

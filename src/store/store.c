@@ -184,7 +184,7 @@ static PetscErrorCode SpdStoreWriteIndex_Private(SpdStore s, SpdPlan plan)
   hid_t        file, lcpl;
   const char **ids, **names, **labels, **status, **msgs, **files;
   char       **owned;
-  PetscInt     nt = plan->ntasks;
+  PetscInt     nt  = plan->ntasks;
   time_t       now = time(NULL);
 
   PetscFunctionBegin;
@@ -244,7 +244,8 @@ static PetscErrorCode SpdStoreWriteIndex_Private(SpdStore s, SpdPlan plan)
       status[i] = "failed";
       owned[i]  = msg;
       msgs[i]   = msg;
-    } else status[i] = "pending";
+    } else
+      status[i] = "pending";
   }
   PetscCall(SpdWriteStrings_Private(file, "tasks/id", nt, ids));
   PetscCall(SpdWriteStrings_Private(file, "tasks/name", nt, names));

@@ -90,13 +90,14 @@ PetscErrorCode SpdTaskFileWriteInt(SpdTaskFile f, const char path[], PetscInt n,
 PetscErrorCode SpdTaskFileWriteVecs(SpdTaskFile f, const char path[], PetscInt k, const Vec v[], PetscInt N)
 {
   hid_t      fspace, mspace, dset, lcpl, dxpl;
-  hsize_t    dims[2] = {(hsize_t)k, (hsize_t)N}, start[2] = {0, 0}, count[2];
+  hsize_t    dims[2] = { (hsize_t)k, (hsize_t)N }, start[2] = { 0, 0 }, count[2];
   PetscInt   rstart = 0, rend = 0, nloc;
   PetscReal *buf;
 
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(SPD_Write, 0, 0, 0, 0));
-  if (k > 0) PetscCall(VecGetOwnershipRange(v[0], &rstart, &rend));
+  if (k > 0)
+    PetscCall(VecGetOwnershipRange(v[0], &rstart, &rend));
   else {
     /* same split as PETSc's default layout; nothing is written */
     PetscInt n = PETSC_DECIDE;
@@ -116,8 +117,10 @@ PetscErrorCode SpdTaskFileWriteVecs(SpdTaskFile f, const char path[], PetscInt k
   start[1] = (hsize_t)rstart;
   count[0] = (hsize_t)k;
   count[1] = (hsize_t)nloc;
-  if (k > 0 && nloc > 0) SpdCallH5(H5Sselect_hyperslab, (fspace, H5S_SELECT_SET, start, NULL, count, NULL));
-  else SpdCallH5(H5Sselect_none, (fspace));
+  if (k > 0 && nloc > 0)
+    SpdCallH5(H5Sselect_hyperslab, (fspace, H5S_SELECT_SET, start, NULL, count, NULL));
+  else
+    SpdCallH5(H5Sselect_none, (fspace));
   SpdCallH5Return(mspace, H5Screate_simple, (2, count, NULL));
   if (!(k > 0 && nloc > 0)) SpdCallH5(H5Sselect_none, (mspace));
   SpdCallH5Return(dxpl, H5Pcreate, (H5P_DATASET_XFER));
@@ -190,7 +193,7 @@ PetscErrorCode SpdTaskFileSetAttrInt(SpdTaskFile f, const char obj[], const char
 
 PetscErrorCode SpdTaskFileCommit(SpdTaskFile *tf)
 {
-  SpdTaskFile f = *tf;
+  SpdTaskFile f   = *tf;
   int         err = 0;
 
   PetscFunctionBegin;

@@ -3,7 +3,7 @@
 #include <specdyn/sys.h>
 
 typedef struct {
-  char *buf;
+  char  *buf;
   size_t len;
 } SpdErrorCapture;
 
@@ -13,8 +13,10 @@ static PetscErrorCode SpdCaptureHandler(MPI_Comm comm, int line, const char *fun
 
   /* keep the first (innermost) message: it names the file, tensor or key */
   if (p == PETSC_ERROR_INITIAL && c->buf[0] == 0) {
-    if (mess && mess[0]) PetscSNPrintf(c->buf, c->len, "%s", mess);
-    else PetscSNPrintf(c->buf, c->len, "error %d in %s() at %s:%d", (int)n, fun, file, line);
+    if (mess && mess[0])
+      PetscSNPrintf(c->buf, c->len, "%s", mess);
+    else
+      PetscSNPrintf(c->buf, c->len, "error %d in %s() at %s:%d", (int)n, fun, file, line);
   }
   return n;
 }
@@ -27,7 +29,7 @@ PetscErrorCode SpdErrorCapturePush(char buf[], size_t len)
 {
   PetscFunctionBegin;
   PetscCheck(capture_depth < 8, PETSC_COMM_SELF, PETSC_ERR_PLIB, "error capture nested too deeply");
-  buf[0]                        = 0;
+  buf[0]                           = 0;
   capture_stack[capture_depth].buf = buf;
   capture_stack[capture_depth].len = len;
   PetscCall(PetscPushErrorHandler(SpdCaptureHandler, &capture_stack[capture_depth]));

@@ -4,6 +4,7 @@
 #include <specdyn/private/config.h>
 #include <slepcsys.h>
 #include <petscblaslapack.h>
+#include <signal.h>
 
 PetscClassId  SPD_CLASSID;
 PetscLogEvent SPD_Read, SPD_SVDFull, SPD_SVDPartial, SPD_Metrics, SPD_Write, SPD_Plan;
@@ -29,6 +30,8 @@ PetscErrorCode SpdInitialize(int *argc, char ***argv, const char file[], const c
 {
   PetscFunctionBeginUser;
   PetscCall(SlepcInitialize(argc, argv, file, help));
+  /* `specdyn inspect x | head` must end quietly, not with PETSc's signal report */
+  (void)signal(SIGPIPE, SIG_DFL);
   if (SpdInitializeCalled) PetscFunctionReturn(0);
   SpdInitializeCalled = PETSC_TRUE;
   PetscCall(PetscClassIdRegister("specdyn", &SPD_CLASSID));
@@ -65,7 +68,11 @@ PetscErrorCode SpdLibraryVersions(char buf[], size_t len)
   PetscCall(PetscGetVersion(petsc, sizeof(petsc)));
   PetscCall(SlepcGetVersion(slepc, sizeof(slepc)));
   PetscCallMPI(MPI_Get_library_version(mpi, &mpilen));
-  for (int i = 0; i < mpilen; i++) if (mpi[i] == '\n' || mpi[i] == ',') { mpi[i] = 0; break; }
+  for (int i = 0; i < mpilen; i++)
+    if (mpi[i] == '\n' || mpi[i] == ',') {
+      mpi[i] = 0;
+      break;
+    }
   SpdCallH5(H5get_libversion, (&h5maj, &h5min, &h5rel));
   PetscCall(PetscSNPrintf(buf, len, "%s; %s; HDF5 %u.%u.%u (parallel); %s", petsc, slepc, h5maj, h5min, h5rel, mpi));
   PetscFunctionReturn(0);

@@ -25,7 +25,7 @@ PetscErrorCode SpdEditDistance(const char a[], const char b[], PetscInt *dist)
     for (size_t j = 1; j <= lb; j++) {
       PetscInt sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
       PetscInt del = prev[j] + 1, ins = cur[j - 1] + 1;
-      cur[j]       = PetscMin(sub, PetscMin(del, ins));
+      cur[j] = PetscMin(sub, PetscMin(del, ins));
     }
     PetscCall(PetscArraycpy(prev, cur, lb + 1));
   }
@@ -36,7 +36,7 @@ PetscErrorCode SpdEditDistance(const char a[], const char b[], PetscInt *dist)
 
 PetscErrorCode SpdFormatBytes(PetscInt64 bytes, char buf[], size_t len)
 {
-  const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
   double      v      = (double)bytes;
   int         u      = 0;
 
@@ -45,7 +45,9 @@ PetscErrorCode SpdFormatBytes(PetscInt64 bytes, char buf[], size_t len)
     v /= 1024.0;
     u++;
   }
-  if (u == 0) PetscCall(PetscSNPrintf(buf, len, "%" PetscInt64_FMT " B", bytes));
-  else PetscCall(PetscSNPrintf(buf, len, "%.1f %s", v, unit[u]));
+  if (u == 0)
+    PetscCall(PetscSNPrintf(buf, len, "%" PetscInt64_FMT " B", bytes));
+  else
+    PetscCall(PetscSNPrintf(buf, len, "%.1f %s", v, unit[u]));
   PetscFunctionReturn(0);
 }

@@ -9,9 +9,9 @@ typedef struct {
 
 void   SpdTestRngSeed(SpdTestRng *, uint64_t seed);
 double SpdTestRngUniform(SpdTestRng *); /* [0,1) */
-double SpdTestRngNormal(SpdTestRng *);  /* N(0,1) */
+double SpdTestRngNormal(SpdTestRng *); /* N(0,1) */
 /* Fill a column-major m x n array with N(0,1) entries, identical for any rank count. */
-void   SpdTestRandomMatrix(uint64_t seed, PetscInt m, PetscInt n, double a[]);
+void SpdTestRandomMatrix(uint64_t seed, PetscInt m, PetscInt n, double a[]);
 /* Max relative difference |a-b|/max(|b|, floor) over n entries. */
 double SpdTestMaxRelDiff(PetscInt n, const double a[], const double b[], double floor);
 /* Fail (SETERRQ) if the max relative difference exceeds rtol; print it with `what`. */

@@ -19,10 +19,10 @@ struct _p_SpdReader {
   PETSCHEADER(struct _SpdReaderOps);
   char           path[PETSC_MAX_PATH_LEN];
   PetscInt       ntensors;
-  PetscInt       maxtensors;   /* allocated length of tensors[] (rank 0 while parsing)  */
-  SpdTensorInfo *tensors;      /* replicated on every rank (metadata only) */
+  PetscInt       maxtensors; /* allocated length of tensors[] (rank 0 while parsing)  */
+  SpdTensorInfo *tensors; /* replicated on every rank (metadata only) */
   char          *model_config; /* NULL unless the checkpoint carries one   */
-  void          *data;         /* implementation data                      */
+  void          *data; /* implementation data                      */
 };
 
 PETSC_INTERN PetscErrorCode SpdReaderCreate_Safetensors(SpdReader);

@@ -1,0 +1,986 @@
+/* Job files: YAML parsing and validation.
+
+   The job file is read once on rank 0, broadcast verbatim, and parsed on every rank with
+   libyaml's document API (yaml_parser_load), so that every rank holds the same SpdJob
+   and every validation error is raised identically everywhere (a collective SETERRQ).
+
+   Validation is strict: an unknown key at any level is an error naming the key, its line
+   and the closest valid key (Levenshtein distance, SpdEditDistance), because a misspelled
+   `botom:` silently falling back to a default would waste a cluster allocation.
+
+   Internally, user-input errors do not SETERRQ where they are found: they are recorded
+   in a JobCtx (first error wins) and the parse unwinds, so that the libyaml document
+   and the partial job are freed before the single collective SETERRQ. PETSc errors
+   (out of memory) still propagate through PetscCall. */
+#define _POSIX_C_SOURCE 200809L /* realpath, strtok_r */
+#include <specdyn/job.h>
+#include <yaml.h>
+#include <errno.h>
+#include <ctype.h>
+#include <math.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+
+#define SPD_JOB_MAX_BYTES (16 * 1024 * 1024) /* a job file is a few KiB; refuse anything absurd */
+
+typedef struct {
+  yaml_document_t *doc;
+  const char      *origin; /* the file name used in messages */
+  PetscBool        failed;
+  char             msg[1000]; /* PETSc keeps the first 1023 characters of an error */
+} JobCtx;
+
+/* Leave the current function when an error has been recorded. */
+#define JobTry(c, call)                      \
+  do {                                       \
+    PetscCall(call);                         \
+    if ((c)->failed) PetscFunctionReturn(0); \
+  } while (0)
+
+static PetscErrorCode JobFail(JobCtx *c, const yaml_node_t *node, const char fmt[], ...)
+{
+  va_list ap;
+  size_t  len, flen;
+
+  PetscFunctionBegin;
+  if (c->failed) PetscFunctionReturn(0);
+  c->failed = PETSC_TRUE;
+  if (node)
+    PetscCall(PetscSNPrintf(c->msg, sizeof(c->msg), "%s:%d: ", c->origin, (int)node->start_mark.line + 1));
+  else
+    PetscCall(PetscSNPrintf(c->msg, sizeof(c->msg), "%s: ", c->origin));
+  PetscCall(PetscStrlen(c->msg, &len));
+  va_start(ap, fmt);
+  PetscCall(PetscVSNPrintf(c->msg + len, sizeof(c->msg) - len, fmt, &flen, ap));
+  va_end(ap);
+  PetscFunctionReturn(0);
+}
+
+static yaml_node_t *JobNode(JobCtx *c, int i) { return yaml_document_get_node(c->doc, i); }
+
+static const char *JobScalarText(const yaml_node_t *node) { return (const char *)node->data.scalar.value; }
+
+/* A plain scalar spelled as YAML's null (an absent value: "key:" alone). */
+static PetscBool JobIsNull(const yaml_node_t *node)
+{
+  const char *s;
+  if (!node) return PETSC_TRUE;
+  if (node->type != YAML_SCALAR_NODE || node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return PETSC_FALSE;
+  s = JobScalarText(node);
+  return (!s[0] || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL")) ? PETSC_TRUE : PETSC_FALSE;
+}
+
+static const char *JobNodeKind(const yaml_node_t *node)
+{
+  if (JobIsNull(node)) return "nothing";
+  switch (node->type) {
+  case YAML_SEQUENCE_NODE:
+    return "a list";
+  case YAML_MAPPING_NODE:
+    return "a mapping";
+  default:
+    return "a single value";
+  }
+}
+
+/* The value shown in "got ..." parts of messages. */
+static void JobDescribe(const yaml_node_t *node, char buf[], size_t len)
+{
+  if (node && node->type == YAML_SCALAR_NODE && !JobIsNull(node)) {
+    const char *s = JobScalarText(node);
+    if (strlen(s) > 60)
+      (void)PetscSNPrintf(buf, len, "'%.57s...'", s);
+    else
+      (void)PetscSNPrintf(buf, len, "'%s'", s);
+  } else
+    (void)PetscSNPrintf(buf, len, "%s", JobNodeKind(node));
+}
+
+/* ---- keys ------------------------------------------------------------------ */
+
+static const char *const JobTopKeys[]        = { "name", "output", "checkpoints", "tensors", "weights", "solver", "resources", NULL };
+static const char *const JobCheckpointKeys[] = { "path", "label", NULL };
+static const char *const JobTensorsKeys[]    = { "include", "exclude", "split", NULL };
+static const char *const JobSplitKeys[]      = { "match", "parts", "axis", "heads", "transpose", NULL };
+static const char *const JobWeightsKeys[]    = { "full", "full_max", "top", "bottom", "vectors", "rank_tol", "tail_min", NULL };
+static const char *const JobResourcesKeys[]  = { "memory_per_rank", "ranks_per_task", NULL };
+
+/* Levenshtein distance, except that one swap of adjacent letters ("tpo") counts 1. */
+static PetscErrorCode JobKeyDistance(const char a[], const char b[], PetscInt *d)
+{
+  size_t la = strlen(a), i = 0;
+
+  PetscFunctionBegin;
+  PetscCall(SpdEditDistance(a, b, d));
+  if (la != strlen(b) || la < 2) PetscFunctionReturn(0);
+  while (i < la && a[i] == b[i]) i++;
+  if (i + 1 < la && a[i] == b[i + 1] && a[i + 1] == b[i] && !strcmp(a + i + 2, b + i + 2)) *d = 1;
+  PetscFunctionReturn(0);
+}
+
+/* Check that `node` is a mapping (a null value counts as an empty one) whose keys are
+   distinct single values from `keys`; `where` names the section ("" for the top level). */
+static PetscErrorCode JobCheckMapping(JobCtx *c, yaml_node_t *node, const char where[], const char *const keys[])
+{
+  yaml_node_pair_t *p, *q;
+
+  PetscFunctionBegin;
+  if (JobIsNull(node)) PetscFunctionReturn(0);
+  if (node->type != YAML_MAPPING_NODE) {
+    if (where[0])
+      JobTry(c, JobFail(c, node, "'%s' must be a mapping of 'key: value' lines, got %s", where, JobNodeKind(node)));
+    else
+      JobTry(c, JobFail(c, node, "the job file must be a mapping of 'key: value' lines at the top level, got %s; see `specdyn run --help` for the keys", JobNodeKind(node)));
+  }
+  for (p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
+    yaml_node_t *key = JobNode(c, p->key);
+    const char  *k, *best = NULL;
+    PetscInt     bestd = PETSC_MAX_INT;
+    PetscBool    known = PETSC_FALSE;
+    char         in[300];
+
+    if (where[0])
+      PetscCall(PetscSNPrintf(in, sizeof(in), " in '%s'", where));
+    else
+      PetscCall(PetscSNPrintf(in, sizeof(in), " at the top level"));
+    if (key->type != YAML_SCALAR_NODE) JobTry(c, JobFail(c, key, "a key%s is %s; keys must be plain names", in, JobNodeKind(key)));
+    k = JobScalarText(key);
+    for (q = node->data.mapping.pairs.start; q < p; q++) {
+      yaml_node_t *prev = JobNode(c, q->key);
+      if (prev->type == YAML_SCALAR_NODE && !strcmp(JobScalarText(prev), k)) JobTry(c, JobFail(c, key, "key '%s' appears twice%s (lines %d and %d); keep one", k, in, (int)prev->start_mark.line + 1, (int)key->start_mark.line + 1));
+    }
+    for (PetscInt i = 0; keys[i]; i++) {
+      PetscInt d;
+      if (!strcmp(keys[i], k)) {
+        known = PETSC_TRUE;
+        break;
+      }
+      PetscCall(JobKeyDistance(k, keys[i], &d));
+      if (d < bestd) {
+        bestd = d;
+        best  = keys[i];
+      }
+    }
+    if (!known) {
+      size_t lk = strlen(k), lb = best ? strlen(best) : 0;
+      /* suggest only a plausible typo: at most a third of the longer word differs */
+      if (best && bestd <= PetscMax(1, (PetscInt)PetscMax(lk, lb) / 3))
+        JobTry(c, JobFail(c, key, "unknown key '%s'%s; did you mean '%s'?", k, in, best));
+      else {
+        char   list[400] = "";
+        size_t len;
+        for (PetscInt i = 0; keys[i]; i++) {
+          PetscCall(PetscStrlen(list, &len));
+          PetscCall(PetscSNPrintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "", keys[i]));
+        }
+        JobTry(c, JobFail(c, key, "unknown key '%s'%s; valid keys are: %s", k, in, list));
+      }
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+/* The value of `key` in a (checked) mapping, or NULL. */
+static yaml_node_t *JobFind(JobCtx *c, yaml_node_t *map, const char key[])
+{
+  if (!map || map->type != YAML_MAPPING_NODE) return NULL;
+  for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+    yaml_node_t *k = JobNode(c, p->key);
+    if (k->type == YAML_SCALAR_NODE && !strcmp(JobScalarText(k), key)) return JobNode(c, p->value);
+  }
+  return NULL;
+}
+
+/* ---- typed values ------------------------------------------------------------ */
+
+static PetscErrorCode JobGetString(JobCtx *c, yaml_node_t *node, const char what[], char buf[], size_t len)
+{
+  char got[80];
+
+  PetscFunctionBegin;
+  JobDescribe(node, got, sizeof(got));
+  if (node->type != YAML_SCALAR_NODE || JobIsNull(node)) JobTry(c, JobFail(c, node, "'%s' must be a text value, got %s", what, got));
+  if (strlen(JobScalarText(node)) >= len) JobTry(c, JobFail(c, node, "'%s' is too long (%zu characters; at most %zu)", what, strlen(JobScalarText(node)), len - 1));
+  if (!JobScalarText(node)[0]) JobTry(c, JobFail(c, node, "'%s' is empty", what));
+  PetscCall(PetscStrncpy(buf, JobScalarText(node), len));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode JobGetInt(JobCtx *c, yaml_node_t *node, const char what[], PetscInt min, PetscInt *val)
+{
+  char        got[80];
+  const char *s;
+  char       *end;
+  long long   v;
+
+  PetscFunctionBegin;
+  JobDescribe(node, got, sizeof(got));
+  if (node->type != YAML_SCALAR_NODE || JobIsNull(node)) JobTry(c, JobFail(c, node, "'%s' must be an integer >= %" PetscInt_FMT ", got %s", what, min, got));
+  s     = JobScalarText(node);
+  errno = 0;
+  v     = strtoll(s, &end, 10);
+  if (end == s || *end || errno == ERANGE || v > PETSC_MAX_INT) JobTry(c, JobFail(c, node, "'%s' must be an integer >= %" PetscInt_FMT ", got %s", what, min, got));
+  if (v < min) JobTry(c, JobFail(c, node, "'%s' must be >= %" PetscInt_FMT ", got %lld", what, min, v));
+  *val = (PetscInt)v;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode JobGetReal(JobCtx *c, yaml_node_t *node, const char what[], PetscReal *val)
+{
+  char        got[80];
+  const char *s;
+  char       *end;
+  double      v;
+
+  PetscFunctionBegin;
+  JobDescribe(node, got, sizeof(got));
+  if (node->type != YAML_SCALAR_NODE || JobIsNull(node)) JobTry(c, JobFail(c, node, "'%s' must be a number, got %s", what, got));
+  s = JobScalarText(node);
+  v = strtod(s, &end);
+  if (end == s || *end || !isfinite(v)) JobTry(c, JobFail(c, node, "'%s' must be a finite number, got %s", what, got));
+  *val = (PetscReal)v;
+  PetscFunctionReturn(0);
+}
+
+/* YAML 1.1 booleans; *isbool = FALSE (no error) when the text is something else. */
+static PetscErrorCode JobParseBool(const char s[], PetscBool *isbool, PetscBool *val)
+{
+  static const char *const yes[] = { "true", "yes", "on", NULL }, *const no[] = { "false", "no", "off", NULL };
+  PetscBool eq;
+
+  PetscFunctionBegin;
+  *isbool = PETSC_FALSE;
+  for (PetscInt i = 0; yes[i]; i++) {
+    PetscCall(PetscStrcasecmp(s, yes[i], &eq));
+    if (eq) {
+      *isbool = PETSC_TRUE;
+      *val    = PETSC_TRUE;
+    }
+    PetscCall(PetscStrcasecmp(s, no[i], &eq));
+    if (eq) {
+      *isbool = PETSC_TRUE;
+      *val    = PETSC_FALSE;
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode JobGetBool(JobCtx *c, yaml_node_t *node, const char what[], PetscBool *val)
+{
+  char      got[80];
+  PetscBool isbool = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  JobDescribe(node, got, sizeof(got));
+  if (node->type == YAML_SCALAR_NODE && !JobIsNull(node)) PetscCall(JobParseBool(JobScalarText(node), &isbool, val));
+  if (!isbool) JobTry(c, JobFail(c, node, "'%s' must be true or false, got %s", what, got));
+  PetscFunctionReturn(0);
+}
+
+/* Byte sizes: a number with an optional unit. KB, MB, GB, TB are decimal (10^3k);
+   KiB, MiB, GiB, TiB and the single letters K, M, G, T (SLURM's convention) are binary. */
+static PetscErrorCode JobParseSize(const char s[], PetscBool *ok, PetscInt64 *bytes)
+{
+  static const struct {
+    const char *unit;
+    double      mult;
+  } units[] = {
+    { "", 1.0 },
+    { "b", 1.0 },
+    { "k", 1024.0 },
+    { "kb", 1e3 },
+    { "kib", 1024.0 },
+    { "m", 1024.0 * 1024.0 },
+    { "mb", 1e6 },
+    { "mib", 1024.0 * 1024.0 },
+    { "g", 1024.0 * 1024.0 * 1024.0 },
+    { "gb", 1e9 },
+    { "gib", 1024.0 * 1024.0 * 1024.0 },
+    { "t", 1024.0 * 1024.0 * 1024.0 * 1024.0 },
+    { "tb", 1e12 },
+    { "tib", 1024.0 * 1024.0 * 1024.0 * 1024.0 },
+  };
+  char  *end;
+  double v;
+  char   unit[8];
+  size_t n = 0;
+
+  PetscFunctionBegin;
+  *ok = PETSC_FALSE;
+  v   = strtod(s, &end);
+  if (end == s || !isfinite(v) || v <= 0) PetscFunctionReturn(0);
+  while (*end == ' ') end++;
+  for (; *end && n < sizeof(unit) - 1; end++) unit[n++] = (char)tolower((unsigned char)*end);
+  unit[n] = 0;
+  if (*end) PetscFunctionReturn(0);
+  for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+    if (!strcmp(unit, units[i].unit)) {
+      double b = v * units[i].mult;
+      if (b >= 1.0 && b < 9.0e18) {
+        *ok    = PETSC_TRUE;
+        *bytes = (PetscInt64)b;
+      }
+      break;
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode JobGetSize(JobCtx *c, yaml_node_t *node, const char what[], PetscInt64 *bytes)
+{
+  char      got[80];
+  PetscBool ok = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  JobDescribe(node, got, sizeof(got));
+  if (node->type == YAML_SCALAR_NODE && !JobIsNull(node)) PetscCall(JobParseSize(JobScalarText(node), &ok, bytes));
+  if (!ok) JobTry(c, JobFail(c, node, "'%s' must be a positive size such as 2GiB, 512MiB, 1.5GB or a number of bytes (units B, KB/KiB, MB/MiB, GB/GiB, TB/TiB), got %s", what, got));
+  PetscFunctionReturn(0);
+}
+
+/* A list of text values; a single text value is accepted as a one-element list. */
+static PetscErrorCode JobGetStringList(JobCtx *c, yaml_node_t *node, const char what[], PetscInt *n, char ***list)
+{
+  PetscFunctionBegin;
+  *n    = 0;
+  *list = NULL;
+  if (node->type == YAML_SCALAR_NODE && !JobIsNull(node)) {
+    PetscCall(PetscMalloc1(1, list));
+    PetscCall(PetscStrallocpy(JobScalarText(node), &(*list)[0]));
+    *n = 1;
+    PetscFunctionReturn(0);
+  }
+  if (node->type != YAML_SEQUENCE_NODE) JobTry(c, JobFail(c, node, "'%s' must be a list of glob patterns (or a single one), got %s", what, JobNodeKind(node)));
+  PetscCall(PetscCalloc1((size_t)(node->data.sequence.items.top - node->data.sequence.items.start) + 1, list));
+  for (yaml_node_item_t *it = node->data.sequence.items.start; it < node->data.sequence.items.top; it++) {
+    yaml_node_t *item = JobNode(c, *it);
+    char         got[80];
+    JobDescribe(item, got, sizeof(got));
+    if (item->type != YAML_SCALAR_NODE || JobIsNull(item)) JobTry(c, JobFail(c, item, "entries of '%s' must be glob patterns (text), got %s", what, got));
+    PetscCall(PetscStrallocpy(JobScalarText(item), &(*list)[*n]));
+    (*n)++;
+  }
+  PetscFunctionReturn(0);
+}
+
+/* ---- paths ------------------------------------------------------------------- */
+
+/* dir/path (path as is when absolute), with "." and "name/.." components removed. */
+static PetscErrorCode JobJoinPath(const char dir[], const char path[], char out[], size_t len)
+{
+  char   tmp[2 * PETSC_MAX_PATH_LEN], res[2 * PETSC_MAX_PATH_LEN];
+  char  *comp[PETSC_MAX_PATH_LEN / 2], *save = NULL, *tok;
+  size_t ncomp = 0, rlen = 0;
+  int    absolute;
+
+  PetscFunctionBegin;
+  if (path[0] == '/' || !dir || !dir[0])
+    PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s", path));
+  else
+    PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s/%s", dir, path));
+  absolute = tmp[0] == '/';
+  for (tok = strtok_r(tmp, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+    if (!strcmp(tok, ".")) continue;
+    if (!strcmp(tok, "..") && ncomp > 0 && strcmp(comp[ncomp - 1], "..")) {
+      ncomp--;
+      continue;
+    }
+    if (!strcmp(tok, "..") && absolute) continue; /* "/.." is "/" */
+    if (ncomp < sizeof(comp) / sizeof(comp[0])) comp[ncomp++] = tok;
+  }
+  res[0] = 0;
+  if (absolute) res[rlen++] = '/';
+  res[rlen] = 0;
+  for (size_t i = 0; i < ncomp; i++) {
+    PetscCall(PetscSNPrintf(res + rlen, sizeof(res) - rlen, "%s%s", i ? "/" : "", comp[i]));
+    PetscCall(PetscStrlen(res, &rlen));
+  }
+  if (!res[0]) PetscCall(PetscStrncpy(res, ".", sizeof(res)));
+  PetscCheck(strlen(res) < len, PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ, "path '%s' is longer than %zu characters", res, len - 1);
+  PetscCall(PetscStrncpy(out, res, len));
+  PetscFunctionReturn(0);
+}
+
+static const char *JobBaseName(const char path[])
+{
+  const char *s = strrchr(path, '/');
+  return s ? s + 1 : path;
+}
+
+/* Base name without the extensions of checkpoint and job files (model.safetensors.index.json -> model). */
+static PetscErrorCode JobStem(const char path[], char out[], size_t len)
+{
+  static const char *const ext[] = { ".json", ".index", ".safetensors", ".h5", ".hdf5", ".keras", ".npy", ".npz", ".yaml", ".yml", NULL };
+  PetscBool                again = PETSC_TRUE;
+
+  PetscFunctionBegin;
+  PetscCall(PetscStrncpy(out, JobBaseName(path), len));
+  while (again) {
+    size_t l = strlen(out);
+    again    = PETSC_FALSE;
+    for (PetscInt i = 0; ext[i]; i++) {
+      size_t le = strlen(ext[i]);
+      if (l > le && !strcmp(out + l - le, ext[i])) {
+        out[l - le] = 0;
+        again       = PETSC_TRUE;
+        break;
+      }
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+/* ---- sections ------------------------------------------------------------------ */
+
+static PetscErrorCode JobParseCheckpoints(JobCtx *c, SpdJob job, yaml_node_t *node)
+{
+  PetscInt n;
+
+  PetscFunctionBegin;
+  if (!node) JobTry(c, JobFail(c, NULL, "the required key 'checkpoints' is missing; list the checkpoint files to analyse, e.g. 'checkpoints: [model.safetensors]'"));
+  if (JobIsNull(node) || (node->type == YAML_SEQUENCE_NODE && node->data.sequence.items.top == node->data.sequence.items.start)) JobTry(c, JobFail(c, node, "'checkpoints' is empty; list at least one checkpoint file"));
+  if (node->type != YAML_SEQUENCE_NODE) JobTry(c, JobFail(c, node, "'checkpoints' must be a list ('- path' lines), got %s", JobNodeKind(node)));
+  n = (PetscInt)(node->data.sequence.items.top - node->data.sequence.items.start);
+  PetscCall(PetscCalloc1(n, &job->checkpoints));
+  for (PetscInt i = 0; i < n; i++) {
+    yaml_node_t      *item = JobNode(c, node->data.sequence.items.start[i]);
+    SpdJobCheckpoint *ck   = &job->checkpoints[i];
+    char              where[64], what[80], path[PETSC_MAX_PATH_LEN];
+    yaml_node_t      *v;
+
+    job->ncheckpoints = i + 1;
+    PetscCall(PetscSNPrintf(where, sizeof(where), "checkpoints[%" PetscInt_FMT "]", i));
+    ck->label[0] = 0;
+    if (item->type == YAML_MAPPING_NODE) {
+      JobTry(c, JobCheckMapping(c, item, where, JobCheckpointKeys));
+      if (!(v = JobFind(c, item, "path"))) JobTry(c, JobFail(c, item, "'%s' has no 'path'; give the checkpoint file", where));
+      PetscCall(PetscSNPrintf(what, sizeof(what), "%s.path", where));
+      JobTry(c, JobGetString(c, v, what, path, sizeof(path)));
+      if ((v = JobFind(c, item, "label"))) {
+        PetscCall(PetscSNPrintf(what, sizeof(what), "%s.label", where));
+        JobTry(c, JobGetString(c, v, what, ck->label, sizeof(ck->label)));
+      }
+    } else
+      JobTry(c, JobGetString(c, item, where, path, sizeof(path)));
+    PetscCall(JobJoinPath(job->dir, path, ck->path, sizeof(ck->path)));
+    if (!ck->label[0]) PetscCall(JobStem(ck->path, ck->label, sizeof(ck->label)));
+    for (PetscInt j = 0; j < i; j++) {
+      if (!strcmp(job->checkpoints[j].path, ck->path)) JobTry(c, JobFail(c, item, "checkpoint '%s' is listed twice (checkpoints[%" PetscInt_FMT "] and [%" PetscInt_FMT "]); keep one", ck->path, j, i));
+      if (!strcmp(job->checkpoints[j].label, ck->label))
+        JobTry(c, JobFail(c, item, "checkpoints[%" PetscInt_FMT "] and checkpoints[%" PetscInt_FMT "] both have the label '%s'; give each a distinct 'label:' (write the entry as '- {path: ..., label: ...}')", j, i, ck->label));
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode JobParseSplit(JobCtx *c, SpdJob job, yaml_node_t *node)
+{
+  PetscInt n;
+
+  PetscFunctionBegin;
+  if (JobIsNull(node)) PetscFunctionReturn(0);
+  if (node->type != YAML_SEQUENCE_NODE) JobTry(c, JobFail(c, node, "'tensors.split' must be a list of rules ('- match: ...'), got %s", JobNodeKind(node)));
+  n = (PetscInt)(node->data.sequence.items.top - node->data.sequence.items.start);
+  PetscCall(PetscCalloc1(PetscMax(n, 1), &job->splits));
+  for (PetscInt i = 0; i < n; i++) {
+    yaml_node_t *item = JobNode(c, node->data.sequence.items.start[i]), *v;
+    SpdJobSplit *s    = &job->splits[i];
+    char         where[64], what[96];
+
+    job->nsplits = i + 1;
+    PetscCall(PetscSNPrintf(where, sizeof(where), "tensors.split[%" PetscInt_FMT "]", i));
+    if (item->type != YAML_MAPPING_NODE) JobTry(c, JobFail(c, item, "'%s' must be a mapping with match, parts, axis, heads, transpose; got %s", where, JobNodeKind(item)));
+    JobTry(c, JobCheckMapping(c, item, where, JobSplitKeys));
+    if (!(v = JobFind(c, item, "match"))) JobTry(c, JobFail(c, item, "'%s' has no 'match' (a glob on tensor names, e.g. \"*.c_attn.weight\")", where));
+    PetscCall(PetscSNPrintf(what, sizeof(what), "%s.match", where));
+    JobTry(c, JobGetString(c, v, what, s->match, sizeof(s->match)));
+    if (!(v = JobFind(c, item, "parts"))) JobTry(c, JobFail(c, item, "'%s' has no 'parts' (names of the fused blocks, e.g. [q, k, v])", where));
+    PetscCall(PetscSNPrintf(what, sizeof(what), "%s.parts", where));
+    if (v->type != YAML_SEQUENCE_NODE) JobTry(c, JobFail(c, v, "'%s' must be a list of part names such as [q, k, v], got %s", what, JobNodeKind(v)));
+    s->nparts = (PetscInt)(v->data.sequence.items.top - v->data.sequence.items.start);
+    if (s->nparts < 1 || s->nparts > 8) JobTry(c, JobFail(c, v, "'%s' must name 1 to 8 parts, got %" PetscInt_FMT, what, s->nparts));
+    for (PetscInt p = 0; p < s->nparts; p++) {
+      yaml_node_t *pn = JobNode(c, v->data.sequence.items.start[p]);
+      JobTry(c, JobGetString(c, pn, what, s->parts[p], sizeof(s->parts[p])));
+      for (const char *ch = s->parts[p]; *ch; ch++)
+        if (!isalnum((unsigned char)*ch) && *ch != '_' && *ch != '-') JobTry(c, JobFail(c, pn, "part name '%s' in '%s' may contain only letters, digits, '_' and '-'", s->parts[p], what));
+      for (PetscInt q = 0; q < p; q++)
+        if (!strcmp(s->parts[q], s->parts[p])) JobTry(c, JobFail(c, pn, "part name '%s' appears twice in '%s'", s->parts[p], what));
+    }
+    s->axis = 0;
+    if ((v = JobFind(c, item, "axis"))) {
+      PetscCall(PetscSNPrintf(what, sizeof(what), "%s.axis", where));
+      JobTry(c, JobGetInt(c, v, what, 0, &s->axis));
+      if (s->axis > 1) JobTry(c, JobFail(c, v, "'%s' must be 0 (rows of the analysed matrix) or 1 (columns), got %" PetscInt_FMT, what, s->axis));
+    }
+    s->heads = 0;
+    if ((v = JobFind(c, item, "heads"))) {
+      PetscCall(PetscSNPrintf(what, sizeof(what), "%s.heads", where));
+      JobTry(c, JobGetInt(c, v, what, 0, &s->heads));
+      if (s->heads == 1) JobTry(c, JobFail(c, v, "'%s' must be 0 (no split into heads) or at least 2, got 1", what));
+    }
+    s->transpose = PETSC_FALSE;
+    if ((v = JobFind(c, item, "transpose"))) {
+      PetscCall(PetscSNPrintf(what, sizeof(what), "%s.transpose", where));
+      JobTry(c, JobGetBool(c, v, what, &s->transpose));
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode JobParseTensors(JobCtx *c, SpdJob job, yaml_node_t *node)
+{
+  yaml_node_t *v;
+
+  PetscFunctionBegin;
+  if (node) JobTry(c, JobCheckMapping(c, node, "tensors", JobTensorsKeys));
+  if ((v = JobFind(c, node, "include"))) JobTry(c, JobGetStringList(c, v, "tensors.include", &job->ninclude, &job->include));
+  if (!job->ninclude) {
+    PetscCall(PetscFree(job->include));
+    PetscCall(PetscMalloc1(1, &job->include));
+    PetscCall(PetscStrallocpy("*", &job->include[0]));
+    job->ninclude = 1;
+  }
+  if ((v = JobFind(c, node, "exclude"))) JobTry(c, JobGetStringList(c, v, "tensors.exclude", &job->nexclude, &job->exclude));
+  if ((v = JobFind(c, node, "split"))) JobTry(c, JobParseSplit(c, job, v));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode JobParseWeights(JobCtx *c, SpdJob job, yaml_node_t *node)
+{
+  SpdWeightsSettings *w = &job->weights;
+  yaml_node_t        *v;
+
+  PetscFunctionBegin;
+  if (node) JobTry(c, JobCheckMapping(c, node, "weights", JobWeightsKeys));
+  if ((v = JobFind(c, node, "full"))) {
+    PetscBool isbool = PETSC_FALSE, val = PETSC_FALSE, isauto = PETSC_FALSE;
+    char      got[80];
+    if (v->type == YAML_SCALAR_NODE && !JobIsNull(v)) {
+      PetscCall(JobParseBool(JobScalarText(v), &isbool, &val));
+      PetscCall(PetscStrcasecmp(JobScalarText(v), "auto", &isauto));
+    }
+    JobDescribe(v, got, sizeof(got));
+    if (!isbool && !isauto) JobTry(c, JobFail(c, v, "'weights.full' must be auto, true or false, got %s", got));
+    w->full = isauto ? SPD_FULL_AUTO : (val ? SPD_FULL_YES : SPD_FULL_NO);
+  }
+  if ((v = JobFind(c, node, "full_max"))) JobTry(c, JobGetInt(c, v, "weights.full_max", 0, &w->full_max));
+  if ((v = JobFind(c, node, "top"))) JobTry(c, JobGetInt(c, v, "weights.top", 0, &w->top));
+  if ((v = JobFind(c, node, "bottom"))) JobTry(c, JobGetInt(c, v, "weights.bottom", 0, &w->bottom));
+  if ((v = JobFind(c, node, "vectors"))) JobTry(c, JobGetBool(c, v, "weights.vectors", &w->vectors));
+  if ((v = JobFind(c, node, "rank_tol"))) JobTry(c, JobGetReal(c, v, "weights.rank_tol", &w->rank_tol));
+  if ((v = JobFind(c, node, "tail_min"))) JobTry(c, JobGetInt(c, v, "weights.tail_min", 3, &w->tail_min));
+  if (w->full == SPD_FULL_NO && !w->top && !w->bottom) JobTry(c, JobFail(c, node, "'weights' asks for nothing: full is false and top and bottom are 0; set full: auto or a positive top"));
+  if (w->vectors && !w->top) JobTry(c, JobFail(c, JobFind(c, node, "vectors"), "'weights.vectors' is true but 'weights.top' is 0; vectors are the top-k singular vectors, so set top > 0"));
+  PetscFunctionReturn(0);
+}
+
+/* Option names are '-' followed by a letter; "-1e-3" is a value. */
+static PetscBool JobIsOptionName(const char s[]) { return (s[0] == '-' && isalpha((unsigned char)s[1])) ? PETSC_TRUE : PETSC_FALSE; }
+
+static PetscErrorCode JobAppend(char **buf, size_t *cap, const char s[])
+{
+  size_t len = *buf ? strlen(*buf) : 0, ls = strlen(s);
+
+  PetscFunctionBegin;
+  if (len + ls + 2 > *cap) {
+    char *nb;
+    *cap = PetscMax(2 * (*cap), len + ls + 256);
+    PetscCall(PetscMalloc1(*cap, &nb));
+    nb[0] = 0;
+    if (*buf) PetscCall(PetscStrcpy(nb, *buf));
+    PetscCall(PetscFree(*buf));
+    *buf = nb;
+  }
+  if (len) (*buf)[len++] = ' ';
+  PetscCall(PetscStrcpy(*buf + len, s));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode JobParseSolver(JobCtx *c, SpdJob job, yaml_node_t *node)
+{
+  char **opts = &job->petsc_options; /* owned by the job at once: freed with it on error */
+  size_t cap  = 0;
+
+  PetscFunctionBegin;
+  if (JobIsNull(node)) PetscFunctionReturn(0);
+  if (node->type == YAML_SCALAR_NODE) {
+    /* a single string of options: check that it starts with an option name */
+    const char *s = JobScalarText(node);
+    while (isspace((unsigned char)*s)) s++;
+    if (!JobIsOptionName(s)) JobTry(c, JobFail(c, node, "'solver' as a single value must be PETSc/SLEPc options such as \"-svd_tol 1e-10 -log_view\", got '%s'", s));
+    PetscCall(JobAppend(opts, &cap, s));
+  } else if (node->type == YAML_MAPPING_NODE) {
+    for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
+      yaml_node_t *k = JobNode(c, p->key), *v = JobNode(c, p->value);
+      char         name[256];
+      const char  *ks;
+
+      if (k->type != YAML_SCALAR_NODE) JobTry(c, JobFail(c, k, "a key in 'solver' is %s; keys are PETSc/SLEPc option names such as svd_tol", JobNodeKind(k)));
+      ks = JobScalarText(k);
+      PetscCall(PetscSNPrintf(name, sizeof(name), "%s%s", ks[0] == '-' ? "" : "-", ks));
+      if (!JobIsOptionName(name)) JobTry(c, JobFail(c, k, "'%s' in 'solver' is not a PETSc option name (expected e.g. svd_tol or -svd_tol)", ks));
+      for (const char *ch = name + 1; *ch; ch++)
+        if (isspace((unsigned char)*ch)) JobTry(c, JobFail(c, k, "option name '%s' in 'solver' contains a space", ks));
+      for (yaml_node_pair_t *q = node->data.mapping.pairs.start; q < p; q++) {
+        yaml_node_t *kq = JobNode(c, q->key);
+        const char  *qs = JobScalarText(kq);
+        if (kq->type == YAML_SCALAR_NODE && !strcmp(qs + (qs[0] == '-'), name + 1)) JobTry(c, JobFail(c, k, "option '%s' appears twice in 'solver' (lines %d and %d); keep one", name, (int)kq->start_mark.line + 1, (int)k->start_mark.line + 1));
+      }
+      PetscCall(JobAppend(opts, &cap, name));
+      if (!JobIsNull(v)) {
+        const char *vs;
+        char        got[80];
+        JobDescribe(v, got, sizeof(got));
+        if (v->type != YAML_SCALAR_NODE) JobTry(c, JobFail(c, v, "the value of solver option '%s' must be a single value, got %s", name, got));
+        vs = JobScalarText(v);
+        for (const char *ch = vs; *ch; ch++)
+          if (isspace((unsigned char)*ch)) JobTry(c, JobFail(c, v, "the value of solver option '%s' contains a space (%s); PETSc option values are single words", name, got));
+        if (!vs[0]) JobTry(c, JobFail(c, v, "the value of solver option '%s' is an empty text; leave it out for an option without value", name));
+        PetscCall(JobAppend(opts, &cap, vs));
+      }
+    }
+  } else
+    JobTry(c, JobFail(c, node, "'solver' must be a mapping 'option: value' or a single string of options, got %s", JobNodeKind(node)));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode JobParseResources(JobCtx *c, SpdJob job, yaml_node_t *node)
+{
+  yaml_node_t *v;
+
+  PetscFunctionBegin;
+  if (node) JobTry(c, JobCheckMapping(c, node, "resources", JobResourcesKeys));
+  if ((v = JobFind(c, node, "memory_per_rank"))) JobTry(c, JobGetSize(c, v, "resources.memory_per_rank", &job->memory_per_rank));
+  if ((v = JobFind(c, node, "ranks_per_task"))) {
+    PetscBool isauto = PETSC_FALSE;
+    if (v->type == YAML_SCALAR_NODE) PetscCall(PetscStrcasecmp(JobScalarText(v), "auto", &isauto));
+    if (isauto)
+      job->ranks_per_task = 0;
+    else {
+      char got[80];
+      JobDescribe(v, got, sizeof(got));
+      if (v->type != YAML_SCALAR_NODE || JobIsNull(v)) JobTry(c, JobFail(c, v, "'resources.ranks_per_task' must be auto or an integer >= 1, got %s", got));
+      JobTry(c, JobGetInt(c, v, "resources.ranks_per_task", 1, &job->ranks_per_task));
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode JobParseDocument(JobCtx *c, SpdJob job)
+{
+  yaml_node_t *root = yaml_document_get_root_node(c->doc), *v;
+
+  PetscFunctionBegin;
+  if (!root || JobIsNull(root)) JobTry(c, JobFail(c, NULL, "the job file is empty; it needs at least 'checkpoints:' (see `specdyn run --help` or docs/jobs.md)"));
+  JobTry(c, JobCheckMapping(c, root, "", JobTopKeys));
+  if ((v = JobFind(c, root, "name"))) {
+    JobTry(c, JobGetString(c, v, "name", job->name, sizeof(job->name)));
+    for (const char *ch = job->name; *ch; ch++)
+      if (*ch == '/' || iscntrl((unsigned char)*ch)) JobTry(c, JobFail(c, v, "'name' may not contain '/' or control characters, got '%s'", job->name));
+  }
+  if ((v = JobFind(c, root, "output"))) {
+    char out[PETSC_MAX_PATH_LEN];
+    JobTry(c, JobGetString(c, v, "output", out, sizeof(out)));
+    PetscCall(JobJoinPath(job->dir, out, job->output, sizeof(job->output)));
+  } else {
+    char out[PETSC_MAX_PATH_LEN];
+    PetscCall(PetscSNPrintf(out, sizeof(out), "%s.results", job->name));
+    PetscCall(JobJoinPath(job->dir, out, job->output, sizeof(job->output)));
+  }
+  JobTry(c, JobParseCheckpoints(c, job, JobFind(c, root, "checkpoints")));
+  JobTry(c, JobParseTensors(c, job, JobFind(c, root, "tensors")));
+  JobTry(c, JobParseWeights(c, job, JobFind(c, root, "weights")));
+  JobTry(c, JobParseSolver(c, job, JobFind(c, root, "solver")));
+  JobTry(c, JobParseResources(c, job, JobFind(c, root, "resources")));
+  PetscFunctionReturn(0);
+}
+
+/*@C
+  SpdJobLoadString - parse and validate a job given as YAML text
+
+  Collective (every rank must pass the same text)
+
+  Input Parameters:
++ comm   - the communicator of the job (errors are raised collectively on it)
+. text   - the YAML text
+. origin - the name used in messages (the job file's path), or NULL for "job"
+- dir    - the folder against which checkpoint and output paths are resolved, or NULL for "."
+
+  Output Parameter:
+. job - the job, with defaults filled in
+
+  Notes:
+  Errors name the key, its line and what is expected; unknown keys suggest the closest
+  valid key. `name` defaults to the base name of `origin` without extension.
+
+.seealso: `SpdJobLoad()`, `SpdJobPrintKeys()`, `SpdJobDestroy()`
+@*/
+PetscErrorCode SpdJobLoadString(MPI_Comm comm, const char text[], const char origin[], const char dir[], SpdJob *job)
+{
+  SpdJob          j;
+  JobCtx          ctx;
+  yaml_parser_t   parser;
+  yaml_document_t doc;
+
+  PetscFunctionBegin;
+  PetscCheck(text && job, PETSC_COMM_SELF, PETSC_ERR_ARG_NULL, "SpdJobLoadString() needs a text and an output pointer");
+  *job = NULL;
+  if (!origin) origin = "job";
+  PetscCall(PetscNew(&j));
+  j->comm = comm;
+  PetscCall(PetscStrncpy(j->path, origin, sizeof(j->path)));
+  PetscCall(PetscStrncpy(j->dir, dir && dir[0] ? dir : ".", sizeof(j->dir)));
+  PetscCall(PetscStrallocpy(text, &j->text));
+  PetscCall(JobStem(origin, j->name, sizeof(j->name)));
+  if (!j->name[0]) PetscCall(PetscStrncpy(j->name, "job", sizeof(j->name)));
+  j->weights.full     = SPD_FULL_AUTO;
+  j->weights.full_max = 4096;
+  j->weights.top      = 8;
+  j->weights.bottom   = 0;
+  j->weights.vectors  = PETSC_FALSE;
+  j->weights.rank_tol = 0.0;
+  j->weights.tail_min = 10;
+  j->memory_per_rank  = (PetscInt64)2 * 1024 * 1024 * 1024;
+  j->ranks_per_task   = 0;
+
+  PetscCall(PetscMemzero(&ctx, sizeof(ctx)));
+  ctx.origin = origin;
+  ctx.doc    = &doc;
+  PetscCheck(yaml_parser_initialize(&parser), PETSC_COMM_SELF, PETSC_ERR_MEM, "libyaml could not initialize its parser");
+  yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));
+  if (!yaml_parser_load(&parser, &doc)) {
+    if (parser.error == YAML_MEMORY_ERROR) {
+      yaml_parser_delete(&parser);
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_MEM, "libyaml ran out of memory parsing %s", origin);
+    }
+    ctx.failed = PETSC_TRUE;
+    if (parser.context)
+      PetscCall(PetscSNPrintf(ctx.msg, sizeof(ctx.msg), "%s:%d:%d: YAML syntax error: %s (%s that starts at line %d, column %d); check the indentation and quoting there", origin, (int)parser.problem_mark.line + 1, (int)parser.problem_mark.column + 1, parser.problem ? parser.problem : "invalid YAML", parser.context,
+          (int)parser.context_mark.line + 1, (int)parser.context_mark.column + 1));
+    else
+      PetscCall(PetscSNPrintf(ctx.msg, sizeof(ctx.msg), "%s:%d:%d: YAML syntax error: %s; check the indentation and quoting there", origin, (int)parser.problem_mark.line + 1, (int)parser.problem_mark.column + 1, parser.problem ? parser.problem : "invalid YAML"));
+    yaml_parser_delete(&parser);
+  } else {
+    yaml_parser_delete(&parser);
+    PetscCall(JobParseDocument(&ctx, j));
+    yaml_document_delete(&doc);
+  }
+  if (ctx.failed) {
+    PetscCall(SpdJobDestroy(&j));
+    SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s", ctx.msg);
+  }
+  *job = j;
+  PetscFunctionReturn(0);
+}
+
+/*@C
+  SpdJobLoad - read, parse and validate a job file
+
+  Collective
+
+  Input Parameters:
++ comm - the communicator of the study
+- path - the job file (YAML)
+
+  Output Parameter:
+. job - the job
+
+  Notes:
+  Rank 0 reads the file and broadcasts its text; every rank parses the same text, so the
+  job (and any error) is identical everywhere. Checkpoint paths and `output` are resolved
+  against the job file's folder (made absolute, so that task ids do not depend on the
+  current directory).
+
+.seealso: `SpdJobLoadString()`, `SpdPlanCreate()`, `SpdJobDestroy()`
+@*/
+PetscErrorCode SpdJobLoad(MPI_Comm comm, const char path[], SpdJob *job)
+{
+  PetscMPIInt rank;
+  long long   hdr[2]                  = { 0, 0 }; /* text length (or -1: cannot open, -2: too large), errno */
+  char       *text                    = NULL;
+  char        dir[PETSC_MAX_PATH_LEN] = "";
+
+  PetscFunctionBegin;
+  PetscCheck(path && job, PETSC_COMM_SELF, PETSC_ERR_ARG_NULL, "SpdJobLoad() needs a path and an output pointer");
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (rank == 0) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+      hdr[0] = -1;
+      hdr[1] = errno;
+    } else {
+      long size = -1;
+      if (!fseek(f, 0, SEEK_END)) size = ftell(f);
+      if (size < 0) {
+        hdr[0] = -1;
+        hdr[1] = errno;
+      } else if (size > SPD_JOB_MAX_BYTES) {
+        hdr[0] = -2;
+        hdr[1] = size;
+      } else {
+        rewind(f);
+        PetscCall(PetscMalloc1(size + 1, &text));
+        if (fread(text, 1, (size_t)size, f) != (size_t)size) {
+          hdr[0] = -1;
+          hdr[1] = errno ? errno : EIO;
+        } else {
+          text[size] = 0;
+          hdr[0]     = size;
+          if (strlen(text) != (size_t)size) hdr[0] = -3; /* NUL bytes: not a text file */
+        }
+      }
+      fclose(f);
+    }
+    if (hdr[0] >= 0) {
+      /* the job file's folder, absolute: paths in the job are relative to it */
+      char  tmp[PETSC_MAX_PATH_LEN], *slash;
+      char *real;
+      PetscCall(PetscStrncpy(tmp, path, sizeof(tmp)));
+      slash = strrchr(tmp, '/');
+      if (slash == tmp)
+        tmp[1] = 0;
+      else if (slash)
+        *slash = 0;
+      else
+        PetscCall(PetscStrncpy(tmp, ".", sizeof(tmp)));
+      real = realpath(tmp, NULL);
+      PetscCall(PetscStrncpy(dir, real ? real : tmp, sizeof(dir)));
+      free(real);
+    }
+  }
+  PetscCallMPI(MPI_Bcast(hdr, 2, MPI_LONG_LONG, 0, comm));
+  if (hdr[0] == -1) {
+    PetscCall(PetscFree(text));
+    SETERRQ(comm, PETSC_ERR_FILE_OPEN, "cannot read the job file '%s': %s; check the path (a relative path is taken from the current directory)", path, strerror((int)hdr[1]));
+  }
+  PetscCheck(hdr[0] != -2, comm, PETSC_ERR_FILE_READ, "the job file '%s' has %lld bytes; a job file is a small YAML text (at most %d bytes): is this the right file?", path, hdr[1], SPD_JOB_MAX_BYTES);
+  PetscCheck(hdr[0] != -3, comm, PETSC_ERR_FILE_READ, "the job file '%s' contains NUL bytes; it must be a YAML text file", path);
+  if (rank != 0) PetscCall(PetscMalloc1(hdr[0] + 1, &text));
+  PetscCallMPI(MPI_Bcast(text, (PetscMPIInt)hdr[0] + 1, MPI_CHAR, 0, comm));
+  PetscCallMPI(MPI_Bcast(dir, sizeof(dir), MPI_CHAR, 0, comm));
+  PetscCall(SpdJobLoadString(comm, text, path, dir, job));
+  PetscCall(PetscFree(text));
+  PetscFunctionReturn(0);
+}
+
+/*@C
+  SpdJobInsertOptions - put the job's solver options into PETSc's options database
+
+  Collective
+
+  Input Parameter:
+. job - the job
+
+  Notes:
+  The command line wins: an option already present in the database (given on the command
+  line, in PETSC_OPTIONS or an options file) keeps its value and the job's value is ignored
+  (reported with -info).
+
+.seealso: `SpdJobLoad()`
+@*/
+PetscErrorCode SpdJobInsertOptions(SpdJob job)
+{
+  int    argc = 0;
+  char **args = NULL;
+
+  PetscFunctionBegin;
+  PetscCheck(job, PETSC_COMM_SELF, PETSC_ERR_ARG_NULL, "SpdJobInsertOptions() needs a job");
+  if (!job->petsc_options) PetscFunctionReturn(0);
+  PetscCall(PetscStrToArray(job->petsc_options, ' ', &argc, &args));
+  for (int i = 0; i < argc; i++) {
+    const char *name = args[i], *value = NULL;
+    PetscBool   set;
+
+    if (!JobIsOptionName(name)) continue; /* a stray value in a single-string solver entry */
+    if (i + 1 < argc && !JobIsOptionName(args[i + 1])) value = args[++i];
+    PetscCall(PetscOptionsHasName(NULL, NULL, name, &set));
+    if (set) {
+      PetscCall(PetscInfo(NULL, "job option %s %s ignored: given on the command line\n", name, value ? value : ""));
+      continue;
+    }
+    PetscCall(PetscOptionsSetValue(NULL, name, value));
+  }
+  PetscCall(PetscStrToArrayDestroy(argc, args));
+  PetscFunctionReturn(0);
+}
+
+/*@C
+  SpdJobDestroy - free a job
+
+  Not collective
+
+.seealso: `SpdJobLoad()`
+@*/
+PetscErrorCode SpdJobDestroy(SpdJob *job)
+{
+  SpdJob j;
+
+  PetscFunctionBegin;
+  if (!job || !*job) PetscFunctionReturn(0);
+  j = *job;
+  for (PetscInt i = 0; i < j->ninclude; i++) PetscCall(PetscFree(j->include[i]));
+  for (PetscInt i = 0; i < j->nexclude; i++) PetscCall(PetscFree(j->exclude[i]));
+  PetscCall(PetscFree(j->include));
+  PetscCall(PetscFree(j->exclude));
+  PetscCall(PetscFree(j->checkpoints));
+  PetscCall(PetscFree(j->splits));
+  PetscCall(PetscFree(j->petsc_options));
+  PetscCall(PetscFree(j->text));
+  PetscCall(PetscFree(*job));
+  PetscFunctionReturn(0);
+}
+
+/* The reference printed by `specdyn run --help`; docs/jobs.md says the same at length. */
+static const char SpdJobKeysText[] = "Job file keys (YAML; every key optional unless marked; unknown keys are errors):\n"
+                                     "  name: STR                    study name (default: the job file's base name)\n"
+                                     "  output: PATH                 results folder, relative to the job file's folder\n"
+                                     "                               (default: <name>.results next to the job file; -o overrides)\n"
+                                     "  checkpoints:                 REQUIRED, a non-empty list; each entry is a path or a mapping\n"
+                                     "    - PATH                     safetensors file, *.safetensors.index.json, HDF5 or Keras .h5;\n"
+                                     "                               relative to the job file's folder\n"
+                                     "    - path: PATH               the same, with\n"
+                                     "      label: STR               a label (default: base name without extensions)\n"
+                                     "  tensors:\n"
+                                     "    include: [GLOB, ...]       tensor names to analyse (default [\"*\"]; a single GLOB is accepted)\n"
+                                     "    exclude: [GLOB, ...]       tensor names to leave out (applied after include)\n"
+                                     "    split:                     fused projections, cut into parts (first matching rule wins)\n"
+                                     "      - match: GLOB            tensor names the rule applies to\n"
+                                     "        parts: [q, k, v]       part names (1-8), equal blocks along `axis`\n"
+                                     "        axis: 0|1              0: rows, 1: columns of the analysed matrix (default 0)\n"
+                                     "        heads: N               also cut each part into N heads along the same axis (default 0: no)\n"
+                                     "        transpose: BOOL        analyse the stored matrix transposed, e.g. GPT-2 Conv1D (default false)\n"
+                                     "  weights:                     the weight-spectra analysis\n"
+                                     "    full: auto|true|false      all singular values with ScaLAPACK (default auto)\n"
+                                     "    full_max: N                auto: full when min(m,n) <= N (default 4096)\n"
+                                     "    top: K                     top-K singular triplets with SLEPc (default 8)\n"
+                                     "    bottom: K                  bottom-K singular triplets (default 0)\n"
+                                     "    vectors: BOOL              store the top-K singular vectors (default false)\n"
+                                     "    rank_tol: X                numerical-rank tolerance relative to sigma_1; <= 0: auto (default 0)\n"
+                                     "    tail_min: N                fewest tail points of the power-law fit, >= 3 (default 10)\n"
+                                     "  solver:                      PETSc/SLEPc options, below the command line (which wins):\n"
+                                     "    svd_tol: 1e-10             a mapping option: value (leading '-' optional; no value: a flag)\n"
+                                     "                               or a single string \"-svd_tol 1e-10 -log_view\"\n"
+                                     "  resources:\n"
+                                     "    memory_per_rank: SIZE      memory budget of one rank (default 2GiB); units B, KB/MB/GB/TB\n"
+                                     "                               (powers of 1000), KiB/MiB/GiB/TiB and K/M/G/T (powers of 1024)\n"
+                                     "    ranks_per_task: auto|N     ranks per task (default auto: planned from the memory budget and cost)\n";
+
+/*@C
+  SpdJobPrintKeys - print the reference of every job-file key
+
+  Not collective
+
+  Input Parameter:
+. f - the stream (stdout for `specdyn run --help`)
+
+.seealso: `SpdJobLoad()`
+@*/
+PetscErrorCode SpdJobPrintKeys(FILE *f)
+{
+  PetscFunctionBegin;
+  /* plain stdio: `specdyn run --help` prints this before MPI and PETSc are initialized */
+  PetscCheck(fputs(SpdJobKeysText, f) >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write the job key reference");
+  PetscFunctionReturn(0);
+}

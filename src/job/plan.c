@@ -1,0 +1,525 @@
+/* Plans: from a job to a list of tasks with cost and memory estimates.
+
+   SpdPlanCreate opens every checkpoint (metadata only), selects tensors by the include /
+   exclude globs, turns each selected matrix-like tensor into one or more analysed views
+   (fused projections cut into parts and heads by the job's split rules) and gives each
+   view a task: resolved settings, a flop estimate, a rank count and a per-rank memory
+   estimate. A checkpoint that fails to open does not stop the study: its error is
+   recorded in plan->errors and the other checkpoints are planned.
+
+   Cost model (flops; used to order tasks and size rank groups, not to predict time):
+     full spectrum (ScaLAPACK pdgesvd, values):  4 m n min(m,n)
+       (Householder bidiagonalization costs 4mn^2 - 4n^3/3 for m >= n; the QR sweeps on
+       the bidiagonal are O(n^2) and are absorbed in the rounding up).
+     top / bottom k (SLEPc thick-restart Lanczos): products x 2mn + reorthogonalization
+       products = 2 (A and A^T) x ncv x restarts, with ncv as the solver picks it
+       (top: max(2k+16, 32), bottom: max(64, 2k+16)); restarts ~ 3 for the well separated
+       top of a weight spectrum, ~ 25 for the bottom (FACTS.md: 3,506 products for
+       ncv = 64 on a 400 x 300 matrix with a cluster near 0); reorthogonalization adds
+       2 ncv^2 (m+n) per restart.
+   The top/bottom triplets always come from the Krylov solver (they carry residuals and
+   vectors), also when the full spectrum is computed: costs add up, and since the solves
+   run one after the other the memory is the matrix plus the largest workspace. */
+#include <specdyn/job.h>
+#include <math.h>
+
+#define SPD_PLAN_NB              64 /* ScaLAPACK block size assumed for workspace estimates */
+#define SPD_PLAN_RESTARTS_TOP    3.0
+#define SPD_PLAN_RESTARTS_BOTTOM 25.0
+
+static PetscInt PlanNcvTop(PetscInt k) { return PetscMax(2 * k + 16, 32); }
+static PetscInt PlanNcvBottom(PetscInt k) { return PetscMax(64, 2 * k + 16); }
+
+/*@C
+  SpdTaskMemoryPerRank - estimated bytes per rank of one weight-spectra task
+
+  Not collective
+
+  Input Parameters:
++ m, n        - the analysed matrix is m x n
+. full        - all singular values by ScaLAPACK
+. top, bottom - numbers of triplets wanted from the Krylov solver
+- p           - ranks of the task group
+
+  Notes:
+  The model counts the data, not the runtime's fixed overhead:
+  the matrix 8mn/p (MATMPIDENSE); for full, a block-cyclic copy and pdgesvd's workspace
+  ~ 2 x 8mn/p plus 8 nb (m+n) panel buffers (nb = 64) and the replicated singular values;
+  for partial, the Krylov bases 8 ncv (m+n)/p (ncv as the solver picks it; the top and
+  bottom solves run one after the other, so the larger counts) plus the replicated
+  projected problem ~ 4 x 8 ncv^2.
+
+.seealso: `SpdPlanCreate()`
+@*/
+PetscInt64 SpdTaskMemoryPerRank(PetscInt64 m, PetscInt64 n, PetscBool full, PetscInt top, PetscInt bottom, PetscInt p)
+{
+  double     dm = (double)m, dn = (double)n, dp = (double)PetscMax(p, 1), mat = 8.0 * dm * dn / dp, b = mat;
+  PetscInt64 mn = PetscMin(m, n);
+
+  double     wfull = 0.0, wkrylov = 0.0;
+  PetscInt64 ncv = 0;
+
+  if (full) wfull = 2.0 * mat + 8.0 * SPD_PLAN_NB * (dm + dn) + 8.0 * (double)mn;
+  if (top > 0) ncv = PetscMax(ncv, PlanNcvTop(top));
+  if (bottom > 0) ncv = PetscMax(ncv, PlanNcvBottom(bottom));
+  ncv = PetscMin(ncv, mn); /* SLEPc caps ncv at min(m,n) */
+  if (ncv > 0) wkrylov = 8.0 * (double)ncv * (dm + dn) / dp + 4.0 * 8.0 * (double)ncv * (double)ncv;
+  b += PetscMax(wfull, wkrylov);
+  return (PetscInt64)ceil(b);
+}
+
+static PetscReal PlanCost(PetscInt64 m, PetscInt64 n, PetscBool full, PetscInt top, PetscInt bottom)
+{
+  double dm = (double)m, dn = (double)n, mn = (double)PetscMin(m, n), cost = 0.0;
+
+  if (full) cost += 4.0 * dm * dn * mn;
+  if (top > 0) {
+    double ncv = PetscMin((double)PlanNcvTop(top), mn);
+    cost += 2.0 * ncv * SPD_PLAN_RESTARTS_TOP * 2.0 * dm * dn + SPD_PLAN_RESTARTS_TOP * 2.0 * ncv * ncv * (dm + dn);
+  }
+  if (bottom > 0) {
+    double ncv = PetscMin((double)PlanNcvBottom(bottom), mn);
+    cost += 2.0 * ncv * SPD_PLAN_RESTARTS_BOTTOM * 2.0 * dm * dn + SPD_PLAN_RESTARTS_BOTTOM * 2.0 * ncv * ncv * (dm + dn);
+  }
+  return (PetscReal)cost;
+}
+
+/* FNV-1a, 64 bit: a small stable hash for task ids (not cryptographic; ids only need to
+   be stable across runs and different when the inputs differ). */
+static uint64_t PlanFNV1a(uint64_t h, const char s[])
+{
+  for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+    h ^= (uint64_t)*c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+static PetscErrorCode PlanTaskId(SpdJob job, SpdTask *t, const char tensor[])
+{
+  const SpdWeightsSettings *w = &job->weights;
+  char                      buf[3 * SPD_MAX_NAME + PETSC_MAX_PATH_LEN + 256];
+  uint64_t                  h;
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(buf, sizeof(buf), "specdyn-weights-v1\n%s\n%s\n%s\n%" PetscInt64_FMT " %" PetscInt64_FMT " %" PetscInt64_FMT " %" PetscInt64_FMT " %d\nfull=%d top=%" PetscInt_FMT " bottom=%" PetscInt_FMT " vectors=%d rank_tol=%.17g tail_min=%" PetscInt_FMT, job->checkpoints[t->checkpoint].path, tensor, t->view.name, t->view.row0,
+      t->view.nrows, t->view.col0, t->view.ncols, (int)t->view.transpose, (int)t->full, t->top, t->bottom, (int)w->vectors, (double)w->rank_tol, w->tail_min));
+  h = PlanFNV1a(14695981039346656037ULL, buf);
+  PetscCall(PetscSNPrintf(t->id, sizeof(t->id), "%016llx", (unsigned long long)h));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode PlanAddTask(SpdPlan plan, PetscInt *cap, SpdTask **t)
+{
+  PetscFunctionBegin;
+  if (plan->ntasks == *cap) {
+    *cap = PetscMax(16, 2 * (*cap));
+    PetscCall(PetscRealloc(sizeof(SpdTask) * (size_t)(*cap), &plan->tasks));
+  }
+  *t = &plan->tasks[plan->ntasks++];
+  PetscCall(PetscMemzero(*t, sizeof(**t)));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode PlanAddSkipped(SpdPlan plan, PetscInt *cap, const SpdTensorInfo *info, const char why[])
+{
+  SpdSkipped *s;
+
+  PetscFunctionBegin;
+  if (plan->nskipped == *cap) {
+    *cap = PetscMax(16, 2 * (*cap));
+    PetscCall(PetscRealloc(sizeof(SpdSkipped) * (size_t)(*cap), &plan->skipped));
+  }
+  s = &plan->skipped[plan->nskipped++];
+  PetscCall(PetscMemzero(s, sizeof(*s)));
+  PetscCall(PetscStrncpy(s->name, info->name, sizeof(s->name)));
+  PetscCall(PetscStrncpy(s->file, info->file, sizeof(s->file)));
+  PetscCall(PetscStrncpy(s->why, why, sizeof(s->why)));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode PlanSelected(SpdJob job, const char name[], PetscBool *sel)
+{
+  PetscBool match = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  *sel = PETSC_FALSE;
+  for (PetscInt i = 0; i < job->ninclude && !match; i++) PetscCall(SpdGlobMatch(job->include[i], name, &match));
+  if (!match) PetscFunctionReturn(0);
+  for (PetscInt i = 0; i < job->nexclude; i++) {
+    PetscCall(SpdGlobMatch(job->exclude[i], name, &match));
+    if (match) PetscFunctionReturn(0);
+  }
+  *sel = PETSC_TRUE;
+  PetscFunctionReturn(0);
+}
+
+/* Add a task for one view with the job's settings resolved for its shape. */
+static PetscErrorCode PlanAddView(SpdPlan plan, PetscInt *cap, PetscInt c, const char tensor[], const SpdMatrixView *view)
+{
+  const SpdWeightsSettings *w = &plan->job->weights;
+  SpdTask                  *t = NULL;
+  PetscInt64                mn;
+
+  PetscFunctionBegin;
+  PetscCall(PlanAddTask(plan, cap, &t));
+  t->checkpoint = c;
+  t->view       = *view;
+  SpdMatrixViewShape(view, &t->m, &t->n);
+  mn        = PetscMin(t->m, t->n);
+  t->full   = (w->full == SPD_FULL_YES || (w->full == SPD_FULL_AUTO && mn <= w->full_max)) ? PETSC_TRUE : PETSC_FALSE;
+  t->top    = (PetscInt)PetscMin((PetscInt64)w->top, mn);
+  t->bottom = (PetscInt)PetscMin((PetscInt64)w->bottom, mn);
+  t->cost   = PlanCost(t->m, t->n, t->full, t->top, t->bottom);
+  PetscCall(PlanTaskId(plan->job, t, tensor));
+  PetscFunctionReturn(0);
+}
+
+/* Views of a tensor cut by a split rule; *msg is set (and nothing added) when the cut
+   dimension is not divisible. */
+static PetscErrorCode PlanAddSplitViews(SpdPlan plan, PetscInt *cap, PetscInt c, PetscInt r, const SpdTensorInfo *info, const SpdMatrixView *base, char msg[], size_t msglen)
+{
+  const SpdJobSplit *s = &plan->job->splits[r];
+  PetscBool          T = (base->transpose != s->transpose) ? PETSC_TRUE : PETSC_FALSE; /* analysed = stored^T */
+  /* axis 0 cuts the rows of the analysed matrix: stored rows unless transposed */
+  PetscBool     cutrows = ((s->axis == 0) == !T) ? PETSC_TRUE : PETSC_FALSE;
+  PetscInt64    L = cutrows ? base->nrows : base->ncols, pieces = s->nparts * PetscMax(s->heads, 1), lp, lh;
+  SpdMatrixView v;
+
+  PetscFunctionBegin;
+  msg[0] = 0;
+  if (L % pieces) {
+    char by[96];
+    if (s->heads > 0)
+      PetscCall(PetscSNPrintf(by, sizeof(by), "%" PetscInt_FMT " parts x %" PetscInt_FMT " heads = %" PetscInt64_FMT, s->nparts, s->heads, pieces));
+    else
+      PetscCall(PetscSNPrintf(by, sizeof(by), "%" PetscInt_FMT " parts", s->nparts));
+    PetscCall(PetscSNPrintf(msg, msglen, "%s: tensor '%s' cannot be split by rule tensors.split[%" PetscInt_FMT "] (match '%s'): axis %" PetscInt_FMT " of the analysed matrix has %" PetscInt64_FMT " %s, not divisible by %s; fix parts/heads/axis or narrow 'match'", plan->job->checkpoints[c].path, info->name, r, s->match, s->axis, L,
+        s->axis == 0 ? "rows" : "columns", by));
+    PetscFunctionReturn(0);
+  }
+  lp = L / s->nparts;
+  lh = s->heads > 0 ? lp / s->heads : lp;
+  for (PetscInt p = 0; p < s->nparts; p++) {
+    for (PetscInt h = -1; h < s->heads; h++) {
+      PetscInt64 off = p * lp + (h < 0 ? 0 : h * lh), len = h < 0 ? lp : lh;
+      v           = *base;
+      v.transpose = T;
+      if (cutrows) {
+        v.row0  = base->row0 + off;
+        v.nrows = len;
+      } else {
+        v.col0  = base->col0 + off;
+        v.ncols = len;
+      }
+      if (h < 0)
+        PetscCall(PetscSNPrintf(v.name, sizeof(v.name), "%s[%s]", info->name, s->parts[p]));
+      else
+        PetscCall(PetscSNPrintf(v.name, sizeof(v.name), "%s[%s]/head%" PetscInt_FMT, info->name, s->parts[p], h));
+      PetscCall(PlanAddView(plan, cap, c, info->name, &v));
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Smallest rank count whose estimate fits the budget, or -1 when none does. */
+static PetscInt64 PlanRanksNeeded(const SpdTask *t, PetscInt64 budget)
+{
+  PetscInt64       lo, hi = 1;
+  const PetscInt64 cap = (PetscInt64)1 << 30;
+
+  while (hi < cap && SpdTaskMemoryPerRank(t->m, t->n, t->full, t->top, t->bottom, (PetscInt)PetscMin(hi, PETSC_MAX_INT)) > budget) hi *= 2;
+  if (SpdTaskMemoryPerRank(t->m, t->n, t->full, t->top, t->bottom, (PetscInt)PetscMin(hi, PETSC_MAX_INT)) > budget) return -1;
+  lo = hi / 2; /* does not fit (or 0) */
+  while (hi - lo > 1) {
+    PetscInt64 mid = lo + (hi - lo) / 2;
+    if (SpdTaskMemoryPerRank(t->m, t->n, t->full, t->top, t->bottom, (PetscInt)mid) <= budget)
+      hi = mid;
+    else
+      lo = mid;
+  }
+  return hi;
+}
+
+/* Rank counts: the smallest power of two (or the whole communicator) that fits the memory
+   budget, raised for tasks costlier than an even share so that big matrices get several
+   ranks; a fixed ranks_per_task is used as given (capped at the communicator size). */
+static PetscErrorCode PlanAssignRanks(SpdPlan plan)
+{
+  SpdJob    job   = plan->job;
+  PetscReal total = 0.0, share;
+  PetscInt  size = plan->size, pow2 = 1;
+
+  PetscFunctionBegin;
+  while (2 * pow2 <= size) pow2 *= 2;
+  for (PetscInt i = 0; i < plan->ntasks; i++) total += plan->tasks[i].cost;
+  share = total / size;
+  for (PetscInt i = 0; i < plan->ntasks; i++) {
+    SpdTask *t = &plan->tasks[i];
+    PetscInt p = 0;
+
+    if (job->ranks_per_task > 0) {
+      p = PetscMin(job->ranks_per_task, size);
+      if (SpdTaskMemoryPerRank(t->m, t->n, t->full, t->top, t->bottom, p) > job->memory_per_rank) p = 0;
+    } else {
+      for (PetscInt q = 1; q <= pow2 && !p; q *= 2)
+        if (SpdTaskMemoryPerRank(t->m, t->n, t->full, t->top, t->bottom, q) <= job->memory_per_rank) p = q;
+      if (!p && SpdTaskMemoryPerRank(t->m, t->n, t->full, t->top, t->bottom, size) <= job->memory_per_rank) p = size;
+      if (p && share > 0 && t->cost > share) {
+        /* proportional to the cost share, rounded to the nearest power of two */
+        PetscInt q = 1 << (int)PetscMin(30.0, round(log2((double)(t->cost / share))));
+        p          = PetscMax(p, PetscMin(q, pow2));
+      }
+    }
+    if (p) {
+      t->nranks       = p;
+      t->mem_per_rank = SpdTaskMemoryPerRank(t->m, t->n, t->full, t->top, t->bottom, p);
+    } else {
+      PetscInt   pp     = job->ranks_per_task > 0 ? PetscMin(job->ranks_per_task, size) : size;
+      PetscInt64 needed = PlanRanksNeeded(t, job->memory_per_rank);
+      char       need[32], have[32];
+
+      t->nranks       = pp;
+      t->mem_per_rank = SpdTaskMemoryPerRank(t->m, t->n, t->full, t->top, t->bottom, pp);
+      t->refused      = PETSC_TRUE;
+      PetscCall(SpdFormatBytes(t->mem_per_rank, need, sizeof(need)));
+      PetscCall(SpdFormatBytes(job->memory_per_rank, have, sizeof(have)));
+      if (needed > 0)
+        PetscCall(PetscSNPrintf(t->reason, sizeof(t->reason), "needs about %s per rank on %" PetscInt_FMT " rank%s; at least %" PetscInt64_FMT " ranks are needed (memory_per_rank = %s)", need, pp, pp == 1 ? "" : "s", needed, have));
+      else
+        PetscCall(PetscSNPrintf(t->reason, sizeof(t->reason), "needs about %s per rank on %" PetscInt_FMT " rank%s and no rank count fits (memory_per_rank = %s); raise resources.memory_per_rank", need, pp, pp == 1 ? "" : "s", have));
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+static int PlanCompareTasks(const void *a, const void *b)
+{
+  const SpdTask *x = (const SpdTask *)a, *y = (const SpdTask *)b;
+  int            c;
+
+  if (x->cost > y->cost) return -1;
+  if (x->cost < y->cost) return 1;
+  if ((c = strcmp(x->id, y->id))) return c;
+  if ((c = strcmp(x->view.name, y->view.name))) return c;
+  return (x->checkpoint > y->checkpoint) - (x->checkpoint < y->checkpoint);
+}
+
+/* Plan the tensors of one opened checkpoint; *err is set on a split error. */
+static PetscErrorCode PlanCheckpoint(SpdPlan plan, PetscInt c, PetscInt *tcap, PetscInt *scap, char err[], size_t errlen)
+{
+  SpdJob    job = plan->job;
+  SpdReader r   = plan->readers[c];
+  PetscInt  nt;
+
+  PetscFunctionBegin;
+  err[0] = 0;
+  PetscCall(SpdReaderGetNumTensors(r, &nt));
+  for (PetscInt i = 0; i < nt; i++) {
+    const SpdTensorInfo *info;
+    PetscBool            sel, empty = PETSC_FALSE;
+    SpdMatrixView        base;
+    PetscInt             rule = -1;
+    char                 why[256];
+
+    PetscCall(SpdReaderGetTensor(r, i, &info));
+    PetscCall(PlanSelected(job, info->name, &sel));
+    if (!sel) continue;
+    for (int d = 0; d < info->ndim; d++)
+      if (info->shape[d] == 0) empty = PETSC_TRUE;
+    if (info->ndim < 2) {
+      PetscCall(PlanAddSkipped(plan, scap, info, info->ndim == 1 ? "1-D tensor (bias/norm); not a matrix" : "0-D tensor (scalar); not a matrix"));
+      continue;
+    }
+    if (!SpdDTypeIsFloat(info->dtype)) {
+      PetscCall(PetscSNPrintf(why, sizeof(why), "dtype %s is not floating point (an index or buffer, not a weight)", SpdDTypes[info->dtype]));
+      PetscCall(PlanAddSkipped(plan, scap, info, why));
+      continue;
+    }
+    if (empty) {
+      PetscCall(PlanAddSkipped(plan, scap, info, "empty tensor (a dimension is 0)"));
+      continue;
+    }
+    PetscCall(SpdMatrixViewFromTensor(info, i, &base));
+    for (PetscInt s = 0; s < job->nsplits && rule < 0; s++) {
+      PetscBool match;
+      PetscCall(SpdGlobMatch(job->splits[s].match, info->name, &match));
+      if (match) rule = s;
+    }
+    if (rule < 0) {
+      PetscCall(PetscStrncpy(base.name, info->name, sizeof(base.name)));
+      PetscCall(PlanAddView(plan, tcap, c, info->name, &base));
+    } else {
+      PetscCall(PlanAddSplitViews(plan, tcap, c, rule, info, &base, err, errlen));
+      if (err[0]) PetscFunctionReturn(0);
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+/*@C
+  SpdPlanCreate - plan a job: open its checkpoints, select and split tensors, estimate tasks
+
+  Collective
+
+  Input Parameters:
++ job  - the job
+- comm - the communicator the study runs on (its size bounds the ranks per task)
+
+  Output Parameter:
+. plan - the plan: tasks sorted by decreasing cost, skipped tensors, checkpoint errors
+
+  Notes:
+  A checkpoint that cannot be opened is recorded in plan->errors (with the reader's
+  message) and the others are planned. A split rule that does not divide its tensor is an
+  error naming the tensor and the rule. Task ids are FNV-1a hashes of the checkpoint path,
+  the view and the resolved settings: the same job gives the same ids, any changed
+  setting gives new ones.
+
+.seealso: `SpdPlanView()`, `SpdPlanDestroy()`, `SpdTaskMemoryPerRank()`
+@*/
+PetscErrorCode SpdPlanCreate(SpdJob job, MPI_Comm comm, SpdPlan *plan)
+{
+  SpdPlan  p;
+  PetscInt tcap = 0, scap = 0;
+  char     err[1000] = "";
+
+  PetscFunctionBegin;
+  PetscCheck(job && plan, PETSC_COMM_SELF, PETSC_ERR_ARG_NULL, "SpdPlanCreate() needs a job and an output pointer");
+  PetscCall(PetscLogEventBegin(SPD_Plan, 0, 0, 0, 0));
+  PetscCall(PetscNew(&p));
+  p->job  = job;
+  p->comm = comm;
+  PetscCallMPI(MPI_Comm_size(comm, &p->size));
+  PetscCall(PetscCalloc2(job->ncheckpoints, &p->readers, job->ncheckpoints, &p->errors));
+  for (PetscInt c = 0; c < job->ncheckpoints && !err[0]; c++) {
+    PetscErrorCode ierr;
+    char          *specific = NULL;
+
+    PetscCall(SpdReaderCreate(comm, &p->readers[c]));
+    /* the open is collective and fails identically on every rank: catch, record, go on */
+    PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+    ierr = SpdReaderOpen(p->readers[c], job->checkpoints[c].path);
+    PetscCall(PetscPopErrorHandler());
+    if (ierr) {
+      PetscCall(PetscErrorMessage(ierr, NULL, &specific));
+      PetscCall(PetscStrallocpy(specific && specific[0] ? specific : "the checkpoint could not be opened", &p->errors[c]));
+      PetscCall(PetscInfo(NULL, "checkpoint %s not planned: %s\n", job->checkpoints[c].path, p->errors[c]));
+      PetscCall(SpdReaderDestroy(&p->readers[c]));
+      continue;
+    }
+    PetscCall(PlanCheckpoint(p, c, &tcap, &scap, err, sizeof(err)));
+  }
+  if (err[0]) {
+    PetscCall(SpdPlanDestroy(&p));
+    PetscCall(PetscLogEventEnd(SPD_Plan, 0, 0, 0, 0));
+    SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s", err);
+  }
+  PetscCall(PlanAssignRanks(p));
+  if (p->ntasks) qsort(p->tasks, (size_t)p->ntasks, sizeof(SpdTask), PlanCompareTasks);
+  PetscCall(PetscLogEventEnd(SPD_Plan, 0, 0, 0, 0));
+  *plan = p;
+  PetscFunctionReturn(0);
+}
+
+/*@C
+  SpdPlanView - print a plan (the `specdyn run --dry-run` table)
+
+  Collective
+
+  Input Parameters:
++ plan   - the plan
+- viewer - an ASCII viewer (rank 0 prints)
+
+.seealso: `SpdPlanCreate()`
+@*/
+PetscErrorCode SpdPlanView(SpdPlan plan, PetscViewer viewer)
+{
+  SpdJob     job = plan->job;
+  PetscBool  isascii;
+  PetscReal  total    = 0.0;
+  PetscInt64 peak     = 0;
+  PetscInt   nrefused = 0, nfailed = 0;
+  int        wl = 10, wn = 6; /* widths of the label and matrix columns */
+  char       buf[32], budget[32];
+
+  PetscFunctionBegin;
+  if (!viewer) PetscCall(PetscViewerASCIIGetStdout(plan->comm, &viewer));
+  PetscCall(PetscObjectTypeCompare((PetscObject)viewer, PETSCVIEWERASCII, &isascii));
+  if (!isascii) PetscFunctionReturn(0);
+  PetscCall(SpdFormatBytes(job->memory_per_rank, budget, sizeof(budget)));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "Plan of study '%s' (%s): %" PetscInt_FMT " tasks on %d rank%s, memory_per_rank %s\n", job->name, job->path, plan->ntasks, plan->size, plan->size == 1 ? "" : "s", budget));
+  for (PetscInt i = 0; i < plan->ntasks; i++) {
+    size_t l;
+    PetscCall(PetscStrlen(job->checkpoints[plan->tasks[i].checkpoint].label, &l));
+    wl = PetscMax(wl, (int)l);
+    PetscCall(PetscStrlen(plan->tasks[i].view.name, &l));
+    wn = PetscMax(wn, (int)l);
+  }
+  wn = PetscMin(wn, 72); /* longer names just push the line */
+  PetscCall(PetscViewerASCIIPrintf(viewer, "%-16s  %-*s  %-*s  %-13s  %-4s  %4s  %6s  %5s  %10s  %9s\n", "id", wl, "checkpoint", wn, "matrix", "m x n", "full", "top", "bottom", "ranks", "mem/rank", "Gflop"));
+  for (PetscInt i = 0; i < plan->ntasks; i++) {
+    const SpdTask *t = &plan->tasks[i];
+    char           shape[48];
+
+    PetscCall(SpdFormatBytes(t->mem_per_rank, buf, sizeof(buf)));
+    PetscCall(PetscSNPrintf(shape, sizeof(shape), "%" PetscInt64_FMT "x%" PetscInt64_FMT, t->m, t->n));
+    PetscCall(PetscViewerASCIIPrintf(viewer, "%-16s  %-*s  %-*s  %-13s  %-4s  %4" PetscInt_FMT "  %6" PetscInt_FMT "  %5" PetscInt_FMT "  %10s  %9.3g%s%s\n", t->id, wl, job->checkpoints[t->checkpoint].label, wn, t->view.name, shape, t->full ? "yes" : "no", t->top, t->bottom, t->nranks, buf, (double)(t->cost * 1e-9),
+        t->refused ? "  REFUSED: " : "", t->refused ? t->reason : ""));
+    total += t->cost;
+    if (t->refused)
+      nrefused++;
+    else
+      peak = PetscMax(peak, t->mem_per_rank);
+  }
+  if (plan->nskipped) {
+    PetscCall(PetscViewerASCIIPrintf(viewer, "Skipped tensors (%" PetscInt_FMT "):\n", plan->nskipped));
+    for (PetscInt i = 0; i < plan->nskipped; i++) PetscCall(PetscViewerASCIIPrintf(viewer, "  %-*s  %s  (%s)\n", wn, plan->skipped[i].name, plan->skipped[i].why, plan->skipped[i].file));
+  }
+  for (PetscInt c = 0; c < job->ncheckpoints; c++)
+    if (plan->errors[c]) {
+      if (!nfailed++) PetscCall(PetscViewerASCIIPrintf(viewer, "Checkpoints that failed to open:\n"));
+      PetscCall(PetscViewerASCIIPrintf(viewer, "  %s (%s): %s\n", job->checkpoints[c].label, job->checkpoints[c].path, plan->errors[c]));
+    }
+  /* a split rule that cut nothing is most likely a pattern that does not fit the names */
+  for (PetscInt r = 0; r < job->nsplits; r++) {
+    PetscBool used = PETSC_FALSE;
+    for (PetscInt i = 0; i < plan->ntasks && !used; i++) {
+      const SpdTask       *t = &plan->tasks[i];
+      const SpdTensorInfo *info;
+      if (!plan->readers[t->checkpoint] || !strchr(t->view.name, '[')) continue;
+      PetscCall(SpdReaderGetTensor(plan->readers[t->checkpoint], t->view.tensor, &info));
+      if (strcmp(info->name, t->view.name)) PetscCall(SpdGlobMatch(job->splits[r].match, info->name, &used));
+    }
+    if (!used) PetscCall(PetscViewerASCIIPrintf(viewer, "Note: split rule tensors.split[%" PetscInt_FMT "] (match '%s') cut no tensor; compare the pattern with the names `specdyn inspect` lists\n", r, job->splits[r].match));
+  }
+  PetscCall(SpdFormatBytes(peak, buf, sizeof(buf)));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "Total: %" PetscInt_FMT " tasks (%" PetscInt_FMT " refused), %.3g Gflop, peak memory per rank %s; %" PetscInt_FMT " tensors skipped; %" PetscInt_FMT " of %" PetscInt_FMT " checkpoints failed to open\n", plan->ntasks, nrefused, (double)(total * 1e-9), buf, plan->nskipped, nfailed,
+      job->ncheckpoints));
+  PetscFunctionReturn(0);
+}
+
+/*@C
+  SpdPlanDestroy - free a plan and close its readers (the job is not destroyed)
+
+  Collective
+
+.seealso: `SpdPlanCreate()`
+@*/
+PetscErrorCode SpdPlanDestroy(SpdPlan *plan)
+{
+  SpdPlan p;
+
+  PetscFunctionBegin;
+  if (!plan || !*plan) PetscFunctionReturn(0);
+  p = *plan;
+  for (PetscInt c = 0; c < p->job->ncheckpoints; c++) {
+    if (p->readers) PetscCall(SpdReaderDestroy(&p->readers[c]));
+    if (p->errors) PetscCall(PetscFree(p->errors[c]));
+  }
+  PetscCall(PetscFree2(p->readers, p->errors));
+  PetscCall(PetscFree(p->tasks));
+  PetscCall(PetscFree(p->skipped));
+  PetscCall(PetscFree(*plan));
+  PetscFunctionReturn(0);
+}

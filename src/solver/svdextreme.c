@@ -1,0 +1,245 @@
+/* Top-k or bottom-k singular triplets with SLEPc.
+
+   Algorithm: SLEPc's thick-restart Lanczos bidiagonalization (SVDTRLANCZOS) on a
+   MATSHELL that forwards to A and counts the products, with the transpose applied
+   implicitly (no explicit A^T is formed). Interior-looking bottom values converge with
+   a large search space (ncv >= 64), see notes/FACTS.md.
+
+   Reference: V. Hernandez, J. E. Roman, A. Tomas, A robust and efficient parallel SVD
+   solver based on restarted Lanczos bidiagonalization, ETNA 31 (2008) 68-85.
+
+   Every requested triplet is reported: converged ones with their absolute residual
+   norm sqrt(||A v - s u||^2 + ||A^T u - s v||^2) (>= |s - s_exact|), unconverged ones
+   with the solver's last Ritz value and error estimate, flagged converged = false. */
+#include <specdyn/svd.h>
+#include <specdyn/sys.h>
+#include <petsc/private/petscimpl.h> /* PetscValid*() argument checks */
+#include <math.h>
+
+typedef struct {
+  Mat      A;
+  PetscInt nmult, nmultt; /* products with A and with A^T */
+} SpdCountCtx;
+
+static PetscErrorCode SpdCountMult_Private(Mat S, Vec x, Vec y)
+{
+  SpdCountCtx *c;
+
+  PetscFunctionBegin;
+  PetscCall(MatShellGetContext(S, &c));
+  c->nmult++;
+  PetscCall(MatMult(c->A, x, y));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SpdCountMultTranspose_Private(Mat S, Vec x, Vec y)
+{
+  SpdCountCtx *c;
+
+  PetscFunctionBegin;
+  PetscCall(MatShellGetContext(S, &c));
+  c->nmultt++;
+  PetscCall(MatMultTranspose(c->A, x, y));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SpdCountCreateVecs_Private(Mat S, Vec *right, Vec *left)
+{
+  SpdCountCtx *c;
+
+  PetscFunctionBegin;
+  PetscCall(MatShellGetContext(S, &c));
+  PetscCall(MatCreateVecs(c->A, right, left));
+  PetscFunctionReturn(0);
+}
+
+/* Lets -svd_conv_norm work on the shell. */
+static PetscErrorCode SpdCountNorm_Private(Mat S, NormType type, PetscReal *nrm)
+{
+  SpdCountCtx *c;
+
+  PetscFunctionBegin;
+  PetscCall(MatShellGetContext(S, &c));
+  PetscCall(MatNorm(c->A, type, nrm));
+  PetscFunctionReturn(0);
+}
+
+/* The solver's latest estimates, kept for triplets that do not converge. */
+typedef struct {
+  PetscInt   nest, n;
+  PetscReal *sigma, *errest;
+} SpdLastEstimates;
+
+static PetscErrorCode SpdSaveEstimates_Private(SVD svd, PetscInt its, PetscInt nconv, PetscReal sigma[], PetscReal errest[], PetscInt nest, void *ctx)
+{
+  SpdLastEstimates *e = (SpdLastEstimates *)ctx;
+
+  PetscFunctionBegin;
+  if (nest > e->n) {
+    PetscCall(PetscFree2(e->sigma, e->errest));
+    PetscCall(PetscMalloc2(nest, &e->sigma, nest, &e->errest));
+    e->n = nest;
+  }
+  e->nest = nest;
+  PetscCall(PetscArraycpy(e->sigma, sigma, nest));
+  PetscCall(PetscArraycpy(e->errest, errest, nest));
+  PetscFunctionReturn(0);
+}
+
+/*@C
+  SpdSVDExtreme - the k largest or k smallest singular triplets of A, with SLEPc
+
+  Collective on A
+
+  Input Parameters:
++ A       - the m x n matrix (MATMPIDENSE, or any Mat with MatMult and MatMultTranspose)
+. which   - SPD_SVD_TOP (largest, descending) or SPD_SVD_BOTTOM (smallest, ascending)
+. k       - number of triplets wanted; clamped to min(m,n)
+. vectors - PETSC_TRUE to return the singular vectors of the converged triplets
+- prefix  - options prefix of this solve (e.g. "top_"), or NULL
+
+  Output Parameter:
+. t - the triplets; release with SpdTripletsDestroy()
+
+  Options Database Keys:
+  Every SVD option, first unprefixed (-svd_tol, applying to every solve) then with the
+  prefix (-top_svd_tol, overriding). Defaults set before the options are read:
+  -svd_type trlanczos, -svd_implicittranspose, -svd_tol 1e-10, -svd_max_it 100000,
+  -svd_ncv max(2k+16,32) (top) or max(64,2k+16) (bottom), capped at min(m,n).
+
+  Notes:
+  Products are counted on a MATSHELL wrapping A. With a solver that needs the explicit
+  matrix (-svd_type lapack, scalapack, elemental, randomized, or -svd_implicittranspose 0) A is passed as is and
+  t->nprod is -1 (not counted). The direction (largest/smallest) is always the one
+  asked for, whatever -svd_largest/-svd_smallest say.
+  Logged as the event SpdSVDPartial.
+
+.seealso: SpdSVDFull(), SpdTripletsDestroy()
+@*/
+PetscErrorCode SpdSVDExtreme(Mat A, SpdSVDWhich which, PetscInt k, PetscBool vectors, const char prefix[], SpdTriplets *t)
+{
+  MPI_Comm         comm;
+  PetscInt         M, N, mloc, nloc, mn, ncv, nconv, maxit;
+  SpdCountCtx      cnt  = { NULL, 0, 0 };
+  SpdLastEstimates last = { 0, 0, NULL, NULL };
+  Mat              S;
+  SVD              svd;
+  SVDType          type;
+  SVDConv          conv;
+  PetscBool        impltrans, explicitonly;
+  SVDWhich         swhich = which == SPD_SVD_TOP ? SVD_LARGEST : SVD_SMALLEST;
+
+  PetscFunctionBegin;
+  PetscValidHeaderSpecific(A, MAT_CLASSID, 1);
+  PetscValidPointer(t, 6);
+  PetscCall(PetscObjectGetComm((PetscObject)A, &comm));
+  PetscCheck(which == SPD_SVD_TOP || which == SPD_SVD_BOTTOM, comm, PETSC_ERR_ARG_OUTOFRANGE, "SpdSVDExtreme: which = %d is neither SPD_SVD_TOP nor SPD_SVD_BOTTOM", (int)which);
+  PetscCheck(k >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "SpdSVDExtreme: k = %" PetscInt_FMT " singular triplets requested; ask for at least 1", k);
+  PetscCall(MatGetSize(A, &M, &N));
+  PetscCall(MatGetLocalSize(A, &mloc, &nloc));
+  mn = PetscMin(M, N);
+  if (k > mn) {
+    PetscCall(PetscInfo(A, "%" PetscInt_FMT " singular triplets requested of a %" PetscInt_FMT " x %" PetscInt_FMT " matrix; computing %" PetscInt_FMT "\n", k, M, N, mn));
+    k = mn;
+  }
+  PetscCall(PetscMemzero(t, sizeof(*t)));
+  t->k = k;
+  PetscCall(PetscMalloc3(k, &t->sigma, k, &t->residual, k, &t->converged));
+
+  PetscCall(PetscLogEventBegin(SPD_SVDPartial, A, 0, 0, 0));
+  cnt.A = A;
+  PetscCall(MatCreateShell(comm, mloc, nloc, M, N, &cnt, &S));
+  PetscCall(MatShellSetOperation(S, MATOP_MULT, (void (*)(void))SpdCountMult_Private));
+  PetscCall(MatShellSetOperation(S, MATOP_MULT_TRANSPOSE, (void (*)(void))SpdCountMultTranspose_Private));
+  PetscCall(MatShellSetOperation(S, MATOP_MULT_HERMITIAN_TRANSPOSE, (void (*)(void))SpdCountMultTranspose_Private));
+  PetscCall(MatShellSetOperation(S, MATOP_CREATE_VECS, (void (*)(void))SpdCountCreateVecs_Private));
+  PetscCall(MatShellSetOperation(S, MATOP_NORM, (void (*)(void))SpdCountNorm_Private));
+
+  PetscCall(SVDCreate(comm, &svd));
+  PetscCall(SVDSetOperators(svd, S, NULL));
+  PetscCall(SVDSetType(svd, SVDTRLANCZOS));
+  PetscCall(SVDSetImplicitTranspose(svd, PETSC_TRUE));
+  PetscCall(SVDSetWhichSingularTriplets(svd, swhich));
+  ncv = which == SPD_SVD_TOP ? PetscMax(2 * k + 16, 32) : PetscMax(64, 2 * k + 16);
+  ncv = PetscMin(ncv, mn);
+  PetscCall(SVDSetDimensions(svd, k, ncv, PETSC_DEFAULT));
+  PetscCall(SVDSetTolerances(svd, 1e-10, 100000));
+  PetscCall(SVDSetFromOptions(svd)); /* plain -svd_* */
+  if (prefix && prefix[0]) {
+    PetscCall(SVDSetOptionsPrefix(svd, prefix));
+    PetscCall(SVDSetFromOptions(svd)); /* -<prefix>svd_*, overriding */
+  }
+  PetscCall(SVDSetWhichSingularTriplets(svd, swhich));
+  PetscCall(SVDGetType(svd, &type));
+  PetscCall(SVDGetImplicitTranspose(svd, &impltrans));
+  PetscCall(PetscObjectTypeCompareAny((PetscObject)svd, &explicitonly, SVDLAPACK, SVDSCALAPACK, SVDELEMENTAL, SVDRANDOMIZED, ""));
+  if (explicitonly || !impltrans) PetscCall(SVDSetOperators(svd, A, NULL));
+  /* Without trackall SLEPc stops estimating errors at the first unconverged value, so
+     the monitor would see stale or zero estimates for the others; the estimates come
+     from the projected problem and cost no products. */
+  PetscCall(SVDSetTrackAll(svd, PETSC_TRUE));
+  PetscCall(SVDMonitorSet(svd, SpdSaveEstimates_Private, &last, NULL));
+
+  PetscCall(SVDSolve(svd));
+  t->nprod = (explicitonly || !impltrans) ? -1 : cnt.nmult + cnt.nmultt;
+  PetscCall(SVDGetIterationNumber(svd, &t->its));
+  PetscCall(SVDGetTolerances(svd, &t->tol, &maxit));
+  PetscCall(PetscStrncpy(t->solver, type, sizeof(t->solver)));
+  PetscCall(SVDGetConvergenceTest(svd, &conv));
+  PetscCall(SVDGetConverged(svd, &nconv));
+  t->nconv = PetscMin(nconv, k);
+
+  if (vectors && t->nconv > 0) {
+    Vec u, v;
+    PetscCall(MatCreateVecs(A, &v, &u));
+    PetscCall(VecDuplicateVecs(u, t->nconv, &t->U));
+    PetscCall(VecDuplicateVecs(v, t->nconv, &t->V));
+    PetscCall(VecDestroy(&u));
+    PetscCall(VecDestroy(&v));
+  }
+  for (PetscInt i = 0; i < t->nconv; i++) {
+    PetscCall(SVDGetSingularTriplet(svd, i, &t->sigma[i], vectors ? t->U[i] : NULL, vectors ? t->V[i] : NULL));
+    PetscCall(SVDComputeError(svd, i, SVD_ERROR_ABSOLUTE, &t->residual[i]));
+    t->converged[i] = PETSC_TRUE;
+  }
+  /* Unconverged: the last Ritz values and the convergence test's error estimate made
+     absolute (relative test: err * sigma); NaN where the solver gave nothing. */
+  for (PetscInt i = t->nconv; i < k; i++) {
+    t->converged[i] = PETSC_FALSE;
+    t->sigma[i]     = i < last.nest ? last.sigma[i] : (PetscReal)NAN;
+    t->residual[i]  = (PetscReal)NAN;
+    if (i < last.nest) {
+      if (conv == SVD_CONV_ABS)
+        t->residual[i] = last.errest[i];
+      else if (conv == SVD_CONV_REL)
+        t->residual[i] = last.errest[i] * last.sigma[i];
+    }
+  }
+  if (t->nconv < k) PetscCall(PetscInfo(A, "%s solve: %" PetscInt_FMT " of %" PetscInt_FMT " singular triplets converged in %" PetscInt_FMT " iterations\n", which == SPD_SVD_TOP ? "top" : "bottom", t->nconv, k, t->its));
+  PetscCall(PetscFree2(last.sigma, last.errest));
+  PetscCall(SVDDestroy(&svd));
+  PetscCall(MatDestroy(&S));
+  PetscCall(PetscLogEventEnd(SPD_SVDPartial, A, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
+
+/*@C
+  SpdTripletsDestroy - free the arrays and vectors of an SpdTriplets
+
+  Collective on the vectors' communicator (when vectors were requested)
+
+  Input Parameter:
+. t - the triplets; zeroed on return
+
+.seealso: SpdSVDExtreme()
+@*/
+PetscErrorCode SpdTripletsDestroy(SpdTriplets *t)
+{
+  PetscFunctionBegin;
+  if (!t) PetscFunctionReturn(0);
+  PetscCall(PetscFree3(t->sigma, t->residual, t->converged));
+  if (t->U) PetscCall(VecDestroyVecs(t->nconv, &t->U));
+  if (t->V) PetscCall(VecDestroyVecs(t->nconv, &t->V));
+  PetscCall(PetscMemzero(t, sizeof(*t)));
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,117 @@
+"""Independent references for the end-to-end tests (run with /usr/bin/python3).
+
+A tiny safetensors reader written from the format description (json + numpy, no
+specdyn code), h5py for HDF5/Keras, numpy.linalg.svd for spectra, and numpy versions
+of the metrics' formulas (docs/metrics.md)."""
+import glob, json, os, subprocess, sys
+import numpy as np
+import h5py
+
+MPIEXEC = os.environ.get("SPD_MPIEXEC", "mpirun")
+SPECDYN = os.environ.get("SPECDYN", "specdyn")
+FIXTURES = os.environ.get("SPD_FIXTURES", "")
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OPENBLAS_NUM_THREADS="1")
+
+
+def fail(msg):
+    print("FAIL:", msg)
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+def run(args, np_=1, expect=None, timeout=300):
+    """Run specdyn under mpirun; return (exit status, stdout, stderr)."""
+    cmd = [MPIEXEC, "--oversubscribe", "-n", str(np_), SPECDYN] + list(args)
+    p = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=timeout)
+    if expect is not None and p.returncode != expect:
+        print(p.stdout)
+        print(p.stderr)
+        fail(f"{' '.join(cmd)} exited {p.returncode}, expected {expect}")
+    return p.returncode, p.stdout, p.stderr
+
+
+# ---- safetensors, from the format description --------------------------------
+def _bf16(bits):
+    return (bits.astype(np.uint32) << 16).view(np.float32).astype(np.float64)
+
+
+def safetensors_tensors(path):
+    """{name: float64 array} of a single file or a sharded index."""
+    if path.endswith(".index.json"):
+        idx = json.load(open(path))
+        out = {}
+        for f in sorted(set(idx["weight_map"].values())):
+            out.update(safetensors_tensors(os.path.join(os.path.dirname(path), f)))
+        return out
+    raw = open(path, "rb").read()
+    n = int.from_bytes(raw[:8], "little")
+    hdr = json.loads(raw[8:8 + n])
+    out = {}
+    for name, t in hdr.items():
+        if name == "__metadata__":
+            continue
+        b, e = t["data_offsets"]
+        buf = raw[8 + n + b:8 + n + e]
+        dt = t["dtype"]
+        if dt == "BF16":
+            a = _bf16(np.frombuffer(buf, dtype="<u2"))
+        else:
+            a = np.frombuffer(buf, dtype={"F64": "<f8", "F32": "<f4", "F16": "<f2"}[dt]).astype(np.float64)
+        out[name] = a.reshape(t["shape"])
+    return out
+
+
+def keras_kernels(path):
+    """{dataset path: float64 array} of every weight under model_weights/."""
+    out = {}
+    with h5py.File(path, "r") as f:
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                out[name] = obj[()].astype(np.float64)
+        f["model_weights"].visititems(visit)
+    return out
+
+
+def matrix2d(a):
+    return a.reshape(a.shape[0], -1) if a.ndim >= 2 else a.reshape(1, -1)
+
+
+# ---- metrics, from docs/metrics.md ---------------------------------------------
+def effective_rank(s):
+    p = s / s.sum()
+    p = p[p > 0]
+    return float(np.exp(-(p * np.log(p)).sum()))
+
+
+def stable_rank(w, s):
+    return float((w ** 2).sum() / s[0] ** 2)
+
+
+# ---- results -------------------------------------------------------------------
+def task_files(results):
+    """{(checkpoint label, analysed name): task file path} from index.h5."""
+    out = {}
+    with h5py.File(os.path.join(results, "index.h5"), "r") as f:
+        st = [x.decode() if isinstance(x, bytes) else x for x in f["tasks/status"][()]]
+        nm = [x.decode() if isinstance(x, bytes) else x for x in f["tasks/name"][()]]
+        ck = [x.decode() if isinstance(x, bytes) else x for x in f["tasks/checkpoint"][()]]
+        fl = [x.decode() if isinstance(x, bytes) else x for x in f["tasks/file"][()]]
+    for s, n, c, p in zip(st, nm, ck, fl):
+        if s == "done":
+            out[(c, n)] = os.path.join(results, p)
+    return out
+
+
+def statuses(results):
+    with h5py.File(os.path.join(results, "index.h5"), "r") as f:
+        dec = lambda k: [x.decode() if isinstance(x, bytes) else x for x in f[k][()]]
+        return dict(zip(zip(dec("tasks/checkpoint"), dec("tasks/name")), zip(dec("tasks/status"), dec("tasks/message"))))
+
+
+def write_job(path, text):
+    with open(path, "w") as f:
+        f.write(text)

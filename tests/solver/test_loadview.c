@@ -1,0 +1,170 @@
+/* SpdMatLoadView: a small safetensors file with known entries S(i,j) = f(i,j) (written
+   here byte by byte, F64 and F32 tensors), loaded as whole tensors, transposed views and
+   sub-blocks, on the whole communicator and on two task groups of a split. Every entry
+   of every rank's rows is checked against the closed form f. Also SpdMatrixViewShape
+   and SpdMatrixViewFromTensor. */
+static const char help[] = "Tests SpdMatLoadView and SpdMatrixView.\n";
+
+#include "testutil.h"
+
+#define ROWS 7
+#define COLS 5
+
+static double F(PetscInt i, PetscInt j)
+{
+  return 1000.0 * i + j + 0.25;
+} /* exact in F32 too */
+
+/* w64: F64 [ROWS, COLS]; w32: F32 [3, 2, 3] (stored view 3 x 6); all little-endian. */
+static PetscErrorCode WriteSafetensors(const char path[])
+{
+  char     header[256];
+  uint64_t hlen;
+  size_t   n64 = ROWS * COLS * 8, n32 = 3 * 6 * 4;
+  FILE    *fp;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(header, sizeof(header), "{\"w64\":{\"dtype\":\"F64\",\"shape\":[%d,%d],\"data_offsets\":[0,%zu]},\"w32\":{\"dtype\":\"F32\",\"shape\":[3,2,3],\"data_offsets\":[%zu,%zu]}}", ROWS, COLS, n64, n64, n64 + n32));
+  hlen = strlen(header);
+  while (hlen % 8) header[hlen++] = ' ';
+  header[hlen] = 0;
+  fp           = fopen(path, "wb");
+  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot create %s", path);
+  for (int b = 0; b < 8; b++) fputc((int)((hlen >> (8 * b)) & 0xff), fp); /* little-endian u64 */
+  fwrite(header, 1, hlen, fp);
+  for (PetscInt i = 0; i < ROWS; i++)
+    for (PetscInt j = 0; j < COLS; j++) {
+      double   v = F(i, j);
+      uint64_t u;
+      memcpy(&u, &v, 8);
+      for (int b = 0; b < 8; b++) fputc((int)((u >> (8 * b)) & 0xff), fp);
+    }
+  for (PetscInt i = 0; i < 3; i++)
+    for (PetscInt j = 0; j < 6; j++) {
+      float    v = (float)F(i, j);
+      uint32_t u;
+      memcpy(&u, &v, 4);
+      for (int b = 0; b < 4; b++) fputc((int)((u >> (8 * b)) & 0xff), fp);
+    }
+  PetscCheck(fclose(fp) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s", path);
+  PetscFunctionReturn(0);
+}
+
+/* A(i,j) must be S(row0+i, col0+j), or S(row0+j, col0+i) for a transposed view. */
+static PetscErrorCode CheckLoaded(SpdReader r, const SpdMatrixView *view, MPI_Comm comm)
+{
+  Mat                A;
+  PetscInt           m, n, rstart, rend, lda;
+  PetscInt64         em, en;
+  const PetscScalar *a;
+  const char        *name;
+
+  PetscFunctionBeginUser;
+  PetscCall(SpdMatLoadView(r, view, comm, &A));
+  PetscCall(MatGetSize(A, &m, &n));
+  SpdMatrixViewShape(view, &em, &en);
+  PetscCheck(m == em && n == en, comm, PETSC_ERR_PLIB, "%s: loaded %" PetscInt_FMT " x %" PetscInt_FMT ", expected %" PetscInt64_FMT " x %" PetscInt64_FMT, view->name, m, n, em, en);
+  PetscCall(PetscObjectGetName((PetscObject)A, &name));
+  PetscCheck(!strcmp(name, view->name), comm, PETSC_ERR_PLIB, "matrix named '%s', expected '%s'", name, view->name);
+  PetscCall(MatGetOwnershipRange(A, &rstart, &rend));
+  PetscCall(MatDenseGetLDA(A, &lda));
+  PetscCall(MatDenseGetArrayRead(A, &a));
+  for (PetscInt i = rstart; i < rend; i++)
+    for (PetscInt j = 0; j < n; j++) {
+      double want = view->transpose ? F(view->row0 + j, view->col0 + i) : F(view->row0 + i, view->col0 + j);
+      PetscCheck(a[(i - rstart) + j * lda] == want, PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s: A(%" PetscInt_FMT ",%" PetscInt_FMT ") = %g, expected %g", view->name, i, j, (double)a[(i - rstart) + j * lda], want);
+    }
+  PetscCall(MatDenseRestoreArrayRead(A, &a));
+  PetscCall(MatDestroy(&A));
+  PetscCall(PetscPrintf(comm, "%s: %" PetscInt_FMT " x %" PetscInt_FMT " loaded and checked\n", view->name, m, n));
+  PetscFunctionReturn(0);
+}
+
+int main(int argc, char **argv)
+{
+  char                 path[PETSC_MAX_PATH_LEN];
+  PetscMPIInt          rank, size;
+  SpdReader            r;
+  PetscInt             t64, t32;
+  const SpdTensorInfo *info;
+  SpdMatrixView        v, w;
+  PetscInt64           m, n;
+
+  PetscFunctionBeginUser;
+  PetscCall(SpdInitialize(&argc, &argv, NULL, help));
+  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  PetscCall(PetscSNPrintf(path, sizeof(path), "solver_loadview_np%d.safetensors", size));
+  if (rank == 0) PetscCall(WriteSafetensors(path));
+  PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD));
+
+  PetscCall(SpdReaderCreate(PETSC_COMM_WORLD, &r));
+  PetscCall(SpdReaderOpen(r, path));
+  PetscCall(SpdReaderFindTensor(r, "w64", &t64));
+  PetscCall(SpdReaderFindTensor(r, "w32", &t32));
+  PetscCheck(t64 >= 0 && t32 >= 0, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "tensors not found in %s", path);
+
+  /* whole tensor */
+  PetscCall(SpdReaderGetTensor(r, t64, &info));
+  PetscCall(SpdMatrixViewFromTensor(info, t64, &v));
+  PetscCheck(!strcmp(v.name, "w64") && v.tensor == t64 && v.row0 == 0 && v.col0 == 0 && v.nrows == ROWS && v.ncols == COLS && v.transpose == info->in_out, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "SpdMatrixViewFromTensor gave a wrong view");
+  SpdMatrixViewShape(&v, &m, &n);
+  PetscCheck(m == ROWS && n == COLS, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "shape");
+  PetscCall(CheckLoaded(r, &v, PETSC_COMM_WORLD));
+
+  /* transposed whole tensor: 5 x 7 */
+  w           = v;
+  w.transpose = PETSC_TRUE;
+  PetscCall(PetscStrncpy(w.name, "w64^T", sizeof(w.name)));
+  SpdMatrixViewShape(&w, &m, &n);
+  PetscCheck(m == COLS && n == ROWS, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "transposed shape");
+  PetscCall(CheckLoaded(r, &w, PETSC_COMM_WORLD));
+
+  /* sub-blocks, plain and transposed (like a fused q/k/v part) */
+  w      = v;
+  w.row0 = 2, w.nrows = 4, w.col0 = 1, w.ncols = 3;
+  PetscCall(PetscStrncpy(w.name, "w64[2:6,1:4]", sizeof(w.name)));
+  PetscCall(CheckLoaded(r, &w, PETSC_COMM_WORLD));
+  w.transpose = PETSC_TRUE;
+  PetscCall(PetscStrncpy(w.name, "w64[2:6,1:4]^T", sizeof(w.name)));
+  PetscCall(CheckLoaded(r, &w, PETSC_COMM_WORLD));
+
+  /* F32, 3-D: stored view 3 x 6 */
+  PetscCall(SpdReaderGetTensor(r, t32, &info));
+  PetscCall(SpdMatrixViewFromTensor(info, t32, &v));
+  PetscCheck(v.nrows == 3 && v.ncols == 6, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "w32 stored view %" PetscInt64_FMT " x %" PetscInt64_FMT ", expected 3 x 6", v.nrows, v.ncols);
+  PetscCall(CheckLoaded(r, &v, PETSC_COMM_WORLD));
+
+  /* two task groups load different views at the same time */
+  {
+    MPI_Comm sub;
+    PetscCallMPI(MPI_Comm_split(PETSC_COMM_WORLD, rank % 2, rank, &sub));
+    PetscCall(SpdReaderGetTensor(r, t64, &info));
+    PetscCall(SpdMatrixViewFromTensor(info, t64, &v));
+    if (rank % 2) {
+      v.transpose = PETSC_TRUE;
+      PetscCall(PetscStrncpy(v.name, "w64^T (group 1)", sizeof(v.name)));
+    } else
+      PetscCall(PetscStrncpy(v.name, "w64 (group 0)", sizeof(v.name)));
+    PetscCall(CheckLoaded(r, &v, sub));
+    PetscCallMPI(MPI_Comm_free(&sub));
+  }
+
+  /* a block outside the tensor is an error naming the view and the tensor */
+  {
+    PetscErrorCode ierr;
+    Mat            A = NULL;
+    w                = v;
+    w.nrows          = ROWS + 1;
+    PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+    ierr = SpdMatLoadView(r, &w, PETSC_COMM_WORLD, &A);
+    PetscCall(PetscPopErrorHandler());
+    PetscCheck(ierr == PETSC_ERR_ARG_OUTOFRANGE && !A, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "out-of-range view not rejected (error %d)", (int)ierr);
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "out-of-range view rejected\n"));
+  }
+
+  PetscCall(SpdReaderDestroy(&r));
+  if (rank == 0) remove(path);
+  PetscCall(SpdFinalize());
+  return 0;
+}
