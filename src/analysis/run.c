@@ -134,11 +134,9 @@ PetscErrorCode SpdRun(SpdPlan plan, SpdStore store, SpdRunSummary *sum, SpdRunSt
       PetscCallMPI(MPI_Allreduce(&flag, &stop, 1, MPIU_INT, MPI_MAX, group));
       if (stop) break;
       t0 = MPI_Wtime();
-      PetscCall(PetscLogStagePush(SPD_StageSolve));
       PetscCall(SpdErrorCapturePush(msg, sizeof(msg)));
       ierr = SpdWeightsRunTask(plan, t, group, store, &nprod);
       PetscCall(SpdErrorCapturePop());
-      PetscCall(PetscLogStagePop());
       mydone++;
       mydonecost += t->cost;
       if (grank != 0) continue;
@@ -162,9 +160,7 @@ PetscErrorCode SpdRun(SpdPlan plan, SpdStore store, SpdRunSummary *sum, SpdRunSt
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, counts, 4, MPIU_INT, MPI_SUM, comm));
   /* refused and already-done counts were taken on rank 0 only; the sum keeps them */
 
-  PetscCall(PetscLogStagePush(SPD_StageStore));
   PetscCall(SpdStoreWriteIndex(store, plan));
-  PetscCall(PetscLogStagePop());
 
   for (PetscInt c = 0; c < plan->job->ncheckpoints; c++)
     if (plan->errors && plan->errors[c]) nckpt_err++;

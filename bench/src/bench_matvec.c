@@ -1,0 +1,130 @@
+/* bench_matvec: achieved memory bandwidth of the dense matrix-vector product (bench/run.sh
+   row 3), against a STREAM-like copy run on the same ranks.
+
+   mpirun -n 2 bench_matvec -m 8192 -n 8192 -products 20
+
+   1. MatMult on an m x n MATMPIDENSE (the operator every iterative solve applies):
+      `-products` products timed together, best of `-rounds` rounds; bytes moved are
+      counted as 8 m n per product (the matrix is read once; x, y are O(m + n)).
+   2. STREAM-like kernels on every rank at the same time: each rank owns two arrays of
+      `-stream_mb` MiB and runs copy (a[i] = b[i]: 16 bytes per element, the STREAM
+      convention, write-allocate traffic not counted) and read (sum of a[]: 8 bytes per
+      element); best of `-rounds` x 10 passes, aggregate bytes of all ranks over the
+      slowest rank's time.
+   The ratio matvec / copy is the fraction of the achievable bandwidth the product gets.
+   A line starting with "RESULT" carries the numbers for bench/run.sh. */
+static const char help[] = "Dense MatMult bandwidth vs a STREAM-like copy on the same ranks.\n"
+                           "  -m <m> -n <n> -products <p> -rounds <r> -stream_mb <MiB per array>\n";
+
+#include <specdyn.h>
+
+/* A cheap deterministic matrix: the values do not matter for bandwidth, only that the
+   pages are touched by their owner. */
+static PetscErrorCode BenchFill(Mat A)
+{
+  PetscInt     rstart, rend, lda, n;
+  PetscScalar *a;
+
+  PetscFunctionBegin;
+  PetscCall(MatGetOwnershipRange(A, &rstart, &rend));
+  PetscCall(MatGetSize(A, NULL, &n));
+  PetscCall(MatDenseGetLDA(A, &lda));
+  PetscCall(MatDenseGetArrayWrite(A, &a));
+  for (PetscInt j = 0; j < n; j++)
+    for (PetscInt i = 0; i < rend - rstart; i++) a[i + (size_t)j * lda] = (PetscScalar)(((rstart + i) * 7 + j * 13) % 17 - 8) / 8.0;
+  PetscCall(MatDenseRestoreArrayWrite(A, &a));
+  PetscCall(MatAssemblyBegin(A, MAT_FINAL_ASSEMBLY));
+  PetscCall(MatAssemblyEnd(A, MAT_FINAL_ASSEMBLY));
+  PetscFunctionReturn(0);
+}
+
+/* Slowest rank's time of a section between two barriers. */
+static PetscErrorCode BenchMaxTime(MPI_Comm comm, double t0, double *dt)
+{
+  PetscFunctionBegin;
+  *dt = MPI_Wtime() - t0;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, dt, 1, MPI_DOUBLE, MPI_MAX, comm));
+  PetscFunctionReturn(0);
+}
+
+int main(int argc, char **argv)
+{
+  PetscInt    m = 8192, n = 8192, products = 20, rounds = 3, stream_mb = 256;
+  PetscMPIInt size;
+  MPI_Comm    comm;
+  Mat         A;
+  Vec         x, y;
+  double      tmv = PETSC_MAX_REAL, tcopy = PETSC_MAX_REAL, tread = PETSC_MAX_REAL, bwmv, bwcopy, bwread, sink = 0;
+  double     *a, *b;
+  size_t      len;
+
+  PetscFunctionBeginUser;
+  PetscCall(SpdInitialize(&argc, &argv, NULL, help));
+  comm = PETSC_COMM_WORLD;
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscOptionsBegin(comm, NULL, "bench_matvec", NULL);
+  PetscCall(PetscOptionsInt("-m", "rows", NULL, m, &m, NULL));
+  PetscCall(PetscOptionsInt("-n", "columns", NULL, n, &n, NULL));
+  PetscCall(PetscOptionsInt("-products", "products per timed round", NULL, products, &products, NULL));
+  PetscCall(PetscOptionsInt("-rounds", "timed rounds (the best is reported)", NULL, rounds, &rounds, NULL));
+  PetscCall(PetscOptionsInt("-stream_mb", "MiB per STREAM array per rank", NULL, stream_mb, &stream_mb, NULL));
+  PetscOptionsEnd();
+  PetscCheck(products >= 1 && rounds >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-products %" PetscInt_FMT " and -rounds %" PetscInt_FMT " must be positive", products, rounds);
+  PetscCheck(stream_mb >= 16, comm, PETSC_ERR_ARG_OUTOFRANGE, "-stream_mb %" PetscInt_FMT ": use at least 16 MiB so the arrays do not fit in cache", stream_mb);
+
+  /* 1. the dense product */
+  PetscCall(MatCreateDense(comm, PETSC_DECIDE, PETSC_DECIDE, m, n, NULL, &A));
+  PetscCall(BenchFill(A));
+  PetscCall(MatCreateVecs(A, &x, &y));
+  PetscCall(VecSet(x, 1.0));
+  PetscCall(MatMult(A, x, y)); /* warm-up: scatter setup, pages */
+  for (PetscInt r = 0; r < rounds; r++) {
+    double t0, dt;
+    PetscCallMPI(MPI_Barrier(comm));
+    t0 = MPI_Wtime();
+    for (PetscInt p = 0; p < products; p++) PetscCall(MatMult(A, x, y));
+    PetscCall(BenchMaxTime(comm, t0, &dt));
+    tmv = PetscMin(tmv, dt);
+  }
+  bwmv = 8.0 * (double)m * (double)n * (double)products / tmv;
+  PetscCall(VecDestroy(&x));
+  PetscCall(VecDestroy(&y));
+  PetscCall(MatDestroy(&A));
+
+  /* 2. STREAM-like copy and read, every rank at once */
+  len = (size_t)stream_mb * 1048576 / sizeof(double);
+  PetscCall(PetscMalloc2(len, &a, len, &b));
+  for (size_t i = 0; i < len; i++) {
+    a[i] = 0.0;
+    b[i] = (double)(i % 1024);
+  }
+  for (PetscInt r = 0; r < rounds * 10; r++) {
+    double t0, dt;
+    PetscCallMPI(MPI_Barrier(comm));
+    t0 = MPI_Wtime();
+    for (size_t i = 0; i < len; i++) a[i] = b[i];
+    PetscCall(BenchMaxTime(comm, t0, &dt));
+    tcopy = PetscMin(tcopy, dt);
+    b[r % len] += a[(r * 7919) % len]; /* keep the copies observable */
+  }
+  for (PetscInt r = 0; r < rounds * 10; r++) {
+    double t0, dt, s[8] = { 0, 0, 0, 0, 0, 0, 0, 0 };
+    PetscCallMPI(MPI_Barrier(comm));
+    t0 = MPI_Wtime();
+    /* eight independent sums, so that the adds' latency does not bound the loop */
+    for (size_t i = 0; i + 8 <= len; i += 8)
+      for (int l = 0; l < 8; l++) s[l] += a[i + l];
+    PetscCall(BenchMaxTime(comm, t0, &dt));
+    tread = PetscMin(tread, dt);
+    for (int l = 0; l < 8; l++) sink += s[l];
+  }
+  bwcopy = (double)size * 16.0 * (double)len / tcopy;
+  bwread = (double)size * 8.0 * (double)len / tread;
+  PetscCall(PetscFree2(a, b));
+
+  PetscCall(PetscPrintf(comm, "MatMult %" PetscInt_FMT " x %" PetscInt_FMT " MATMPIDENSE on %d ranks: %" PetscInt_FMT " products in %.4f s = %.2f GB/s\n", m, n, size, products, tmv, bwmv / 1e9));
+  PetscCall(PetscPrintf(comm, "STREAM-like copy on %d ranks (2 x %" PetscInt_FMT " MiB each): %.2f GB/s; read (sum): %.2f GB/s  (checksum %g)\n", size, stream_mb, bwcopy / 1e9, bwread / 1e9, sink));
+  PetscCall(PetscPrintf(comm, "RESULT m=%" PetscInt_FMT " n=%" PetscInt_FMT " ranks=%d products=%" PetscInt_FMT " time=%.4f matvec_gbs=%.3f copy_gbs=%.3f read_gbs=%.3f fraction=%.3f fraction_read=%.3f\n", m, n, size, products, tmv, bwmv / 1e9, bwcopy / 1e9, bwread / 1e9, bwmv / bwcopy, bwmv / bwread));
+  PetscCall(SpdFinalize());
+  return 0;
+}
