@@ -53,6 +53,7 @@ static PetscErrorCode SpdWriteMetrics_Private(SpdTaskFile f, const SpdWeightMetr
   SPD_R(condition);
   SPD_R(mp_noise);
   SPD_R(mp_edge);
+  SPD_R(mp_threshold);
   SPD_I(mp_outliers);
   SPD_R(alpha);
   SPD_R(alpha_xmin);

@@ -7,13 +7,26 @@ static const char help[] = "specdyn export: tables from a results folder (no rec
                            "                                          metric (FILE '-' is standard output)\n"
                            "       specdyn export RESULTS --table     an aligned summary on standard output\n";
 
-/* The summary table of `make demo`: a few columns of the CSV (see SpdExportCSV for
-   the column order), aligned. Names never hold commas; only the last column (the
-   message) may be quoted, so splitting at commas is safe for the first 26 fields. */
+/* Split a CSV line at commas (names never hold commas; only the message, the last
+   column, may be quoted, and it is not printed). Returns the number of fields. */
+static int SpdSplitCSV(char *line, char *f[], int max)
+{
+  int nf = 0;
+  for (char *p = line; nf < max && p;) {
+    f[nf++] = p;
+    p       = strchr(p, ',');
+    if (p) *p++ = 0;
+  }
+  return nf;
+}
+
+/* The summary table of `make demo`: a few columns of the CSV, aligned. */
 static int SpdPrintTable(const char results[])
 {
-  char  tmp[PETSC_MAX_PATH_LEN] = "/tmp/specdyn-export-XXXXXX", line[8192];
-  int   fd                      = mkstemp(tmp);
+  static const char *cols[] = { "checkpoint", "name", "m", "n", "ranks", "spectral", "stable_rank", "effective_rank", "mp_outliers", "alpha", "top_nconv", "top_requested", "status" };
+  enum { NC = sizeof(cols) / sizeof(cols[0]) };
+  char  tmp[PETSC_MAX_PATH_LEN] = "/tmp/specdyn-export-XXXXXX", line[8192], *f[64];
+  int   fd                      = mkstemp(tmp), idx[NC], nf;
   FILE *fp;
 
   if (fd < 0) return 1;
@@ -21,18 +34,26 @@ static int SpdPrintTable(const char results[])
   if (SpdExportCSV(results, tmp)) return 1;
   fp = fopen(tmp, "r");
   if (!fp) return 1;
-  printf("%-12s %-46s %6s %6s %5s %11s %11s %9s %7s %7s %9s %s\n", "checkpoint", "name", "m", "n", "ranks", "sigma_1", "stable_rk", "eff_rank", "MP_out", "alpha", "top_conv", "status");
-  if (!fgets(line, sizeof(line), fp)) line[0] = 0; /* header */
-  while (fgets(line, sizeof(line), fp)) {
-    char *f[32], *p = line;
-    int   nf = 0;
-    while (nf < 32 && p) {
-      f[nf++] = p;
-      p       = strchr(p, ',');
-      if (p) *p++ = 0;
+  if (!fgets(line, sizeof(line), fp)) line[0] = 0;
+  line[strcspn(line, "\n")] = 0;
+  nf                        = SpdSplitCSV(line, f, 64);
+  for (int c = 0; c < NC; c++) {
+    idx[c] = -1;
+    for (int i = 0; i < nf; i++)
+      if (!strcmp(f[i], cols[c])) idx[c] = i;
+    if (idx[c] < 0) {
+      fclose(fp);
+      unlink(tmp);
+      return 1;
     }
-    if (nf < 26) continue;
-    printf("%-12.12s %-46.46s %6s %6s %5s %11.6s %11.6s %9.6s %7s %7.5s %4s/%-4s %s\n", f[0], f[1], f[5], f[6], f[7], f[9], f[11], f[12], f[19], f[20], f[25], f[24], f[4]);
+  }
+  printf("%-12s %-46s %6s %6s %5s %11s %11s %9s %7s %7s %9s %s\n", "checkpoint", "name", "m", "n", "ranks", "sigma_1", "stable_rk", "eff_rank", "MP_out", "alpha", "top_conv", "status");
+  while (fgets(line, sizeof(line), fp)) {
+    const char *v[NC];
+    line[strcspn(line, "\n")] = 0;
+    nf                        = SpdSplitCSV(line, f, 64);
+    for (int c = 0; c < NC; c++) v[c] = idx[c] < nf ? f[idx[c]] : "";
+    printf("%-12.12s %-46.46s %6s %6s %5s %11.6s %11.6s %9.6s %7s %7.5s %4s/%-4s %s\n", v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12]);
   }
   fclose(fp);
   unlink(tmp);

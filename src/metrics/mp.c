@@ -50,12 +50,15 @@ static PetscReal SpdMPAntiderivative_Private(PetscReal x, PetscReal a, PetscReal
   return g;
 }
 
-/* Cumulative distribution of the unit-variance MP law of ratio y at x in [a,b]. */
+/* Cumulative distribution of the unit-variance MP law of ratio y at x in [a,b]:
+   F(x) = (G(x) - G(a)) / (2 pi y) with G(a) = -(a+b) pi/4 + sqrt(ab) pi/2 = -pi y exactly.
+   Evaluating G(a) through asin(-1 + rounding) would cost half the digits (asin has a
+   square-root singularity at -1), so the closed value is used. */
 static PetscReal SpdMPCDF_Private(PetscReal x, PetscReal y, PetscReal a, PetscReal b)
 {
   if (x <= a) return 0;
   if (x >= b) return 1;
-  return (SpdMPAntiderivative_Private(x, a, b) - SpdMPAntiderivative_Private(a, a, b)) / (2 * PETSC_PI * y);
+  return 0.5 + SpdMPAntiderivative_Private(x, a, b) / (2 * PETSC_PI * y);
 }
 
 /*@C
@@ -168,11 +171,9 @@ PetscErrorCode SpdMetricsMarchenkoPastur(PetscInt m, PetscInt n, PetscInt ns, co
   PetscCheck(m >= 1 && n >= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "SpdMetricsMarchenkoPastur: the matrix is %" PetscInt_FMT " x %" PetscInt_FMT "; both dimensions must be >= 1", m, n);
   PetscCheck(ns == M, PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ, "SpdMetricsMarchenkoPastur: %" PetscInt_FMT " singular values given for a %" PetscInt_FMT " x %" PetscInt_FMT " matrix; the fit needs the full spectrum of min(m,n) = %" PetscInt_FMT " values", ns, m, n, M);
   PetscValidRealPointer(s, 4);
+  for (PetscInt i = 0; i < M; i++) PetscCheck(!PetscIsInfOrNanReal(s[i]) && s[i] >= 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "SpdMetricsMarchenkoPastur: singular value %" PetscInt_FMT " of %" PetscInt_FMT " is %g; singular values must be finite and >= 0", i, M, (double)s[i]);
   PetscCall(PetscMalloc1(M, &lam));
-  for (PetscInt i = 0; i < M; i++) {
-    PetscCheck(!PetscIsInfOrNanReal(s[i]) && s[i] >= 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "SpdMetricsMarchenkoPastur: singular value %" PetscInt_FMT " of %" PetscInt_FMT " is %g; singular values must be finite and >= 0", i, M, (double)s[i]);
-    lam[i] = s[i] * s[i];
-  }
+  for (PetscInt i = 0; i < M; i++) lam[i] = s[i] * s[i];
   PetscCall(PetscSortReal(M, lam));
   PetscCall(SpdMetricsMarchenkoPasturMedian((PetscReal)M / (PetscReal)N, &mu));
   /* k only grows: removing outliers lowers the bulk median, hence the threshold */

@@ -97,6 +97,7 @@ static const struct {
   { "condition", "metrics", "condition" },
   { "mp_noise", "metrics", "mp_noise" },
   { "mp_edge", "metrics", "mp_edge" },
+  { "mp_threshold", "metrics", "mp_threshold" },
   { "mp_outliers", "metrics", "mp_outliers" },
   { "alpha", "metrics", "alpha" },
   { "alpha_xmin", "metrics", "alpha_xmin" },

@@ -1,8 +1,15 @@
 #include "testutil.h"
 #include <petscblaslapack.h>
 
-/* splitmix64: small, seeded, portable. */
-void SpdTestRngSeed(SpdTestRng *r, uint64_t seed) { r->s = seed * 0x9E3779B97F4A7C15ULL + 1; }
+static uint64_t next64(SpdTestRng *r);
+
+/* splitmix64: small, seeded, portable. The seed is scrambled once so that seeds s and
+   s+1 give unrelated streams (not the same stream shifted by one draw). */
+void SpdTestRngSeed(SpdTestRng *r, uint64_t seed)
+{
+  r->s = seed;
+  r->s = next64(r);
+}
 
 static uint64_t next64(SpdTestRng *r)
 {

@@ -31,7 +31,7 @@ static PetscErrorCode TestIdentity(PetscInt m, PetscInt n)
 /* Rank one: sigma = (3, 0, ..., 0). */
 static PetscErrorCode TestRankOne(void)
 {
-  PetscReal        s[4] = {3, 0, 0, 0};
+  PetscReal        s[4] = { 3, 0, 0, 0 };
   SpdWeightMetrics w;
 
   PetscFunctionBeginUser;
@@ -89,7 +89,7 @@ static PetscErrorCode TestGeometric(PetscInt n, PetscReal r)
 /* Tiny planted values around the default tolerance max(m,n) eps sigma_1. */
 static PetscErrorCode TestPlantedTiny(void)
 {
-  PetscReal        s[9] = {5, 4, 3, 2, 1, 1e-13, 1e-15, 1e-17, 0}, F2 = 0;
+  PetscReal        s[9] = { 5, 4, 3, 2, 1, 1e-13, 1e-15, 1e-17, 0 }, F2 = 0;
   SpdWeightMetrics w;
   PetscInt         r;
 
@@ -109,7 +109,7 @@ static PetscErrorCode TestPlantedTiny(void)
 
 static PetscErrorCode TestZero(void)
 {
-  PetscReal        s[3] = {0, 0, 0};
+  PetscReal        s[3] = { 0, 0, 0 };
   SpdWeightMetrics w;
 
   PetscFunctionBeginUser;
@@ -127,7 +127,7 @@ static PetscErrorCode TestZero(void)
 /* Only some values known: what cannot be computed is NaN / -1. */
 static PetscErrorCode TestPartial(void)
 {
-  PetscReal        top[2] = {4, 2}, bottom[2] = {0.5, 0.8};
+  PetscReal        top[2] = { 4, 2 }, bottom[2] = { 0.5, 0.8 };
   SpdWeightMetrics w;
 
   PetscFunctionBeginUser;
@@ -159,7 +159,7 @@ static PetscErrorCode TestPartial(void)
 /* Frobenius unknown (< 0): taken from the full spectrum. */
 static PetscErrorCode TestFrobeniusFromSpectrum(void)
 {
-  PetscReal        s[3] = {4, 2, 1};
+  PetscReal        s[3] = { 4, 2, 1 };
   SpdWeightMetrics w;
 
   PetscFunctionBeginUser;
@@ -206,7 +206,7 @@ static PetscErrorCode ExpectError(const char what[], PetscErrorCode ierr, PetscE
 
 static PetscErrorCode TestBadInput(void)
 {
-  PetscReal        neg[3] = {3, -1, 0}, nan[3] = {3, NAN, 0}, ok[3] = {3, 2, 1}, a, b;
+  PetscReal        neg[3] = { 3, -1, 0 }, nan[3] = { 3, NAN, 0 }, ok[3] = { 3, 2, 1 }, a, b;
   PetscInt         r;
   SpdWeightMetrics w;
 

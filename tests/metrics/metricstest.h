@@ -11,9 +11,12 @@ static inline PetscErrorCode MTCheckReal(const char what[], PetscReal got, Petsc
   PetscBool ok;
 
   PetscFunctionBeginUser;
-  if (PetscIsNanReal(ref)) ok = PetscIsNanReal(got);
-  else if (PetscIsInfReal(ref)) ok = (PetscBool)(got == ref);
-  else ok = (PetscBool)(PetscAbsReal(got - ref) <= rtol * PetscAbsReal(ref) + atol);
+  if (PetscIsNanReal(ref))
+    ok = PetscIsNanReal(got);
+  else if (PetscIsInfReal(ref))
+    ok = (PetscBool)(got == ref);
+  else
+    ok = (PetscBool)(PetscAbsReal(got - ref) <= rtol * PetscAbsReal(ref) + atol);
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "  %-44s %.17g (reference %.17g)\n", what, (double)got, (double)ref));
   PetscCheck(ok, PETSC_COMM_SELF, PETSC_ERR_PLIB, "%s: got %.17g, expected %.17g (rtol %.1e, atol %.1e)", what, (double)got, (double)ref, (double)rtol, (double)atol);
   PetscFunctionReturn(0);

@@ -114,7 +114,7 @@ int main(int argc, char **argv)
   }
   /* no noise at all: a rank-5 matrix has noise 0 and 5 outliers */
   {
-    PetscReal sv[40] = {9, 7, 5, 3, 1}, noise, edge;
+    PetscReal sv[40] = { 9, 7, 5, 3, 1 }, noise, edge;
     PetscInt  out;
     PetscCall(PetscPrintf(PETSC_COMM_SELF, "exact rank 5, 40 x 60\n"));
     PetscCall(SpdMetricsMarchenkoPastur(40, 60, 40, sv, &noise, &edge, &out));

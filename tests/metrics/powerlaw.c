@@ -57,7 +57,7 @@ static PetscErrorCode CheckCompute(uint64_t seed)
 {
   SpdTestRng       rng;
   PetscInt         k = 3000, m = 3000, n = 4000;
-  PetscReal       *lam, *sv, frob = 0, se;
+  PetscReal       *lam, *sv, frob        = 0, se;
   SpdWeightMetrics w;
 
   PetscFunctionBeginUser;

@@ -7,7 +7,7 @@ static const char help[] = "Tests SpdMatLoadView and SpdMatrixView.\n";
 
 #include "testutil.h"
 
-#define ROWS 7
+#define ROWS 75 /* several 32-row blocks of the local transpose */
 #define COLS 5
 
 static double F(PetscInt i, PetscInt j)
@@ -164,6 +164,7 @@ int main(int argc, char **argv)
   }
 
   PetscCall(SpdReaderDestroy(&r));
+  PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD)); /* every group is done reading */
   if (rank == 0) remove(path);
   PetscCall(SpdFinalize());
   return 0;

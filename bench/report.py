@@ -1,0 +1,171 @@
+#!/usr/bin/python3
+"""Turn the logs of bench/run.sh into bench/results.md (a Markdown table on stdout).
+
+Usage: /usr/bin/python3 bench/report.py OUTDIR DATADIR
+
+Reads the RESULT lines of the drivers' logs in OUTDIR, computes the accuracy columns from
+the singular values both sides wrote (and from the planted spectrum / NumPy's checksum
+in DATADIR), and pulls the dominant events out of the -log_view files of row 2.
+Rows whose logs are missing (SPD_BENCH_ROWS) are left out.
+"""
+import json
+import os
+import re
+import sys
+
+import numpy as np
+
+OUT, DATA = sys.argv[1], sys.argv[2]
+
+
+def path(name):
+    return os.path.join(OUT, name)
+
+
+def result(name):
+    """key=value pairs of the last RESULT line of OUTDIR/name.log, or None."""
+    p = path(name + ".log")
+    if not os.path.exists(p):
+        return None
+    res = None
+    with open(p) as f:
+        for line in f:
+            if line.startswith("RESULT "):
+                res = dict(kv.split("=", 1) for kv in line.split()[1:])
+    if res is None:
+        sys.exit(f"report.py: {p} has no RESULT line; the run failed, see the log")
+    return res
+
+
+def loads(name):
+    """'load before -> after' of a log, to judge how quiet the machine was."""
+    p = path(name + ".log")
+    b = a = "?"
+    with open(p) as f:
+        for line in f:
+            if line.startswith("load before:"):
+                b = line.split(":", 1)[1].split()[0]
+            elif line.startswith("load after:"):
+                a = line.split(":", 1)[1].split()[0]
+    return f"{b}→{a}"
+
+
+def sigma(name):
+    return np.fromfile(path(name), dtype="<f8")
+
+
+def relerr(s, r, k=None):
+    k = k or min(len(s), len(r))
+    s, r = s[:k], r[:k]
+    return float(np.max(np.abs(s - r) / np.abs(r))), float(np.max(np.abs(s - r)) / abs(r[0]))
+
+
+def verdict(ok):
+    return "**met**" if ok else "**missed**"
+
+
+rows, notes = [], []
+
+# ---- row 1: full spectra ------------------------------------------------------------
+for n in (2048, 4096):
+    spd, peer = result(f"full{n}.spd"), result(f"full{n}.peer")
+    if not spd or not peer:
+        continue
+    ts, tp = float(spd["best"]), float(peer["best"])
+    rel, nrm = relerr(sigma(f"full{n}.spd.f64"), sigma(f"full{n}.peer.f64"))
+    reps = len(spd["times"].split(","))
+    rows.append([f"1. all σ of {n}×{n} Gaussian (best of {reps})", f"{ts:.2f} s", f"{tp:.2f} s (NumPy)", f"{ts / tp:.2f}",
+                 f"≤ 1.0 (aim 0.5): {verdict(ts / tp <= 1.0)}",
+                 f"max_i \\|Δσ_i\\|/σ_i = {rel:.1e}, max \\|Δσ\\|/σ_1 = {nrm:.1e}; runs {spd['times']} vs {peer['times']} s; load {loads(f'full{n}.spd')} / {loads(f'full{n}.peer')}"])
+
+# ---- row 2: top-16 ------------------------------------------------------------------
+EVENTS = ("SVDSolve", "MatMult", "MatMultTranspose", "BVOrthogonalizeV", "BVDotVec", "BVMultVec", "DSSolve")
+for m, label in (("gauss8192", "Gaussian"), ("powerlaw8192", "power-law σ_i = i^-0.75")):
+    spd, peer = result(f"top_{m}.spd"), result(f"top_{m}.peer")
+    if not spd or not peer:
+        continue
+    ts, tp = float(spd["best"]), float(peer["best"])
+    s, r = sigma(f"top_{m}.spd.f64"), sigma(f"top_{m}.peer.f64")
+    rel, _ = relerr(s, r, 16)
+    acc = f"max \\|Δσ_i\\|/σ_i vs SciPy {rel:.1e}"
+    planted = os.path.join(DATA, f"{m}.sigma.f64")
+    if os.path.exists(planted):
+        p = np.fromfile(planted, dtype="<f8")
+        acc += f"; vs planted: specdyn {relerr(s, p, 16)[0]:.1e}, SciPy {relerr(r, p, 16)[0]:.1e}"
+    acc += (f"; products (A and Aᵀ) specdyn {spd['nprod']} ({spd['solver']}, {spd['its']} its, {spd['nconv']}/16 conv., "
+            f"max ‖r‖/σ {float(spd['maxrelres']):.0e}) vs SciPy {peer['nprod']}; "
+            f"per product {1e3 * ts / int(spd['nprod']):.0f} vs {1e3 * tp / int(peer['nprod']):.0f} ms; load {loads(f'top_{m}.spd')} / {loads(f'top_{m}.peer')}")
+    rows.append([f"2. top-16 σ of 8192×8192 {label}, tol 1e-8", f"{ts:.2f} s", f"{tp:.2f} s (SciPy ARPACK)", f"{ts / tp:.2f}",
+                 f"≤ 0.5: {verdict(ts / tp <= 0.5)}", acc])
+    lv = path(f"top_{m}.logview")
+    if os.path.exists(lv):
+        ev = {}
+        with open(lv) as f:
+            for line in f:
+                w = line.split()
+                if len(w) > 5 and w[0] in EVENTS and w[0] not in ev:
+                    ev[w[0]] = (int(w[1]), float(w[3]), w[4])
+        if ev:
+            notes.append(f"- row 2 ({label}) -log_view of the specdyn run (`{os.path.basename(lv)}`): " + ", ".join(
+                f"{k} {c}× {t:.2f} s (max/min {ratio})" for k, (c, t, ratio) in ev.items()))
+
+# ---- row 3: matvec bandwidth --------------------------------------------------------
+mv = result("matvec")
+if mv:
+    frac = float(mv["fraction"])
+    rows.append([f"3. MatMult 8192×8192 MATMPIDENSE, {mv['products']} products, GB/s", f"{float(mv['matvec_gbs']):.2f} GB/s",
+                 f"{float(mv['copy_gbs']):.2f} GB/s (STREAM-like copy)", f"{frac:.2f} (bandwidth fraction)",
+                 f"≥ 0.70: {verdict(frac >= 0.70)}",
+                 f"{mv['products']} products in {float(mv['time']):.3f} s, 8·m·n bytes each; read-only kernel (sum) {float(mv['read_gbs']):.2f} GB/s → matvec at {float(mv['fraction_read']):.2f} of it; load {loads('matvec')}"])
+
+
+# ---- row 4: checkpoint reading ------------------------------------------------------
+def cat_rate(name):
+    p = path(name)
+    if not os.path.exists(p):
+        return None, None
+    txt = open(p).read()
+    m = re.search(r"(\d+) bytes \((\w+)\): ([\d.]+) s", txt)
+    return (int(m.group(1)) / float(m.group(3)) / 1e9, txt.strip()) if m else (None, txt.strip())
+
+
+rw = result("read_warm")
+if rw:
+    cat, _ = cat_rate("cat_warm.txt")
+    acc = ""
+    ck = os.path.join(DATA, "ckpt", "checksum.json")
+    if os.path.exists(ck):
+        ref = json.load(open(ck))["sum"]
+        acc = f"sum of all values vs NumPy's: rel. diff {abs(float(rw['checksum']) - ref) / abs(ref):.1e}; "
+    acc += f"{rw['tensors']} tensors, {int(rw['bytes']) / 1e9:.2f} GB in 4 shards; open (metadata) {float(rw['open']) * 1e3:.1f} ms; passes {rw['times']} s; load {loads('read_warm')}"
+    g = float(rw["gbs"])
+    rows.append(["4. read sharded BF16 checkpoint → double, warm cache, GB/s", f"{g:.2f} GB/s", f"{cat:.2f} GB/s (cat)",
+                 f"{g / cat:.2f} (bandwidth fraction)", "— (report)", acc])
+    rc = result("read_cold")
+    catc, txt = cat_rate("cat_cold.txt")
+    if rc and catc:
+        gc = float(rc["gbs"])
+        rows.append(["4. same, cold cache (drop_caches before each side)", f"{gc:.2f} GB/s", f"{catc:.2f} GB/s (cat)",
+                     f"{gc / catc:.2f} (bandwidth fraction)", "— (report)", f"one pass each; load {loads('read_cold')}"])
+    else:
+        notes.append(f"- row 4: {txt or 'no cold-cache run'}")
+
+# ---- output -------------------------------------------------------------------------
+print("# specdyn benchmark results\n")
+print("Written by `make bench` (bench/run.sh → bench/report.py); bench/README.md explains each row.")
+print("Times are wall-clock seconds of the computation only (best of the repetitions); ratio = specdyn / peer")
+print("(lower is better for times, higher is better for the bandwidth rows). Both sides run on the same")
+print("2 cores at the same time of day; `load a→b` is the 1-minute load average before→after each run —")
+print("above ~2 the machine was shared with other work and the numbers are noisy.\n")
+print("## Machine\n")
+with open(path("env.txt")) as f:
+    for line in f:
+        print(f"- {line.rstrip()}")
+print("\n## Results\n")
+print("| what | specdyn | peer | ratio specdyn/peer | target | accuracy / notes |")
+print("|---|---|---|---|---|---|")
+for r in rows:
+    print("| " + " | ".join(r) + " |")
+if notes:
+    print("\n## Where the time goes\n")
+    print("\n".join(notes))
