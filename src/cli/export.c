@@ -72,19 +72,13 @@ int SpdCmdExport(int argc, char **argv)
     fputs(help, stdout);
     return 0;
   }
-  pargv          = (char **)malloc(sizeof(char *) * (argc + 1));
-  pargv[pargc++] = argv[0];
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--csv") && i + 1 < argc)
-      csv = argv[++i];
-    else if (!strcmp(argv[i], "--table"))
-      table = PETSC_TRUE;
-    else if (!results && argv[i][0] != '-')
-      results = argv[i];
-    else
-      pargv[pargc++] = argv[i];
+  {
+    const SpdCmdOption opts[] = {
+      { "--csv", NULL, NULL, &csv },
+      { "--table", NULL, &table, NULL },
+    };
+    SpdCmdParseArgs(argc, argv, opts, 2, &results, &pargc, &pargv);
   }
-  pargv[pargc] = NULL;
   if (!results || (!csv && !table)) {
     fputs(help, stderr);
     free(pargv);

@@ -67,17 +67,12 @@ int SpdCmdInspect(int argc, char **argv)
     fputs(help, stdout);
     return 0;
   }
-  pargv          = (char **)malloc(sizeof(char *) * (argc + 1));
-  pargv[pargc++] = argv[0];
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--check"))
-      check = PETSC_TRUE;
-    else if (!path && argv[i][0] != '-')
-      path = argv[i];
-    else
-      pargv[pargc++] = argv[i];
+  {
+    const SpdCmdOption opts[] = {
+      { "--check", NULL, &check, NULL }
+    };
+    SpdCmdParseArgs(argc, argv, opts, 1, &path, &pargc, &pargv);
   }
-  pargv[pargc] = NULL;
   if (!path) {
     fputs("specdyn inspect: no checkpoint given\n\n", stderr);
     fputs(help, stderr);

@@ -22,6 +22,33 @@ PetscBool SpdCmdWantsHelp(int argc, char **argv)
   return PETSC_FALSE;
 }
 
+void SpdCmdParseArgs(int argc, char **argv, const SpdCmdOption opts[], int nopts, const char **positional, int *pargc, char ***pargv)
+{
+  PetscBool petsc_seen = PETSC_FALSE;
+
+  *positional          = NULL;
+  *pargv               = (char **)malloc(sizeof(char *) * (argc + 1));
+  *pargc               = 0;
+  (*pargv)[(*pargc)++] = argv[0];
+  for (int i = 1; i < argc; i++) {
+    int k;
+    for (k = 0; k < nopts; k++)
+      if (!strcmp(argv[i], opts[k].name) || (opts[k].alias && !strcmp(argv[i], opts[k].alias))) break;
+    if (k < nopts && !opts[k].value)
+      *opts[k].set = PETSC_TRUE;
+    else if (k < nopts && i + 1 < argc) {
+      *opts[k].value = argv[++i];
+      if (opts[k].set) *opts[k].set = PETSC_TRUE;
+    } else if (!*positional && !petsc_seen && argv[i][0] != '-')
+      *positional = argv[i];
+    else {
+      if (argv[i][0] == '-') petsc_seen = PETSC_TRUE;
+      (*pargv)[(*pargc)++] = argv[i];
+    }
+  }
+  (*pargv)[*pargc] = NULL;
+}
+
 static void usage(FILE *f)
 {
   fprintf(f, "specdyn %s - spectral structure of deep-network training, on MPI/PETSc/SLEPc\n\n", SpdVersion());

@@ -32,20 +32,14 @@ int SpdCmdRun(int argc, char **argv)
     SpdJobPrintKeys(stdout);
     return 0;
   }
-  /* our own arguments are taken out; the rest go to PETSc's options database */
-  pargv          = (char **)malloc(sizeof(char *) * (argc + 1));
-  pargv[pargc++] = argv[0];
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--dry-run"))
-      dryrun = PETSC_TRUE;
-    else if ((!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) && i + 1 < argc)
-      outdir = argv[++i];
-    else if (!jobpath && argv[i][0] != '-')
-      jobpath = argv[i];
-    else
-      pargv[pargc++] = argv[i];
+  {
+    /* our own arguments are taken out; the rest go to PETSc's options database */
+    const SpdCmdOption opts[] = {
+      { "--dry-run", NULL, &dryrun, NULL },
+      { "-o", "--output", NULL, &outdir },
+    };
+    SpdCmdParseArgs(argc, argv, opts, 2, &jobpath, &pargc, &pargv);
   }
-  pargv[pargc] = NULL;
   if (SpdInitialize(&pargc, &pargv, NULL, help)) return 2;
   MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
   if (!jobpath) {
