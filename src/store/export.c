@@ -49,16 +49,18 @@ static PetscErrorCode SpdReadAttrDouble_Private(hid_t file, const char obj[], co
 static PetscErrorCode SpdReadAttrString_Private(hid_t file, const char name[], char buf[], size_t len)
 {
   hid_t attr, type, mtype;
+  char *v = NULL;
 
   PetscFunctionBegin;
   buf[0] = 0;
   if (H5Aexists_by_name(file, "/", name, H5P_DEFAULT) <= 0) PetscFunctionReturn(0);
   SpdCallH5Return(attr, H5Aopen_by_name, (file, "/", name, H5P_DEFAULT, H5P_DEFAULT));
   SpdCallH5Return(type, H5Aget_type, (attr));
-  PetscCheck(H5Tget_size(type) < len, PETSC_COMM_SELF, PETSC_ERR_SUP, "attribute %s too long", name);
+  PetscCheck(H5Tis_variable_str(type) > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "attribute %s is not a variable-length string; was the file written by specdyn?", name);
   SpdCallH5Return(mtype, H5Tcopy, (type));
-  SpdCallH5(H5Aread, (attr, mtype, buf));
-  buf[H5Tget_size(type)] = 0;
+  SpdCallH5(H5Aread, (attr, mtype, &v));
+  PetscCall(PetscStrncpy(buf, v ? v : "", len));
+  H5free_memory(v);
   SpdCallH5(H5Tclose, (mtype));
   SpdCallH5(H5Tclose, (type));
   SpdCallH5(H5Aclose, (attr));

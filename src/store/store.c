@@ -159,15 +159,16 @@ static PetscErrorCode SpdWriteStrings_Private(hid_t loc, const char path[], Pets
 
 static PetscErrorCode SpdWriteAttrString_Private(hid_t loc, const char name[], const char value[])
 {
-  hid_t type, space, attr;
+  hid_t       type, space, attr;
+  const char *v = value;
 
   PetscFunctionBegin;
   SpdCallH5Return(type, H5Tcopy, (H5T_C_S1));
-  SpdCallH5(H5Tset_size, (type, strlen(value) + 1));
+  SpdCallH5(H5Tset_size, (type, H5T_VARIABLE));
   SpdCallH5(H5Tset_cset, (type, H5T_CSET_UTF8));
   SpdCallH5Return(space, H5Screate, (H5S_SCALAR));
   SpdCallH5Return(attr, H5Acreate2, (loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT));
-  SpdCallH5(H5Awrite, (attr, type, value));
+  SpdCallH5(H5Awrite, (attr, type, &v));
   SpdCallH5(H5Aclose, (attr));
   SpdCallH5(H5Sclose, (space));
   SpdCallH5(H5Tclose, (type));

@@ -164,13 +164,15 @@ static PetscErrorCode SpdTaskFileSetAttr_Private(SpdTaskFile f, const char obj[]
 
 PetscErrorCode SpdTaskFileSetAttrString(SpdTaskFile f, const char obj[], const char name[], const char value[])
 {
-  hid_t type;
+  hid_t       type;
+  const char *v = value;
 
   PetscFunctionBegin;
+  /* variable-length UTF-8, so that h5py returns str (fixed-length reads as bytes) */
   SpdCallH5Return(type, H5Tcopy, (H5T_C_S1));
-  SpdCallH5(H5Tset_size, (type, strlen(value) + 1));
+  SpdCallH5(H5Tset_size, (type, H5T_VARIABLE));
   SpdCallH5(H5Tset_cset, (type, H5T_CSET_UTF8));
-  PetscCall(SpdTaskFileSetAttr_Private(f, obj, name, type, type, value));
+  PetscCall(SpdTaskFileSetAttr_Private(f, obj, name, type, type, &v));
   SpdCallH5(H5Tclose, (type));
   PetscFunctionReturn(0);
 }
