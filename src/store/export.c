@@ -1,6 +1,7 @@
 /* `specdyn export`: one CSV row per analysed matrix with every scalar metric, read
    from a results folder (index.h5 and the task files it lists). No recomputation. */
 #include <specdyn/private/storeimpl.h>
+#include <specdyn/private/h5util.h>
 
 /* Read a 1-D variable-length string dataset. */
 static PetscErrorCode SpdReadStrings_Private(hid_t file, const char path[], PetscInt *n, char ***v)
@@ -43,27 +44,6 @@ static PetscErrorCode SpdReadAttrDouble_Private(hid_t file, const char obj[], co
   SpdCallH5(H5Aread, (attr, H5T_NATIVE_DOUBLE, v));
   SpdCallH5(H5Aclose, (attr));
   *found = PETSC_TRUE;
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode SpdReadAttrString_Private(hid_t file, const char name[], char buf[], size_t len)
-{
-  hid_t attr, type, mtype;
-  char *v = NULL;
-
-  PetscFunctionBegin;
-  buf[0] = 0;
-  if (H5Aexists_by_name(file, "/", name, H5P_DEFAULT) <= 0) PetscFunctionReturn(0);
-  SpdCallH5Return(attr, H5Aopen_by_name, (file, "/", name, H5P_DEFAULT, H5P_DEFAULT));
-  SpdCallH5Return(type, H5Aget_type, (attr));
-  PetscCheck(H5Tis_variable_str(type) > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "attribute %s is not a variable-length string; was the file written by specdyn?", name);
-  SpdCallH5Return(mtype, H5Tcopy, (type));
-  SpdCallH5(H5Aread, (attr, mtype, &v));
-  PetscCall(PetscStrncpy(buf, v ? v : "", len));
-  H5free_memory(v);
-  SpdCallH5(H5Tclose, (mtype));
-  SpdCallH5(H5Tclose, (type));
-  SpdCallH5(H5Aclose, (attr));
   PetscFunctionReturn(0);
 }
 
@@ -169,8 +149,13 @@ PetscErrorCode SpdExportCSV(const char results[], const char csv[])
       H5E_BEGIN_TRY { tf = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT); }
       H5E_END_TRY;
       PetscCheck(tf >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "Cannot open %s listed in the index as done; the results folder was modified", path);
-      PetscCall(SpdReadAttrString_Private(tf, "tensor", tensor, sizeof(tensor)));
-      PetscCall(SpdReadAttrString_Private(tf, "dtype", dtype, sizeof(dtype)));
+      char *v;
+      PetscCall(SpdH5ReadAttrString(tf, "/", "tensor", &v));
+      PetscCall(PetscStrncpy(tensor, v ? v : "", sizeof(tensor)));
+      PetscCall(PetscFree(v));
+      PetscCall(SpdH5ReadAttrString(tf, "/", "dtype", &v));
+      PetscCall(PetscStrncpy(dtype, v ? v : "", sizeof(dtype)));
+      PetscCall(PetscFree(v));
     }
     SpdCSVString_Private(fp, ckpt[i]);
     fputc(',', fp);

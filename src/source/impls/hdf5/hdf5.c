@@ -21,6 +21,7 @@
    at most 2(N-1)-1 boxes over the trailing dims), and the read is a collective transfer
    converting to native double (HDF5 converts F64/F32/F16 and the integer types). */
 #include <specdyn/private/readerimpl.h>
+#include <specdyn/private/h5util.h>
 #include <limits.h>
 
 /* HDF5 prints its error stack on failure; the reader reports its own messages instead. */
@@ -80,45 +81,6 @@ static void DTypeFromH5(hid_t type, SpdDType *dt, PetscBool *numeric)
     if (sz == 1 && H5Tget_nmembers(type) == 2) *dt = SPD_DTYPE_BOOL;
   } else
     *numeric = PETSC_FALSE;
-}
-
-/* A string attribute (variable- or fixed-length, scalar or 1 element), or NULL if absent
-   or not a string. */
-static PetscErrorCode ReadStringAttr(hid_t obj, const char name[], char **out)
-{
-  hid_t    attr, atype, space, memtype;
-  hssize_t npts;
-
-  PetscFunctionBegin;
-  *out = NULL;
-  if (H5Aexists(obj, name) <= 0) PetscFunctionReturn(0);
-  SpdCallH5Return(attr, H5Aopen, (obj, name, H5P_DEFAULT));
-  SpdCallH5Return(atype, H5Aget_type, (attr));
-  SpdCallH5Return(space, H5Aget_space, (attr));
-  npts = H5Sget_simple_extent_npoints(space);
-  if (H5Tget_class(atype) == H5T_STRING && npts == 1) {
-    if (H5Tis_variable_str(atype) > 0) {
-      char *s = NULL;
-
-      SpdCallH5Return(memtype, H5Tcopy, (H5T_C_S1));
-      SpdCallH5(H5Tset_size, (memtype, H5T_VARIABLE));
-      SpdCallH5(H5Aread, (attr, memtype, &s));
-      if (s) {
-        PetscCall(PetscStrallocpy(s, out));
-        H5free_memory(s);
-      }
-      SpdCallH5(H5Tclose, (memtype));
-    } else {
-      size_t sz = H5Tget_size(atype);
-
-      PetscCall(PetscCalloc1(sz + 1, out));
-      SpdCallH5(H5Aread, (attr, atype, *out));
-    }
-  }
-  SpdCallH5(H5Sclose, (space));
-  SpdCallH5(H5Tclose, (atype));
-  SpdCallH5(H5Aclose, (attr));
-  PetscFunctionReturn(0);
 }
 
 /* A 1-D string-array attribute (Keras layer_names / weight_names); n = 0 if absent or
@@ -404,7 +366,7 @@ static PetscErrorCode ListFile(SpdReader r, const char path[], hid_t fid)
 
   PetscFunctionBegin;
   SpdCallH5Return(root, H5Gopen2, (fid, "/", H5P_DEFAULT));
-  PetscCall(ReadStringAttr(root, "model_config", &r->model_config));
+  PetscCall(SpdH5ReadAttrString(root, ".", "model_config", &r->model_config));
   if (H5Lexists(fid, "model_weights", H5P_DEFAULT) > 0) {
     H5O_info_t oi;
     if (H5Oget_info_by_name(fid, "model_weights", &oi, H5P_DEFAULT) >= 0 && oi.type == H5O_TYPE_GROUP) keras_weights = PETSC_TRUE;

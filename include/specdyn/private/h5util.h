@@ -1,0 +1,5 @@
+/* Private: HDF5 helpers shared by layers (readers, store). */
+#pragma once
+#include <specdyn/sys.h>
+
+PETSC_INTERN PetscErrorCode SpdH5ReadAttrString(hid_t loc, const char obj[], const char name[], char **out);
