@@ -32,11 +32,11 @@ PEER=("${NOENV[@]}" OPENBLAS_NUM_THREADS="$NP" "$PY" "$ROOT/bench/peer.py")
 say() { printf '\n== %s\n' "$*"; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 has_row() { [[ " $ROWS " == *" $1 "* ]]; }
-# run NAME CMD...: run CMD, show its output and keep it in $OUT/NAME.log
+# run NAME CMD...: run CMD, show its output and append it to $OUT/NAME.log
 run() {
   local name=$1
   shift
-  echo "load before: $(load)" >"$OUT/$name.log"
+  echo "load before: $(load)" >>"$OUT/$name.log"
   "$@" 2>&1 | tee -a "$OUT/$name.log"
   echo "load after: $(load)" >>"$OUT/$name.log"
 }
@@ -74,25 +74,30 @@ has_row 4 && NEED+=(ckpt)
 
 if has_row 1; then
   say "row 1: full singular values, SpdSVDFull ($NP ranks) vs numpy.linalg.svd ($NP threads)"
+  # the two sides alternate, one repetition each, so that both see the same machine
   for n in 2048 4096; do
     rep=3
-    ((n > 2048)) && rep=1
-    run "full$n.spd" "${SPD[@]}" "$BIN/bench_svd" -file "$DATA/gauss$n.safetensors" -tensor A -mode full -repeat $rep -out "$OUT/full$n.spd.f64"
-    run "full$n.peer" "${PEER[@]}" full "$DATA/gauss$n.safetensors" --repeat $rep --out "$OUT/full$n.peer.f64"
+    ((n > 2048)) && rep=2
+    for ((r = 0; r < rep; r++)); do
+      run "full$n.spd" "${SPD[@]}" "$BIN/bench_svd" -file "$DATA/gauss$n.safetensors" -tensor A -mode full -out "$OUT/full$n.spd.f64"
+      run "full$n.peer" "${PEER[@]}" full "$DATA/gauss$n.safetensors" --out "$OUT/full$n.peer.f64"
+    done
   done
 fi
 
 if has_row 2; then
   say "row 2: top-16 singular triplets, tol 1e-8: SpdSVDExtreme ($NP ranks) vs scipy svds/ARPACK ($NP threads)"
   for m in gauss8192 powerlaw8192; do
-    run "top_$m.spd" "${SPD[@]}" "$BIN/bench_svd" -file "$DATA/$m.safetensors" -tensor A -mode top -k 16 -top_svd_tol 1e-8 -out "$OUT/top_$m.spd.f64" -log_view ":$OUT/top_$m.logview"
-    run "top_$m.peer" "${PEER[@]}" svds "$DATA/$m.safetensors" --k 16 --tol 1e-8 --out "$OUT/top_$m.peer.f64"
+    for r in 1 2 3; do
+      run "top_$m.spd" "${SPD[@]}" "$BIN/bench_svd" -file "$DATA/$m.safetensors" -tensor A -mode top -k 16 -top_svd_tol 1e-8 -out "$OUT/top_$m.spd.f64" -log_view ":$OUT/top_$m.$r.logview"
+      run "top_$m.peer" "${PEER[@]}" svds "$DATA/$m.safetensors" --k 16 --tol 1e-8 --out "$OUT/top_$m.peer.f64"
+    done
   done
 fi
 
 if has_row 3; then
   say "row 3: dense MatMult bandwidth vs STREAM-like copy on the same $NP ranks"
-  run matvec "${SPD[@]}" "$BIN/bench_matvec" -m 8192 -n 8192 -products 20 -rounds 3
+  run matvec "${SPD[@]}" "$BIN/bench_matvec" -m 8192 -n 8192 -products 20 -rounds 10
 fi
 
 if has_row 4; then

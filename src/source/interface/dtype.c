@@ -101,22 +101,19 @@ double SpdF16ToDouble(uint16_t h)
 
   Notes:
   bfloat16 is the upper 16 bits of a binary32, so the value equals the binary32 whose bits
-  are h << 16. Subnormals are fraction * 2^-133; NaN payloads are kept (shifted left by 45).
+  are h << 16, converted to binary64 (exact). Subnormals are fraction * 2^-133.
 
 .seealso: `SpdF16ToDouble()`, `SpdConvertToDouble()`
 @*/
 double SpdBF16ToDouble(uint16_t h)
 {
-  uint64_t sign = (uint64_t)(h >> 15) << 63;
-  unsigned e    = (h >> 7) & 0xff;
-  uint64_t m    = h & 0x7f;
+  /* the binary32 with bits h << 16, widened: exact for every pattern (subnormals become
+     normal binary64 numbers, infinities stay, NaNs stay NaN with their sign), no branch */
+  uint32_t u = (uint32_t)h << 16;
+  float    f;
 
-  if (e == 0xff) return BitsToDouble(sign | 0x7ff0000000000000ULL | (m << 45));
-  if (e == 0) {
-    double v = ldexp((double)m, -133);
-    return sign ? -v : v;
-  }
-  return BitsToDouble(sign | ((uint64_t)(e - 127 + 1023) << 52) | (m << 45));
+  memcpy(&f, &u, sizeof(f));
+  return (double)f;
 }
 
 /*@C
