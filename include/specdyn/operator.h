@@ -25,3 +25,11 @@ PETSC_EXTERN void SpdMatrixViewShape(const SpdMatrixView *, PetscInt64 *m, Petsc
 PETSC_EXTERN PetscErrorCode SpdMatrixViewFromTensor(const SpdTensorInfo *, PetscInt, SpdMatrixView *);
 /* Collective on comm: load the view as an m x n MATMPIDENSE on comm. */
 PETSC_EXTERN PetscErrorCode SpdMatLoadView(SpdReader, const SpdMatrixView *, MPI_Comm, Mat *);
+
+/* A copy of A stored in float32 and applied in double (products accumulate in double).
+   Exact when A's entries are binary32 numbers (F32, BF16, F16 checkpoints); halves the
+   bytes every product reads. Errors if an entry is not a binary32 number. */
+PETSC_EXTERN PetscErrorCode SpdMatCreateFloat32(Mat A, Mat *S);
+/* Y_r = A X_r (resp. A^T X_r), r < k, in one pass over A where the matrix allows it. */
+PETSC_EXTERN PetscErrorCode SpdMatMultBlock(Mat A, PetscInt k, const Vec X[], Vec Y[]);
+PETSC_EXTERN PetscErrorCode SpdMatMultTransposeBlock(Mat A, PetscInt k, const Vec X[], Vec Y[]);

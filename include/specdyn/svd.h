@@ -17,8 +17,11 @@ typedef struct {
                           unconverged entries the solver's last error estimate (may be NaN) */
   PetscBool *converged;
   PetscInt   its; /* solver iterations                                            */
-  PetscInt   nprod; /* products with A plus products with A^T (-1: not counted, for
-                       solvers given the explicit matrix, e.g. -svd_type lapack)     */
+  PetscInt   nprod; /* products with A plus products with A^T, the residual norms'
+                       included (-1: not counted, for solvers given the explicit
+                       matrix, e.g. -svd_type lapack)                                */
+  PetscInt npasses; /* passes over A: the solver's products plus 2 block products per
+                       64 residuals (-1 when nprod is)                               */
   Vec      *U, *V; /* nconv left / right singular vectors (NULL unless requested)  */
   char      solver[64]; /* SVD type used                                                */
   PetscReal tol;

@@ -25,6 +25,7 @@ static PetscErrorCode SpdWriteTriplets_Private(SpdTaskFile f, const char grp[], 
   PetscCall(SpdTaskFileSetAttrInt(f, grp, "nconv", t->nconv));
   PetscCall(SpdTaskFileSetAttrInt(f, grp, "iterations", t->its));
   PetscCall(SpdTaskFileSetAttrInt(f, grp, "products", t->nprod));
+  PetscCall(SpdTaskFileSetAttrInt(f, grp, "passes", t->npasses));
   PetscCall(SpdTaskFileSetAttrString(f, grp, "solver", t->solver));
   PetscCall(SpdTaskFileSetAttrReal(f, grp, "tol", t->tol));
   if (vectors && t->U && t->V) {
@@ -105,37 +106,59 @@ static PetscErrorCode SpdWriteProvenance_Private(SpdTaskFile f, SpdPlan plan, co
   PetscFunctionReturn(0);
 }
 
-/* The solves of one task (log stage "Spd solve"). */
-static PetscErrorCode SpdWeightsSolve_Private(SpdPlan plan, const SpdTask *task, Mat A, PetscReal full[], SpdTriplets *top, SpdTriplets *bottom, PetscReal secs[3])
+/* Whether the iterative solves use the float32 copy of W: -spd_weights_storage auto
+   (default: float32 when the checkpoint's dtype is F32, BF16 or F16, whose values are
+   binary32 numbers, so nothing is lost), float32, or double. */
+static PetscErrorCode SpdWeightsUseFloat32_Private(const SpdTensorInfo *ti, PetscBool *use)
+{
+  const char *choices[] = { "auto", "float32", "double" };
+  PetscInt    c         = 0;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsGetEList(NULL, NULL, "-spd_weights_storage", choices, 3, &c, NULL));
+  *use = c == 1 || (c == 0 && (ti->dtype == SPD_DTYPE_F32 || ti->dtype == SPD_DTYPE_BF16 || ti->dtype == SPD_DTYPE_F16)) ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
+/* The solves of one task (log stage "Spd solve"). The full spectrum uses W in double;
+   the iterative solves use the float32 copy when *f32 (built here, A freed). */
+static PetscErrorCode SpdWeightsSolve_Private(SpdPlan plan, const SpdTask *task, Mat *A, PetscBool f32, PetscReal full[], SpdTriplets *top, SpdTriplets *bottom, PetscReal secs[3])
 {
   PetscReal t0;
 
   PetscFunctionBegin;
   if (task->full) {
     t0 = MPI_Wtime();
-    PetscCall(SpdSVDFull(A, full));
+    PetscCall(SpdSVDFull(*A, full));
     secs[0] = MPI_Wtime() - t0;
+  }
+  if (f32 && (task->top > 0 || task->bottom > 0)) {
+    Mat S;
+    PetscCall(SpdMatCreateFloat32(*A, &S));
+    PetscCall(MatDestroy(A));
+    *A = S;
   }
   if (task->top > 0) {
     t0 = MPI_Wtime();
-    PetscCall(SpdSVDExtreme(A, SPD_SVD_TOP, task->top, plan->job->weights.vectors, "top_", top));
+    PetscCall(SpdSVDExtreme(*A, SPD_SVD_TOP, task->top, plan->job->weights.vectors, "top_", top));
     secs[1] = MPI_Wtime() - t0;
   }
   if (task->bottom > 0) {
     t0 = MPI_Wtime();
-    PetscCall(SpdSVDExtreme(A, SPD_SVD_BOTTOM, task->bottom, PETSC_FALSE, "bottom_", bottom));
+    PetscCall(SpdSVDExtreme(*A, SPD_SVD_BOTTOM, task->bottom, PETSC_FALSE, "bottom_", bottom));
     secs[2] = MPI_Wtime() - t0;
   }
   PetscFunctionReturn(0);
 }
 
 /* Everything the task file holds (log stage "Spd store"). */
-static PetscErrorCode SpdWeightsWrite_Private(SpdTaskFile f, SpdPlan plan, const SpdTask *task, const SpdTensorInfo *ti, PetscMPIInt size, const SpdWeightMetrics *w, const PetscReal full[], const SpdTriplets *top, const SpdTriplets *bottom, PetscReal tread, const PetscReal secs[3])
+static PetscErrorCode SpdWeightsWrite_Private(SpdTaskFile f, SpdPlan plan, const SpdTask *task, const SpdTensorInfo *ti, PetscMPIInt size, PetscBool f32, const SpdWeightMetrics *w, const PetscReal full[], const SpdTriplets *top, const SpdTriplets *bottom, PetscReal tread, const PetscReal secs[3])
 {
   PetscInt m = (PetscInt)task->m, n = (PetscInt)task->n;
 
   PetscFunctionBegin;
   PetscCall(SpdWriteProvenance_Private(f, plan, task, ti, size));
+  PetscCall(SpdTaskFileSetAttrString(f, "/", "storage", f32 ? "float32" : "float64"));
   PetscCall(SpdWriteMetrics_Private(f, w));
   if (task->full) PetscCall(SpdTaskFileWriteReal(f, "full/sigma", PetscMin(m, n), full));
   if (task->top > 0) PetscCall(SpdWriteTriplets_Private(f, "top", top, plan->job->weights.vectors, m, n));
@@ -162,6 +185,11 @@ static PetscErrorCode SpdWeightsWrite_Private(SpdTaskFile f, SpdPlan plan, const
   Output Parameter:
 . nprod - products with W and W^T used by the iterative solves
 
+  Options Database Key:
+. -spd_weights_storage <auto,float32,double> - the matrix the iterative solves apply:
+  auto keeps a float32 copy when the checkpoint's dtype is F32/BF16/F16 (exact; half the
+  bytes per product, products accumulate in double)
+
   Notes:
   The task file is written under a temporary name and renamed only when complete; on
   an error the temporary file is removed. Log stages "Spd read", "Spd solve" and
@@ -178,11 +206,13 @@ PetscErrorCode SpdWeightsRunTask(SpdPlan plan, const SpdTask *task, MPI_Comm com
   PetscMPIInt          size;
   PetscInt             kmin = (PetscInt)PetscMin(task->m, task->n);
   PetscErrorCode       ierr;
+  PetscBool            f32 = PETSC_FALSE;
 
   PetscFunctionBegin;
   *nprod = 0;
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(SpdReaderGetTensor(plan->readers[task->checkpoint], task->view.tensor, &ti));
+  PetscCall(SpdWeightsUseFloat32_Private(ti, &f32));
 
   t0 = MPI_Wtime();
   PetscCall(PetscLogStagePush(SPD_StageRead));
@@ -194,7 +224,7 @@ PetscErrorCode SpdWeightsRunTask(SpdPlan plan, const SpdTask *task, MPI_Comm com
   if (!ierr) {
     PetscCall(PetscMalloc1(kmin, &full));
     PetscCall(PetscLogStagePush(SPD_StageSolve));
-    ierr = SpdWeightsSolve_Private(plan, task, A, full, &top, &bottom, secs);
+    ierr = SpdWeightsSolve_Private(plan, task, &A, f32, full, &top, &bottom, secs);
     PetscCall(PetscLogStagePop());
   }
   if (!ierr) {
@@ -205,7 +235,7 @@ PetscErrorCode SpdWeightsRunTask(SpdPlan plan, const SpdTask *task, MPI_Comm com
   if (!ierr) {
     PetscCall(PetscLogStagePush(SPD_StageStore));
     ierr = SpdTaskFileCreate(store, comm, task->id, &f);
-    if (!ierr) ierr = SpdWeightsWrite_Private(f, plan, task, ti, size, &w, full, &top, &bottom, tread, secs);
+    if (!ierr) ierr = SpdWeightsWrite_Private(f, plan, task, ti, size, f32, &w, full, &top, &bottom, tread, secs);
     if (!ierr)
       ierr = SpdTaskFileCommit(&f);
     else

@@ -45,7 +45,7 @@ with h5py.File(f"{work}/results/index.h5", "r") as f:
 
 required_root = ["specdyn_version", "git_revision", "library_versions", "written", "study", "job_text", "petsc_options",
                  "analysis", "task_id", "checkpoint", "checkpoint_label", "name", "tensor", "tensor_file", "dtype",
-                 "m", "n", "row0", "nrows", "col0", "ncols", "transpose", "ranks", "world_ranks"]
+                 "m", "n", "row0", "nrows", "col0", "ncols", "transpose", "ranks", "world_ranks", "storage"]
 required_metrics = ["frobenius", "spectral", "nuclear", "stable_rank", "effective_rank", "numerical_rank", "rank_tol",
                     "sigma_min", "condition", "mp_noise", "mp_edge", "mp_threshold", "mp_outliers", "alpha", "alpha_xmin",
                     "alpha_ntail", "alpha_ks"]
@@ -60,7 +60,7 @@ for key, path in task_files(f"{work}/results").items():
         for a in f["metrics"].attrs:
             check(a in documented_words, f"metric '{a}' is not documented")
         for grp in ("top", "bottom"):
-            for a in ("requested", "nconv", "iterations", "products", "solver", "tol"):
+            for a in ("requested", "nconv", "iterations", "products", "passes", "solver", "tol"):
                 check(a in f[grp].attrs, f"{path}: {grp} attribute {a} missing")
             for d in ("sigma", "residual", "converged"):
                 check(d in f[grp], f"{path}: {grp}/{d} missing")

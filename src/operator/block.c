@@ -1,0 +1,103 @@
+/* Products of an analysed matrix with a block of k vectors in one pass over the matrix:
+   the float32 operator provides its own kernels; a MATDENSE uses MatMatMult /
+   MatTransposeMatMult (GEMM); anything else falls back to k single products. */
+#include <specdyn/operator.h>
+
+/* Copy k Vecs (same layout) into the columns of a new dense matrix. */
+static PetscErrorCode SpdVecsToDense_Private(PetscInt k, const Vec X[], Mat *D)
+{
+  PetscInt     n, N, lda;
+  PetscScalar *d;
+  MPI_Comm     comm;
+
+  PetscFunctionBegin;
+  PetscCall(PetscObjectGetComm((PetscObject)X[0], &comm));
+  PetscCall(VecGetLocalSize(X[0], &n));
+  PetscCall(VecGetSize(X[0], &N));
+  PetscCall(MatCreateDense(comm, n, PETSC_DECIDE, N, k, NULL, D));
+  PetscCall(MatDenseGetLDA(*D, &lda));
+  PetscCall(MatDenseGetArrayWrite(*D, &d));
+  for (PetscInt r = 0; r < k; r++) {
+    const PetscScalar *x;
+    PetscCall(VecGetArrayRead(X[r], &x));
+    PetscCall(PetscArraycpy(d + (size_t)r * lda, x, n));
+    PetscCall(VecRestoreArrayRead(X[r], &x));
+  }
+  PetscCall(MatDenseRestoreArrayWrite(*D, &d));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SpdDenseToVecs_Private(Mat D, PetscInt k, Vec Y[])
+{
+  PetscInt           lda, n;
+  const PetscScalar *d;
+
+  PetscFunctionBegin;
+  PetscCall(MatDenseGetLDA(D, &lda));
+  PetscCall(MatDenseGetArrayRead(D, &d));
+  for (PetscInt r = 0; r < k; r++) {
+    PetscScalar *y;
+    PetscCall(VecGetLocalSize(Y[r], &n));
+    PetscCall(VecGetArrayWrite(Y[r], &y));
+    PetscCall(PetscArraycpy(y, d + (size_t)r * lda, n));
+    PetscCall(VecRestoreArrayWrite(Y[r], &y));
+  }
+  PetscCall(MatDenseRestoreArrayRead(D, &d));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SpdMatBlock_Private(Mat A, PetscBool transpose, PetscInt k, const Vec X[], Vec Y[])
+{
+  PetscErrorCode (*f)(Mat, PetscInt, const Vec[], Vec[]) = NULL;
+  PetscBool dense;
+
+  PetscFunctionBegin;
+  if (k == 0) PetscFunctionReturn(0);
+  PetscCall(PetscObjectQueryFunction((PetscObject)A, transpose ? "SpdMatMultTransposeBlock_C" : "SpdMatMultBlock_C", &f));
+  if (f) {
+    PetscCall((*f)(A, k, X, Y));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(PetscObjectTypeCompareAny((PetscObject)A, &dense, MATMPIDENSE, MATSEQDENSE, ""));
+  if (dense) {
+    Mat Xd, Yd;
+    PetscCall(SpdVecsToDense_Private(k, X, &Xd));
+    if (transpose)
+      PetscCall(MatTransposeMatMult(A, Xd, MAT_INITIAL_MATRIX, PETSC_DEFAULT, &Yd));
+    else
+      PetscCall(MatMatMult(A, Xd, MAT_INITIAL_MATRIX, PETSC_DEFAULT, &Yd));
+    PetscCall(SpdDenseToVecs_Private(Yd, k, Y));
+    PetscCall(MatDestroy(&Xd));
+    PetscCall(MatDestroy(&Yd));
+  } else
+    for (PetscInt r = 0; r < k; r++) PetscCall(transpose ? MatMultTranspose(A, X[r], Y[r]) : MatMult(A, X[r], Y[r]));
+  PetscFunctionReturn(0);
+}
+
+/*@C
+  SpdMatMultBlock - Y_r = A X_r for r < k, reading A once when A allows it
+
+  Collective on A
+
+.seealso: SpdMatMultTransposeBlock(), SpdMatCreateFloat32()
+@*/
+PetscErrorCode SpdMatMultBlock(Mat A, PetscInt k, const Vec X[], Vec Y[])
+{
+  PetscFunctionBegin;
+  PetscCall(SpdMatBlock_Private(A, PETSC_FALSE, k, X, Y));
+  PetscFunctionReturn(0);
+}
+
+/*@C
+  SpdMatMultTransposeBlock - Y_r = A^T X_r for r < k, reading A once when A allows it
+
+  Collective on A
+
+.seealso: SpdMatMultBlock()
+@*/
+PetscErrorCode SpdMatMultTransposeBlock(Mat A, PetscInt k, const Vec X[], Vec Y[])
+{
+  PetscFunctionBegin;
+  PetscCall(SpdMatBlock_Private(A, PETSC_TRUE, k, X, Y));
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,99 @@
+/* The float32-storage operator (SpdMatCreateFloat32) against the float64 MATMPIDENSE it
+   copies: single and block products, forward and transposed, on a matrix whose entries
+   are binary32 numbers; top singular values through it against LAPACK; a matrix with a
+   non-float32 entry refused with a message naming the entry. At 1, 2 and 4 ranks. */
+#include "solverutil.h"
+
+static PetscErrorCode CheckVecs(const char what[], Vec got, Vec ref)
+{
+  PetscReal nd, nr;
+  Vec       d;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecDuplicate(ref, &d));
+  PetscCall(VecWAXPY(d, -1.0, ref, got));
+  PetscCall(VecNorm(d, NORM_2, &nd));
+  PetscCall(VecNorm(ref, NORM_2, &nr));
+  PetscCheck(nd <= 1e-14 * nr, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "%s: float32 operator differs from the float64 product by %.3e (relative)", what, (double)(nd / nr));
+  PetscCall(VecDestroy(&d));
+  PetscFunctionReturn(0);
+}
+
+int main(int argc, char **argv)
+{
+  const PetscInt m = 157, n = 93, k = 5;
+  double        *g, s[93];
+  Mat            A, S;
+  Vec            x[5], y[5], yref[5], u[5], v[5], vref[5];
+  SpdTriplets    t;
+  char           msg[1024];
+  PetscErrorCode ierr;
+
+  PetscCall(SpdInitialize(&argc, &argv, NULL, NULL));
+  PetscCall(PetscMalloc1(m * n, &g));
+  SpdTestRandomMatrix(11, m, n, g);
+  for (PetscInt i = 0; i < m * n; i++) g[i] = (double)(float)g[i]; /* what an F32 checkpoint holds */
+  PetscCall(SolverTestDenseFromArray(PETSC_COMM_WORLD, m, n, g, &A));
+  PetscCall(SpdMatCreateFloat32(A, &S));
+
+  for (PetscInt r = 0; r < k; r++) {
+    PetscCall(MatCreateVecs(A, &x[r], &y[r]));
+    PetscCall(VecDuplicate(y[r], &yref[r]));
+    PetscCall(VecDuplicate(y[r], &u[r]));
+    PetscCall(VecDuplicate(x[r], &v[r]));
+    PetscCall(VecDuplicate(x[r], &vref[r]));
+    PetscCall(VecSetRandom(x[r], NULL));
+    PetscCall(VecSetRandom(u[r], NULL));
+    PetscCall(MatMult(A, x[r], yref[r]));
+    PetscCall(MatMultTranspose(A, u[r], vref[r]));
+  }
+  PetscCall(MatMult(S, x[0], y[0]));
+  PetscCall(CheckVecs("MatMult", y[0], yref[0]));
+  PetscCall(MatMultTranspose(S, u[0], v[0]));
+  PetscCall(CheckVecs("MatMultTranspose", v[0], vref[0]));
+  PetscCall(SpdMatMultBlock(S, k, x, y));
+  PetscCall(SpdMatMultTransposeBlock(S, k, u, v));
+  for (PetscInt r = 0; r < k; r++) {
+    PetscCall(CheckVecs("SpdMatMultBlock", y[r], yref[r]));
+    PetscCall(CheckVecs("SpdMatMultTransposeBlock", v[r], vref[r]));
+  }
+  /* the MATDENSE path of the block products (MatMatMult) */
+  PetscCall(SpdMatMultBlock(A, k, x, y));
+  PetscCall(SpdMatMultTransposeBlock(A, k, u, v));
+  for (PetscInt r = 0; r < k; r++) {
+    PetscCall(CheckVecs("SpdMatMultBlock (dense)", y[r], yref[r]));
+    PetscCall(CheckVecs("SpdMatMultTransposeBlock (dense)", v[r], vref[r]));
+  }
+
+  /* top-6 singular values through the float32 operator against LAPACK */
+  PetscCall(SpdTestLapackSingularValues(m, n, g, s));
+  PetscCall(SpdSVDExtreme(S, SPD_SVD_TOP, 6, PETSC_TRUE, "f32_", &t));
+  PetscCheck(t.nconv == 6, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "top-6 through the float32 operator: %" PetscInt_FMT " converged", t.nconv);
+  for (PetscInt i = 0; i < 6; i++) PetscCheck(PetscAbsReal(t.sigma[i] - s[i]) <= t.residual[i] + 1e-12 * s[0] && t.residual[i] <= 1e-9 * s[0], PETSC_COMM_WORLD, PETSC_ERR_PLIB, "sigma_%" PetscInt_FMT " = %.16g vs LAPACK %.16g (residual %.3e)", i, (double)t.sigma[i], s[i], (double)t.residual[i]);
+  PetscCheck(t.npasses == t.nprod - 2 * 6 + 2, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "passes %" PetscInt_FMT " vs products %" PetscInt_FMT ": the residuals must cost two passes", t.npasses, t.nprod);
+  PetscCall(SpdTripletsDestroy(&t));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "float32 operator: products agree to 1e-14, top-6 agree with LAPACK\n"));
+
+  /* an entry that is not a binary32 number is refused, naming it */
+  PetscCall(MatDestroy(&S));
+  g[3 + 7 * m] = 0.1; /* row 3, column 7 */
+  PetscCall(MatDestroy(&A));
+  PetscCall(SolverTestDenseFromArray(PETSC_COMM_WORLD, m, n, g, &A));
+  PetscCall(SpdErrorCapturePush(msg, sizeof(msg)));
+  ierr = SpdMatCreateFloat32(A, &S);
+  PetscCall(SpdErrorCapturePop());
+  PetscCheck(ierr && strstr(msg, "(3, 7)") && strstr(msg, "float32"), PETSC_COMM_WORLD, PETSC_ERR_PLIB, "expected an error naming entry (3, 7), got '%s'", msg);
+
+  for (PetscInt r = 0; r < k; r++) {
+    PetscCall(VecDestroy(&x[r]));
+    PetscCall(VecDestroy(&y[r]));
+    PetscCall(VecDestroy(&yref[r]));
+    PetscCall(VecDestroy(&u[r]));
+    PetscCall(VecDestroy(&v[r]));
+    PetscCall(VecDestroy(&vref[r]));
+  }
+  PetscCall(MatDestroy(&A));
+  PetscCall(PetscFree(g));
+  PetscCall(SpdFinalize());
+  return 0;
+}
