@@ -2,7 +2,7 @@
 """Generate the benchmark inputs once (bench/run.sh calls this; existing files are reused).
 
 Usage: /usr/bin/python3 bench/gen_data.py DATADIR [what ...]
-  what: gauss2048 gauss4096 gauss8192 powerlaw8192 ckpt (default: all)
+  what: gauss2048 gauss4096 gauss8192f32 powerlaw8192f32 ckpt (default: all)
 
 Dense matrices are single-tensor safetensors files (tensor "A", dtype F64, row-major),
 the format both sides of the benchmark read: specdyn through SpdReader + SpdMatLoadView,
@@ -51,12 +51,16 @@ def write_safetensors(path, tensors, metadata=None):
     os.replace(tmp, path)
 
 
-def gauss(datadir, n, seed):
-    path = os.path.join(datadir, f"gauss{n}.safetensors")
+def gauss(datadir, n, seed, f32=False):
+    """Gaussian n x n; f32: stored as F32 like trained weights (row 2)."""
+    path = os.path.join(datadir, f"gauss{n}{'f32' if f32 else ''}.safetensors")
     if os.path.exists(path):
         return
     a = np.random.default_rng(seed).standard_normal((n, n))
-    write_safetensors(path, [("A", "F64", a.shape, a)])
+    if f32:
+        write_safetensors(path, [("A", "F32", a.shape, a.astype(np.float32))])
+    else:
+        write_safetensors(path, [("A", "F64", a.shape, a)])
 
 
 def orthomix(x, axis, rng):
@@ -73,7 +77,10 @@ def orthomix(x, axis, rng):
 
 
 def powerlaw(datadir, n, seed):
-    path = os.path.join(datadir, f"powerlaw{n}.safetensors")
+    """Q1 diag(s) Q2^T with s_i = i^-0.75, stored as F32 like trained weights (row 2);
+    the F32 rounding moves the singular values by ~1e-7 relative from the planted s,
+    so the accuracy reference is SciPy on the same (float32-valued) matrix."""
+    path = os.path.join(datadir, f"powerlaw{n}f32.safetensors")
     if os.path.exists(path):
         return
     rng = np.random.default_rng(seed)
@@ -83,7 +90,7 @@ def powerlaw(datadir, n, seed):
     a = orthomix(a, 0, rng)  # Q1 diag(s)
     a = orthomix(a, 1, rng)  # (Q1 diag(s)) Q2^T
     s.tofile(os.path.join(datadir, f"powerlaw{n}.sigma.f64"))
-    write_safetensors(path, [("A", "F64", a.shape, a)])
+    write_safetensors(path, [("A", "F32", a.shape, a.astype(np.float32))])
 
 
 def llama_like(layers=18, hidden=2048, inter=5632, vocab=32000):
@@ -154,12 +161,12 @@ def ckpt(datadir, seed, nshards=4):
 
 def main():
     datadir = sys.argv[1]
-    what = sys.argv[2:] or ["gauss2048", "gauss4096", "gauss8192", "powerlaw8192", "ckpt"]
+    what = sys.argv[2:] or ["gauss2048", "gauss4096", "gauss8192f32", "powerlaw8192f32", "ckpt"]
     os.makedirs(datadir, exist_ok=True)
     jobs = {"gauss2048": lambda: gauss(datadir, 2048, 2048),
             "gauss4096": lambda: gauss(datadir, 4096, 4096),
-            "gauss8192": lambda: gauss(datadir, 8192, 8192),
-            "powerlaw8192": lambda: powerlaw(datadir, 8192, 75),
+            "gauss8192f32": lambda: gauss(datadir, 8192, 8192, f32=True),
+            "powerlaw8192f32": lambda: powerlaw(datadir, 8192, 75),
             "ckpt": lambda: ckpt(datadir, 1)}
     for w in what:
         t0 = time.perf_counter()

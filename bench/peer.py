@@ -27,12 +27,15 @@ def load_f64(path):
         (hlen,) = struct.unpack("<Q", f.read(8))
         header = json.loads(f.read(hlen))
     names = [k for k in header if k != "__metadata__"]
-    if len(names) != 1 or header[names[0]]["dtype"] != "F64":
-        sys.exit(f"{path}: expected one F64 tensor, found {names}; regenerate it with bench/gen_data.py")
+    if len(names) != 1 or header[names[0]]["dtype"] not in ("F64", "F32"):
+        sys.exit(f"{path}: expected one F64 or F32 tensor, found {names}; regenerate it with bench/gen_data.py")
     info = header[names[0]]
     shape = tuple(info["shape"])
-    a = np.fromfile(path, dtype="<f8", count=int(np.prod(shape)), offset=8 + hlen + info["data_offsets"][0])
-    return a.reshape(shape)
+    dt = "<f8" if info["dtype"] == "F64" else "<f4"
+    a = np.fromfile(path, dtype=dt, count=int(np.prod(shape)), offset=8 + hlen + info["data_offsets"][0])
+    # an F32 matrix (trained weights) is analysed in float64, as a user of svds would do
+    # to reach tol 1e-8: same values, double arithmetic
+    return a.reshape(shape).astype(np.float64)
 
 
 def full(args):

@@ -85,7 +85,7 @@ for n in (2048, 4096):
 
 # ---- row 2: top-16 ------------------------------------------------------------------
 EVENTS = ("SpdSVDPartial", "SVDSolve", "MatMult", "MatMultTranspose", "BVOrthogonalizeV", "BVDotVec", "BVMultVec", "DSSolve")
-for m, label in (("gauss8192", "Gaussian"), ("powerlaw8192", "power-law σ_i = i^-0.75")):
+for m, label in (("gauss8192f32", "Gaussian"), ("powerlaw8192f32", "power-law σ_i = i^-0.75")):
     spd, peer = result(f"top_{m}.spd"), result(f"top_{m}.peer")
     if not spd or not peer:
         continue
@@ -93,16 +93,15 @@ for m, label in (("gauss8192", "Gaussian"), ("powerlaw8192", "power-law σ_i = i
     s, r = sigma(f"top_{m}.spd.f64"), sigma(f"top_{m}.peer.f64")
     rel, _ = relerr(s, r, 16)
     acc = f"max \\|Δσ_i\\|/σ_i vs SciPy {rel:.1e}"
-    planted = os.path.join(DATA, f"{m}.sigma.f64")
+    planted = os.path.join(DATA, f"{m.replace('f32', '')}.sigma.f64")
     if os.path.exists(planted):
         p = np.fromfile(planted, dtype="<f8")
         acc += f"; vs planted: specdyn {relerr(s, p, 16)[0]:.1e}, SciPy {relerr(r, p, 16)[0]:.1e}"
-    # passes over A: specdyn's nprod excludes the 2k products of the residual norms
-    # (SVDComputeError, after the count is taken); SciPy's count includes a final
-    # k-column block product, which is a single pass
+    # passes over A: specdyn's count includes the residual norms (two block products);
+    # SciPy's count includes a final k-column block product, which is a single pass
     k = int(spd["k"])
-    pspd, ppeer = int(spd["nprod"]) + 2 * k, int(peer["nprod"]) - k + 1
-    acc += (f"; products (A and Aᵀ) specdyn {spd['nprod']} + {2 * k} for residuals ({spd['solver']}, {spd['its']} its, {spd['nconv']}/16 conv., "
+    pspd, ppeer = int(spd["passes"]), int(peer["nprod"]) - k + 1
+    acc += (f"; storage {spd['storage']} (the F32 file's values, products in double); products (A and Aᵀ) specdyn {spd['nprod']} incl. {2 * k} for residuals ({spd['solver']}, {spd['its']} its, {spd['nconv']}/16 conv., "
             f"max ‖r‖/σ {float(spd['maxrelres']):.0e}) vs SciPy {peer['nprod']}; passes over A {pspd} vs {ppeer}, "
             f"{1e3 * ts / pspd:.1f} vs {1e3 * tp / ppeer:.1f} ms each; load {loads(f'top_{m}.spd')} / {loads(f'top_{m}.peer')}")
     acc += f"; runs {spd['times']} vs {peer['times']} s"

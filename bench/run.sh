@@ -68,7 +68,7 @@ case "$BLAS" in *openblas*) ;; *) echo "WARNING: libblas.so.3 is not OpenBLAS ($
 say "generating inputs in $DATA (reused when present)"
 NEED=()
 has_row 1 && NEED+=(gauss2048 gauss4096)
-has_row 2 && NEED+=(gauss8192 powerlaw8192)
+has_row 2 && NEED+=(gauss8192f32 powerlaw8192f32)
 has_row 4 && NEED+=(ckpt)
 ((${#NEED[@]})) && "$PY" "$ROOT/bench/gen_data.py" "$DATA" "${NEED[@]}"
 
@@ -87,7 +87,7 @@ fi
 
 if has_row 2; then
   say "row 2: top-16 singular triplets, tol 1e-8: SpdSVDExtreme ($NP ranks) vs scipy svds/ARPACK ($NP threads)"
-  for m in gauss8192 powerlaw8192; do
+  for m in gauss8192f32 powerlaw8192f32; do
     for r in 1 2 3; do
       run "top_$m.spd" "${SPD[@]}" "$BIN/bench_svd" -file "$DATA/$m.safetensors" -tensor A -mode top -k 16 -top_svd_tol 1e-8 -out "$OUT/top_$m.spd.f64" -log_view ":$OUT/top_$m.$r.logview"
       run "top_$m.peer" "${PEER[@]}" svds "$DATA/$m.safetensors" --k 16 --tol 1e-8 --out "$OUT/top_$m.peer.f64"

@@ -48,8 +48,9 @@ static PetscErrorCode BenchGaussian(MPI_Comm comm, PetscInt m, PetscInt n, Petsc
   PetscFunctionReturn(0);
 }
 
-/* The tensor `name` of the checkpoint `path` as a MATMPIDENSE, through the reader. */
-static PetscErrorCode BenchLoad(MPI_Comm comm, const char path[], const char name[], Mat *A, double *seconds)
+/* The tensor `name` of the checkpoint `path` as a MATMPIDENSE, through the reader;
+ *f32 says whether the iterative solves of `specdyn run` would use a float32 copy. */
+static PetscErrorCode BenchLoad(MPI_Comm comm, const char path[], const char name[], Mat *A, PetscBool *f32, double *seconds)
 {
   SpdReader            r;
   PetscInt             t;
@@ -67,6 +68,7 @@ static PetscErrorCode BenchLoad(MPI_Comm comm, const char path[], const char nam
   PetscCall(SpdReaderGetTensor(r, t, &info));
   PetscCall(SpdMatrixViewFromTensor(info, t, &view));
   PetscCall(SpdMatLoadView(r, &view, comm, A));
+  PetscCall(SpdTensorUseFloat32(info, f32)); /* as `specdyn run` decides */
   PetscCall(SpdReaderDestroy(&r));
   *seconds = MPI_Wtime() - t0;
   PetscFunctionReturn(0);
@@ -96,6 +98,7 @@ int main(int argc, char **argv)
   PetscMPIInt size;
   PetscReal  *s;
   Mat         A;
+  PetscBool   f32 = PETSC_FALSE;
   MPI_Comm    comm;
 
   PetscFunctionBeginUser;
@@ -117,9 +120,16 @@ int main(int argc, char **argv)
   PetscCheck(repeat >= 1 && repeat <= 20, comm, PETSC_ERR_ARG_OUTOFRANGE, "-repeat %" PetscInt_FMT ": use 1 to 20", repeat);
 
   if (file[0])
-    PetscCall(BenchLoad(comm, file, tensor, &A, &tload));
+    PetscCall(BenchLoad(comm, file, tensor, &A, &f32, &tload));
   else
     PetscCall(BenchGaussian(comm, m, n, seed, &A));
+  if (f32 && strcmp(mode, "full")) { /* the float32 copy, built outside the timed region */
+    Mat S;
+    PetscCall(SpdMatCreateFloat32(A, &S));
+    PetscCall(MatDestroy(&A));
+    A = S;
+  }
+  PetscCall(PetscPrintf(comm, "storage: %s\n", f32 && strcmp(mode, "full") ? "float32 (products in double)" : "float64"));
   PetscCall(MatGetSize(A, &M, &N));
   mn = PetscMin(M, N);
   PetscCall(PetscMalloc1(mn, &s));
@@ -156,8 +166,8 @@ int main(int argc, char **argv)
           (double)t.sigma[t.k - 1], (double)maxres));
       if (r == repeat - 1) {
         PetscCall(BenchWriteSigma(comm, out, t.sigma, t.k));
-        PetscCall(PetscPrintf(comm, "RESULT mode=%s m=%" PetscInt_FMT " n=%" PetscInt_FMT " ranks=%d k=%" PetscInt_FMT " load=%.3f best=%.4f times=%s solver=%s tol=%.1e nconv=%" PetscInt_FMT " its=%" PetscInt_FMT " nprod=%" PetscInt_FMT " maxres=%.3e maxrelres=%.3e\n", mode, M, N, size, t.k, tload, best, times, t.solver, (double)t.tol, t.nconv, t.its,
-            t.nprod, (double)maxres, (double)maxrel));
+        PetscCall(PetscPrintf(comm, "RESULT mode=%s m=%" PetscInt_FMT " n=%" PetscInt_FMT " ranks=%d k=%" PetscInt_FMT " load=%.3f best=%.4f times=%s solver=%s tol=%.1e nconv=%" PetscInt_FMT " its=%" PetscInt_FMT " nprod=%" PetscInt_FMT " passes=%" PetscInt_FMT " storage=%s maxres=%.3e maxrelres=%.3e\n", mode, M, N, size, t.k, tload, best, times, t.solver, (double)t.tol, t.nconv, t.its,
+            t.nprod, t.npasses, f32 ? "float32" : "float64", (double)maxres, (double)maxrel));
       }
       PetscCall(SpdTripletsDestroy(&t));
     }

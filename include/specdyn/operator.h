@@ -30,6 +30,8 @@ PETSC_EXTERN PetscErrorCode SpdMatLoadView(SpdReader, const SpdMatrixView *, MPI
    Exact when A's entries are binary32 numbers (F32, BF16, F16 checkpoints); halves the
    bytes every product reads. Errors if an entry is not a binary32 number. */
 PETSC_EXTERN PetscErrorCode SpdMatCreateFloat32(Mat A, Mat *S);
+/* -spd_weights_storage auto|float32|double: auto is float32 for F32/BF16/F16 tensors. */
+PETSC_EXTERN PetscErrorCode SpdTensorUseFloat32(const SpdTensorInfo *, PetscBool *);
 /* Y_r = A X_r (resp. A^T X_r), r < k, in one pass over A where the matrix allows it. */
 PETSC_EXTERN PetscErrorCode SpdMatMultBlock(Mat A, PetscInt k, const Vec X[], Vec Y[]);
 PETSC_EXTERN PetscErrorCode SpdMatMultTransposeBlock(Mat A, PetscInt k, const Vec X[], Vec Y[]);

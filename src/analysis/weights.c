@@ -106,20 +106,6 @@ static PetscErrorCode SpdWriteProvenance_Private(SpdTaskFile f, SpdPlan plan, co
   PetscFunctionReturn(0);
 }
 
-/* Whether the iterative solves use the float32 copy of W: -spd_weights_storage auto
-   (default: float32 when the checkpoint's dtype is F32, BF16 or F16, whose values are
-   binary32 numbers, so nothing is lost), float32, or double. */
-static PetscErrorCode SpdWeightsUseFloat32_Private(const SpdTensorInfo *ti, PetscBool *use)
-{
-  const char *choices[] = { "auto", "float32", "double" };
-  PetscInt    c         = 0;
-
-  PetscFunctionBegin;
-  PetscCall(PetscOptionsGetEList(NULL, NULL, "-spd_weights_storage", choices, 3, &c, NULL));
-  *use = c == 1 || (c == 0 && (ti->dtype == SPD_DTYPE_F32 || ti->dtype == SPD_DTYPE_BF16 || ti->dtype == SPD_DTYPE_F16)) ? PETSC_TRUE : PETSC_FALSE;
-  PetscFunctionReturn(0);
-}
-
 /* The solves of one task (log stage "Spd solve"). The full spectrum uses W in double;
    the iterative solves use the float32 copy when *f32 (built here, A freed). */
 static PetscErrorCode SpdWeightsSolve_Private(SpdPlan plan, const SpdTask *task, Mat *A, PetscBool f32, PetscReal full[], SpdTriplets *top, SpdTriplets *bottom, PetscReal secs[3])
@@ -212,7 +198,7 @@ PetscErrorCode SpdWeightsRunTask(SpdPlan plan, const SpdTask *task, MPI_Comm com
   *nprod = 0;
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(SpdReaderGetTensor(plan->readers[task->checkpoint], task->view.tensor, &ti));
-  PetscCall(SpdWeightsUseFloat32_Private(ti, &f32));
+  PetscCall(SpdTensorUseFloat32(ti, &f32));
 
   t0 = MPI_Wtime();
   PetscCall(PetscLogStagePush(SPD_StageRead));

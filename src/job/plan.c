@@ -45,9 +45,10 @@ static PetscInt PlanNcvBottom(PetscInt k) { return PetscMax(64, 2 * k + 16); }
   The model counts the data, not the runtime's fixed overhead:
   the matrix 8mn/p (MATMPIDENSE); for full, a block-cyclic copy and pdgesvd's workspace
   ~ 2 x 8mn/p plus 8 nb (m+n) panel buffers (nb = 64) and the replicated singular values;
-  for partial, the Krylov bases 8 ncv (m+n)/p (ncv as the solver picks it; the top and
-  bottom solves run one after the other, so the larger counts) plus the replicated
-  projected problem ~ 4 x 8 ncv^2.
+  for partial, the float32 copy of the matrix 4mn/p (made while the float64 one is still
+  held), the Krylov bases 8 ncv (m+n)/p (ncv as the solver picks it; the top and bottom
+  solves run one after the other, so the larger counts) plus the replicated projected
+  problem ~ 4 x 8 ncv^2.
 
 .seealso: `SpdPlanCreate()`
 @*/
@@ -63,7 +64,8 @@ PetscInt64 SpdTaskMemoryPerRank(PetscInt64 m, PetscInt64 n, PetscBool full, Pets
   if (top > 0) ncv = PetscMax(ncv, PlanNcvTop(top));
   if (bottom > 0) ncv = PetscMax(ncv, PlanNcvBottom(bottom));
   ncv = PetscMin(ncv, mn); /* SLEPc caps ncv at min(m,n) */
-  if (ncv > 0) wkrylov = 8.0 * (double)ncv * (dm + dn) / dp + 4.0 * 8.0 * (double)ncv * (double)ncv;
+  /* + the float32 copy of W, made while W is still held (-spd_weights_storage auto) */
+  if (ncv > 0) wkrylov = 0.5 * mat + 8.0 * (double)ncv * (dm + dn) / dp + 4.0 * 8.0 * (double)ncv * (double)ncv;
   b += PetscMax(wfull, wkrylov);
   return (PetscInt64)ceil(b);
 }

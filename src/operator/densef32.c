@@ -13,6 +13,15 @@
    MPI_Reduce_scatter. The block products (k vectors, one pass over A) serve the
    residual norms of a set of singular triplets. */
 #include <specdyn/operator.h>
+#include <petscblaslapack.h>
+
+/* The kernels are built twice on x86-64 (AVX2+FMA and baseline), picked at load time:
+   converting float to double and accumulating must keep up with memory bandwidth. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#  define SPD_KERNEL __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#  define SPD_KERNEL
+#endif
 
 typedef struct {
   MPI_Comm     comm;
@@ -26,7 +35,7 @@ typedef struct {
 } SpdDenseF32;
 
 /* y[0:m] = A x over all N columns, 4 columns at a time (fewer passes over y). */
-static void SpdF32Gemv_N(PetscInt m, PetscInt N, const float *a, const double *x, double *y)
+SPD_KERNEL static void SpdF32Gemv_N(PetscInt m, PetscInt N, const float *a, const double *x, double *y)
 {
   PetscInt j = 0;
 
@@ -45,10 +54,30 @@ static void SpdF32Gemv_N(PetscInt m, PetscInt N, const float *a, const double *x
   }
 }
 
-/* z[0:N] = A^T x: one dot product per column. */
-static void SpdF32Gemv_T(PetscInt m, PetscInt N, const float *a, const double *x, double *z)
+/* z[0:N] = A^T x: dot products, 4 columns at a time (4 independent accumulators hide
+   the latency of the additions). */
+SPD_KERNEL static void SpdF32Gemv_T(PetscInt m, PetscInt N, const float *a, const double *x, double *z)
 {
-  for (PetscInt j = 0; j < N; j++) {
+  PetscInt j = 0;
+
+  for (; j + 4 <= N; j += 4) {
+    const float *c0 = a + (size_t)j * m, *c1 = c0 + m, *c2 = c1 + m, *c3 = c2 + m;
+    double       s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+#pragma omp simd reduction(+ \
+                           : s0, s1, s2, s3)
+    for (PetscInt i = 0; i < m; i++) {
+      double xi = x[i];
+      s0 += (double)c0[i] * xi;
+      s1 += (double)c1[i] * xi;
+      s2 += (double)c2[i] * xi;
+      s3 += (double)c3[i] * xi;
+    }
+    z[j]     = s0;
+    z[j + 1] = s1;
+    z[j + 2] = s2;
+    z[j + 3] = s3;
+  }
+  for (; j < N; j++) {
     const float *c = a + (size_t)j * m;
     double       s = 0.0;
 #pragma omp simd reduction(+ \
@@ -122,90 +151,109 @@ static PetscErrorCode SpdF32Reserve_Private(SpdDenseF32 *d, PetscInt k)
   PetscFunctionReturn(0);
 }
 
-/* Y_i = A X_i, i < k, with one pass over A. */
+/* Columns of A converted to double per panel, so that the block products run as GEMMs
+   on cache-resident panels: 16 columns x mloc rows. */
+#define SPD_F32_PANEL 16
+
+static void SpdF32Panel_Private(const SpdDenseF32 *d, PetscInt j0, PetscInt w, double *panel)
+{
+  const float *c = d->a + (size_t)j0 * d->mloc;
+  for (size_t i = 0; i < (size_t)w * d->mloc; i++) panel[i] = (double)c[i];
+}
+
+/* Y_r = A X_r, r < k, with one pass over A. */
 static PetscErrorCode SpdF32MultBlock(Mat S, PetscInt k, const Vec X[], Vec Y[])
 {
   SpdDenseF32 *d;
-  double      *xk;
-  PetscScalar *ya[64];
+  double      *xk, *panel, *ybuf;
+  PetscBLASInt bm, bk, bw;
+  PetscScalar  one = 1.0;
 
   PetscFunctionBegin;
   PetscCall(MatShellGetContext(S, &d));
-  PetscCheck(k <= 64, d->comm, PETSC_ERR_SUP, "block products take at most 64 vectors, got %" PetscInt_FMT, k);
   PetscCall(SpdF32Reserve_Private(d, k));
-  xk = d->xall;
-  for (PetscInt r = 0; r < k; r++) { /* gather each X_r into row r of the N x k work (row-major) */
+  xk = d->xall; /* N x k, row-major: row j holds X_0[j] .. X_{k-1}[j] */
+  for (PetscInt r = 0; r < k; r++) {
     const PetscScalar *xa;
     PetscCall(VecScatterBegin(d->toall, X[r], d->xseq, INSERT_VALUES, SCATTER_FORWARD));
     PetscCall(VecScatterEnd(d->toall, X[r], d->xseq, INSERT_VALUES, SCATTER_FORWARD));
     PetscCall(VecGetArrayRead(d->xseq, &xa));
     for (PetscInt j = 0; j < d->N; j++) xk[(size_t)j * k + r] = xa[j];
     PetscCall(VecRestoreArrayRead(d->xseq, &xa));
-    PetscCall(VecGetArrayWrite(Y[r], &ya[r]));
-    for (PetscInt i = 0; i < d->mloc; i++) ya[r][i] = 0.0;
   }
-  for (PetscInt j = 0; j < d->N; j++) {
-    const float  *c  = d->a + (size_t)j * d->mloc;
-    const double *xj = xk + (size_t)j * k;
-    for (PetscInt r = 0; r < k; r++) {
-      double       s = xj[r];
-      PetscScalar *y = ya[r];
-#pragma omp simd
-      for (PetscInt i = 0; i < d->mloc; i++) y[i] += (double)c[i] * s;
-    }
-  }
-  for (PetscInt r = 0; r < k; r++) PetscCall(VecRestoreArrayWrite(Y[r], &ya[r]));
-  PetscCall(PetscLogFlops(2.0 * k * d->mloc * d->N));
-  PetscFunctionReturn(0);
-}
-
-/* Y_i = A^T X_i, i < k, with one pass over A and one reduce-scatter. */
-static PetscErrorCode SpdF32MultTransposeBlock(Mat S, PetscInt k, const Vec X[], Vec Y[])
-{
-  SpdDenseF32       *d;
-  const PetscScalar *xa[64];
-  double            *out;
-  PetscMPIInt       *counts, size;
-
-  PetscFunctionBegin;
-  PetscCall(MatShellGetContext(S, &d));
-  PetscCheck(k <= 64, d->comm, PETSC_ERR_SUP, "block products take at most 64 vectors, got %" PetscInt_FMT, k);
-  PetscCall(SpdF32Reserve_Private(d, k));
-  for (PetscInt r = 0; r < k; r++) PetscCall(VecGetArrayRead(X[r], &xa[r]));
-  for (PetscInt j = 0; j < d->N; j++) { /* xall[r * N + j] = column j . X_r: vector-major for the reduce-scatter */
-    const float *c = d->a + (size_t)j * d->mloc;
-    for (PetscInt r = 0; r < k; r++) {
-      const PetscScalar *x = xa[r];
-      double             s = 0.0;
-#pragma omp simd reduction(+ \
-                           : s)
-      for (PetscInt i = 0; i < d->mloc; i++) s += (double)c[i] * x[i];
-      d->xall[(size_t)r * d->N + j] = s;
-    }
-  }
-  for (PetscInt r = 0; r < k; r++) PetscCall(VecRestoreArrayRead(X[r], &xa[r]));
-  PetscCallMPI(MPI_Comm_size(d->comm, &size));
-  PetscCall(PetscMalloc2(size, &counts, (size_t)d->nloc * k + 1, &out));
-  /* one reduce-scatter for all k vectors: rank p receives its column range of each */
-  {
-    double  *send;
-    PetscInt off = 0;
-    PetscCall(PetscMalloc1((size_t)d->N * k + 1, &send));
-    for (PetscMPIInt p = 0, start = 0; p < size; start += d->counts[p], p++) {
-      for (PetscInt r = 0; r < k; r++)
-        for (PetscInt j = 0; j < d->counts[p]; j++) send[off++] = d->xall[(size_t)r * d->N + start + j];
-      counts[p] = (PetscMPIInt)(d->counts[p] * k);
-    }
-    PetscCallMPI(MPI_Reduce_scatter(send, out, counts, MPI_DOUBLE, MPI_SUM, d->comm));
-    PetscCall(PetscFree(send));
+  PetscCall(PetscMalloc2((size_t)SPD_F32_PANEL * d->mloc + 1, &panel, (size_t)d->mloc * k + 1, &ybuf));
+  PetscCall(PetscArrayzero(ybuf, (size_t)d->mloc * k));
+  PetscCall(PetscBLASIntCast(d->mloc, &bm));
+  PetscCall(PetscBLASIntCast(k, &bk));
+  for (PetscInt j0 = 0; j0 < d->N && d->mloc > 0; j0 += SPD_F32_PANEL) {
+    PetscInt w = PetscMin(SPD_F32_PANEL, d->N - j0);
+    PetscCall(PetscBLASIntCast(w, &bw));
+    SpdF32Panel_Private(d, j0, w, panel);
+    /* ybuf (mloc x k) += panel (mloc x w) * X[j0:j0+w, :] (the k x w column-major block, transposed) */
+    PetscCallBLAS("BLASgemm", BLASgemm_("N", "T", &bm, &bk, &bw, &one, panel, &bm, xk + (size_t)j0 * k, &bk, &one, ybuf, &bm));
   }
   for (PetscInt r = 0; r < k; r++) {
     PetscScalar *ya;
     PetscCall(VecGetArrayWrite(Y[r], &ya));
-    for (PetscInt j = 0; j < d->nloc; j++) ya[j] = out[(size_t)r * d->nloc + j];
+    PetscCall(PetscArraycpy(ya, ybuf + (size_t)r * d->mloc, d->mloc));
     PetscCall(VecRestoreArrayWrite(Y[r], &ya));
   }
-  PetscCall(PetscFree2(counts, out));
+  PetscCall(PetscFree2(panel, ybuf));
+  PetscCall(PetscLogFlops(2.0 * k * d->mloc * d->N));
+  PetscFunctionReturn(0);
+}
+
+/* Y_r = A^T X_r, r < k, with one pass over A and one reduce-scatter. */
+static PetscErrorCode SpdF32MultTransposeBlock(Mat S, PetscInt k, const Vec X[], Vec Y[])
+{
+  SpdDenseF32 *d;
+  double      *out, *panel, *ubuf, *zp, *send;
+  PetscMPIInt *counts, size;
+  PetscBLASInt bm, bk, bw;
+  PetscScalar  one = 1.0, zero = 0.0;
+  PetscInt     off = 0;
+
+  PetscFunctionBegin;
+  PetscCall(MatShellGetContext(S, &d));
+  PetscCall(SpdF32Reserve_Private(d, k));
+  PetscCall(PetscMalloc3((size_t)SPD_F32_PANEL * d->mloc + 1, &panel, (size_t)d->mloc * k + 1, &ubuf, (size_t)SPD_F32_PANEL * k, &zp));
+  for (PetscInt r = 0; r < k; r++) { /* ubuf: mloc x k, column-major */
+    const PetscScalar *xa;
+    PetscCall(VecGetArrayRead(X[r], &xa));
+    PetscCall(PetscArraycpy(ubuf + (size_t)r * d->mloc, xa, d->mloc));
+    PetscCall(VecRestoreArrayRead(X[r], &xa));
+  }
+  PetscCall(PetscBLASIntCast(d->mloc, &bm));
+  PetscCall(PetscBLASIntCast(k, &bk));
+  for (PetscInt j0 = 0; j0 < d->N; j0 += SPD_F32_PANEL) {
+    PetscInt w = PetscMin(SPD_F32_PANEL, d->N - j0);
+    PetscCall(PetscBLASIntCast(w, &bw));
+    if (d->mloc > 0) {
+      SpdF32Panel_Private(d, j0, w, panel);
+      /* zp (w x k) = panel^T (w x mloc) * ubuf (mloc x k) */
+      PetscCallBLAS("BLASgemm", BLASgemm_("T", "N", &bw, &bk, &bm, &one, panel, &bm, ubuf, &bm, &zero, zp, &bw));
+    } else
+      PetscCall(PetscArrayzero(zp, (size_t)w * k));
+    for (PetscInt r = 0; r < k; r++)
+      for (PetscInt j = 0; j < w; j++) d->xall[(size_t)r * d->N + j0 + j] = zp[j + (size_t)r * w];
+  }
+  PetscCall(PetscFree3(panel, ubuf, zp));
+  /* one reduce-scatter for all k vectors: rank p receives its column range of each */
+  PetscCallMPI(MPI_Comm_size(d->comm, &size));
+  PetscCall(PetscMalloc3(size, &counts, (size_t)d->nloc * k + 1, &out, (size_t)d->N * k + 1, &send));
+  for (PetscMPIInt p = 0, start = 0; p < size; start += d->counts[p], p++) {
+    for (PetscInt r = 0; r < k; r++)
+      for (PetscInt j = 0; j < d->counts[p]; j++) send[off++] = d->xall[(size_t)r * d->N + start + j];
+    counts[p] = (PetscMPIInt)(d->counts[p] * k);
+  }
+  PetscCallMPI(MPI_Reduce_scatter(send, out, counts, MPI_DOUBLE, MPI_SUM, d->comm));
+  for (PetscInt r = 0; r < k; r++) {
+    PetscScalar *ya;
+    PetscCall(VecGetArrayWrite(Y[r], &ya));
+    PetscCall(PetscArraycpy(ya, out + (size_t)r * d->nloc, d->nloc));
+    PetscCall(VecRestoreArrayWrite(Y[r], &ya));
+  }
+  PetscCall(PetscFree3(counts, out, send));
   PetscCall(PetscLogFlops(2.0 * k * d->mloc * d->N));
   PetscFunctionReturn(0);
 }
@@ -282,5 +330,33 @@ PetscErrorCode SpdMatCreateFloat32(Mat A, Mat *S)
   PetscCall(MatShellSetOperation(*S, MATOP_DESTROY, (void (*)(void))SpdF32Destroy));
   PetscCall(PetscObjectComposeFunction((PetscObject)*S, "SpdMatMultBlock_C", SpdF32MultBlock));
   PetscCall(PetscObjectComposeFunction((PetscObject)*S, "SpdMatMultTransposeBlock_C", SpdF32MultTransposeBlock));
+  PetscFunctionReturn(0);
+}
+
+/*@C
+  SpdTensorUseFloat32 - whether a tensor's analysed matrix is applied from a float32 copy
+
+  Not collective
+
+  Input Parameter:
+. ti - the tensor
+
+  Output Parameter:
+. use - PETSC_TRUE for float32 storage
+
+  Options Database Key:
+. -spd_weights_storage <auto,float32,double> - auto (default): float32 when the tensor's
+  dtype is F32, BF16 or F16, whose values are binary32 numbers, so nothing is lost
+
+.seealso: SpdMatCreateFloat32()
+@*/
+PetscErrorCode SpdTensorUseFloat32(const SpdTensorInfo *ti, PetscBool *use)
+{
+  const char *choices[] = { "auto", "float32", "double" };
+  PetscInt    c         = 0;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsGetEList(NULL, NULL, "-spd_weights_storage", choices, 3, &c, NULL));
+  *use = c == 1 || (c == 0 && (ti->dtype == SPD_DTYPE_F32 || ti->dtype == SPD_DTYPE_BF16 || ti->dtype == SPD_DTYPE_F16)) ? PETSC_TRUE : PETSC_FALSE;
   PetscFunctionReturn(0);
 }
