@@ -78,3 +78,13 @@ PetscErrorCode SpdTestLapackSingularValues(PetscInt m, PetscInt n, const double 
   PetscCall(PetscFree(w));
   PetscFunctionReturn(0);
 }
+
+PetscInt SpdTestFailures = 0;
+
+PetscErrorCode SpdTestReport(void)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s: %" PetscInt_FMT " failures\n", SpdTestFailures ? "FAILED" : "PASSED", SpdTestFailures));
+  PetscCheck(!SpdTestFailures, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "%" PetscInt_FMT " checks failed", SpdTestFailures);
+  PetscFunctionReturn(0);
+}

@@ -19,3 +19,17 @@ PetscErrorCode SpdTestCheckClose(MPI_Comm, const char what[], PetscInt n, const 
 /* Singular values of a column-major m x n matrix with LAPACK (dgesvd), descending:
    the independent reference for small cases. */
 PetscErrorCode SpdTestLapackSingularValues(PetscInt m, PetscInt n, const double a[], double s[]);
+
+/* Soft checks: SPD_EXPECT records a failure and goes on, so that one run reports every
+   failed expectation; SpdTestReport ends the test with an error if any failed. */
+extern PetscInt SpdTestFailures;
+#define SPD_EXPECT(cond, ...)                                               \
+  do {                                                                      \
+    if (!(cond)) {                                                          \
+      SpdTestFailures++;                                                    \
+      PetscCall(PetscPrintf(PETSC_COMM_WORLD, "FAIL line %d: ", __LINE__)); \
+      PetscCall(PetscPrintf(PETSC_COMM_WORLD, __VA_ARGS__));                \
+      PetscCall(PetscPrintf(PETSC_COMM_WORLD, "\n"));                       \
+    }                                                                       \
+  } while (0)
+PetscErrorCode SpdTestReport(void);

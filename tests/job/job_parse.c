@@ -1,21 +1,9 @@
 /* Job files: a valid job gives the expected fields (values written by hand below), every
    class of input error gives a message naming the key, line and fix, the solver options
    go below the command line, and SpdJobLoad reads a real file collectively. */
-#include <specdyn.h>
+#include "testutil.h"
 
 static const char help[] = "Tests job file parsing and validation.\n";
-
-static PetscInt nfail = 0;
-
-#define EXPECT(cond, ...)                                                   \
-  do {                                                                      \
-    if (!(cond)) {                                                          \
-      nfail++;                                                              \
-      PetscCall(PetscPrintf(PETSC_COMM_WORLD, "FAIL line %d: ", __LINE__)); \
-      PetscCall(PetscPrintf(PETSC_COMM_WORLD, __VA_ARGS__));                \
-      PetscCall(PetscPrintf(PETSC_COMM_WORLD, "\n"));                       \
-    }                                                                       \
-  } while (0)
 
 static const char full_job[] = "name: demo\n"
                                "output: results/demo\n"
@@ -63,7 +51,7 @@ static PetscErrorCode ExpectError(const char text[], PetscInt nfrag, const char 
   ierr = SpdJobLoadString(PETSC_COMM_WORLD, text, "JOB.yaml", "/data", &job);
   PetscCall(PetscPopErrorHandler());
   if (!ierr) {
-    nfail++;
+    SpdTestFailures++;
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "FAIL line %d: no error for:\n%s\n", line, text));
     PetscCall(SpdJobDestroy(&job));
     PetscFunctionReturn(0);
@@ -72,7 +60,7 @@ static PetscErrorCode ExpectError(const char text[], PetscInt nfrag, const char 
   PetscCheck(job == NULL, PETSC_COMM_SELF, PETSC_ERR_PLIB, "a failed load must leave the job NULL");
   for (PetscInt i = 0; i < nfrag; i++) {
     if (!strstr(msg, frag[i])) {
-      nfail++;
+      SpdTestFailures++;
       PetscCall(PetscPrintf(PETSC_COMM_WORLD, "FAIL line %d: message\n  %s\nlacks '%s'\n", line, msg, frag[i]));
     }
   }
@@ -91,30 +79,30 @@ static PetscErrorCode TestFullJob(void)
 
   PetscFunctionBegin;
   PetscCall(SpdJobLoadString(PETSC_COMM_WORLD, full_job, "/data/study.yaml", "/data", &job));
-  EXPECT(!strcmp(job->name, "demo"), "name %s", job->name);
-  EXPECT(!strcmp(job->output, "/data/results/demo"), "output %s", job->output);
-  EXPECT(job->ncheckpoints == 3, "ncheckpoints %" PetscInt_FMT, job->ncheckpoints);
-  EXPECT(!strcmp(job->checkpoints[0].path, "/data/model.safetensors"), "path0 %s", job->checkpoints[0].path);
-  EXPECT(!strcmp(job->checkpoints[0].label, "model"), "label0 %s", job->checkpoints[0].label);
-  EXPECT(!strcmp(job->checkpoints[1].path, "/data/shards/model.safetensors.index.json"), "path1 %s", job->checkpoints[1].path);
-  EXPECT(!strcmp(job->checkpoints[1].label, "final"), "label1 %s", job->checkpoints[1].label);
-  EXPECT(!strcmp(job->checkpoints[2].path, "/abs/run3/ckpt-100.h5"), "path2 %s", job->checkpoints[2].path);
-  EXPECT(!strcmp(job->checkpoints[2].label, "ckpt-100"), "label2 %s", job->checkpoints[2].label);
-  EXPECT(job->ninclude == 2 && !strcmp(job->include[0], "*.weight") && !strcmp(job->include[1], "*kernel*"), "include");
-  EXPECT(job->nexclude == 1 && !strcmp(job->exclude[0], "*norm*"), "exclude");
-  EXPECT(job->nsplits == 2, "nsplits %" PetscInt_FMT, job->nsplits);
-  EXPECT(!strcmp(job->splits[0].match, "*.c_attn.weight") && job->splits[0].nparts == 3 && !strcmp(job->splits[0].parts[0], "q") && !strcmp(job->splits[0].parts[2], "v"), "split0 parts");
-  EXPECT(job->splits[0].axis == 1 && job->splits[0].heads == 4 && job->splits[0].transpose, "split0 axis/heads/transpose");
-  EXPECT(job->splits[1].nparts == 2 && !strcmp(job->splits[1].parts[1], "kv") && job->splits[1].axis == 0 && job->splits[1].heads == 0 && !job->splits[1].transpose, "split1 defaults");
-  EXPECT(job->weights.full == SPD_FULL_NO && job->weights.full_max == 2000, "full");
-  EXPECT(job->weights.top == 12 && job->weights.bottom == 3 && job->weights.vectors, "top/bottom/vectors");
-  EXPECT(job->weights.rank_tol == 1e-6 && job->weights.tail_min == 20, "rank_tol/tail_min");
-  EXPECT(job->petsc_options && !strcmp(job->petsc_options, "-top_svd_tol 1e-10 -svd_ncv 40 -log_view"), "options '%s'", job->petsc_options ? job->petsc_options : "(null)");
-  EXPECT(job->memory_per_rank == 512 * 1024 * 1024, "memory %" PetscInt64_FMT, job->memory_per_rank);
-  EXPECT(job->ranks_per_task == 2, "ranks_per_task");
-  EXPECT(job->text && !strcmp(job->text, full_job), "text kept verbatim");
+  SPD_EXPECT(!strcmp(job->name, "demo"), "name %s", job->name);
+  SPD_EXPECT(!strcmp(job->output, "/data/results/demo"), "output %s", job->output);
+  SPD_EXPECT(job->ncheckpoints == 3, "ncheckpoints %" PetscInt_FMT, job->ncheckpoints);
+  SPD_EXPECT(!strcmp(job->checkpoints[0].path, "/data/model.safetensors"), "path0 %s", job->checkpoints[0].path);
+  SPD_EXPECT(!strcmp(job->checkpoints[0].label, "model"), "label0 %s", job->checkpoints[0].label);
+  SPD_EXPECT(!strcmp(job->checkpoints[1].path, "/data/shards/model.safetensors.index.json"), "path1 %s", job->checkpoints[1].path);
+  SPD_EXPECT(!strcmp(job->checkpoints[1].label, "final"), "label1 %s", job->checkpoints[1].label);
+  SPD_EXPECT(!strcmp(job->checkpoints[2].path, "/abs/run3/ckpt-100.h5"), "path2 %s", job->checkpoints[2].path);
+  SPD_EXPECT(!strcmp(job->checkpoints[2].label, "ckpt-100"), "label2 %s", job->checkpoints[2].label);
+  SPD_EXPECT(job->ninclude == 2 && !strcmp(job->include[0], "*.weight") && !strcmp(job->include[1], "*kernel*"), "include");
+  SPD_EXPECT(job->nexclude == 1 && !strcmp(job->exclude[0], "*norm*"), "exclude");
+  SPD_EXPECT(job->nsplits == 2, "nsplits %" PetscInt_FMT, job->nsplits);
+  SPD_EXPECT(!strcmp(job->splits[0].match, "*.c_attn.weight") && job->splits[0].nparts == 3 && !strcmp(job->splits[0].parts[0], "q") && !strcmp(job->splits[0].parts[2], "v"), "split0 parts");
+  SPD_EXPECT(job->splits[0].axis == 1 && job->splits[0].heads == 4 && job->splits[0].transpose, "split0 axis/heads/transpose");
+  SPD_EXPECT(job->splits[1].nparts == 2 && !strcmp(job->splits[1].parts[1], "kv") && job->splits[1].axis == 0 && job->splits[1].heads == 0 && !job->splits[1].transpose, "split1 defaults");
+  SPD_EXPECT(job->weights.full == SPD_FULL_NO && job->weights.full_max == 2000, "full");
+  SPD_EXPECT(job->weights.top == 12 && job->weights.bottom == 3 && job->weights.vectors, "top/bottom/vectors");
+  SPD_EXPECT(job->weights.rank_tol == 1e-6 && job->weights.tail_min == 20, "rank_tol/tail_min");
+  SPD_EXPECT(job->petsc_options && !strcmp(job->petsc_options, "-top_svd_tol 1e-10 -svd_ncv 40 -log_view"), "options '%s'", job->petsc_options ? job->petsc_options : "(null)");
+  SPD_EXPECT(job->memory_per_rank == 512 * 1024 * 1024, "memory %" PetscInt64_FMT, job->memory_per_rank);
+  SPD_EXPECT(job->ranks_per_task == 2, "ranks_per_task");
+  SPD_EXPECT(job->text && !strcmp(job->text, full_job), "text kept verbatim");
   PetscCall(SpdJobDestroy(&job));
-  EXPECT(job == NULL, "destroy sets NULL");
+  SPD_EXPECT(job == NULL, "destroy sets NULL");
   PetscFunctionReturn(0);
 }
 
@@ -124,13 +112,13 @@ static PetscErrorCode TestDefaults(void)
 
   PetscFunctionBegin;
   PetscCall(SpdJobLoadString(PETSC_COMM_WORLD, "checkpoints: [a.safetensors]\n", "jobs/mystudy.yaml", "/x/jobs", &job));
-  EXPECT(!strcmp(job->name, "mystudy"), "default name %s", job->name);
-  EXPECT(!strcmp(job->output, "/x/jobs/mystudy.results"), "default output %s", job->output);
-  EXPECT(job->ninclude == 1 && !strcmp(job->include[0], "*") && job->nexclude == 0 && job->nsplits == 0, "default selection");
-  EXPECT(job->weights.full == SPD_FULL_AUTO && job->weights.full_max == 4096 && job->weights.top == 8 && job->weights.bottom == 0, "default weights");
-  EXPECT(!job->weights.vectors && job->weights.rank_tol == 0.0 && job->weights.tail_min == 10, "default weights 2");
-  EXPECT(job->petsc_options == NULL, "no options");
-  EXPECT(job->memory_per_rank == (PetscInt64)2 * 1024 * 1024 * 1024 && job->ranks_per_task == 0, "default resources");
+  SPD_EXPECT(!strcmp(job->name, "mystudy"), "default name %s", job->name);
+  SPD_EXPECT(!strcmp(job->output, "/x/jobs/mystudy.results"), "default output %s", job->output);
+  SPD_EXPECT(job->ninclude == 1 && !strcmp(job->include[0], "*") && job->nexclude == 0 && job->nsplits == 0, "default selection");
+  SPD_EXPECT(job->weights.full == SPD_FULL_AUTO && job->weights.full_max == 4096 && job->weights.top == 8 && job->weights.bottom == 0, "default weights");
+  SPD_EXPECT(!job->weights.vectors && job->weights.rank_tol == 0.0 && job->weights.tail_min == 10, "default weights 2");
+  SPD_EXPECT(job->petsc_options == NULL, "no options");
+  SPD_EXPECT(job->memory_per_rank == (PetscInt64)2 * 1024 * 1024 * 1024 && job->ranks_per_task == 0, "default resources");
   PetscCall(SpdJobDestroy(&job));
 
   /* sizes: decimal KB/MB/GB/TB, binary KiB.. and K/M/G/T, plain bytes */
@@ -141,15 +129,15 @@ static PetscErrorCode TestDefaults(void)
       char text[256];
       PetscCall(PetscSNPrintf(text, sizeof(text), "checkpoints: [a]\nresources: {memory_per_rank: %s, ranks_per_task: auto}\n", in[i]));
       PetscCall(SpdJobLoadString(PETSC_COMM_WORLD, text, "s.yaml", NULL, &job));
-      EXPECT(job->memory_per_rank == out[i], "size '%s' -> %" PetscInt64_FMT ", expected %" PetscInt64_FMT, in[i], job->memory_per_rank, out[i]);
-      EXPECT(!strcmp(job->checkpoints[0].path, "a"), "dir NULL keeps relative path, got %s", job->checkpoints[0].path);
+      SPD_EXPECT(job->memory_per_rank == out[i], "size '%s' -> %" PetscInt64_FMT ", expected %" PetscInt64_FMT, in[i], job->memory_per_rank, out[i]);
+      SPD_EXPECT(!strcmp(job->checkpoints[0].path, "a"), "dir NULL keeps relative path, got %s", job->checkpoints[0].path);
       PetscCall(SpdJobDestroy(&job));
     }
   }
   /* solver as a single string; full: true and a null section */
   PetscCall(SpdJobLoadString(PETSC_COMM_WORLD, "checkpoints: [a]\nweights: {full: true, top: 0}\ntensors:\nsolver: \"-svd_tol 1e-10 -log_view\"\n", "s.yaml", ".", &job));
-  EXPECT(job->weights.full == SPD_FULL_YES && job->weights.top == 0, "full true");
-  EXPECT(job->petsc_options && !strcmp(job->petsc_options, "-svd_tol 1e-10 -log_view"), "options string");
+  SPD_EXPECT(job->weights.full == SPD_FULL_YES && job->weights.top == 0, "full true");
+  SPD_EXPECT(job->petsc_options && !strcmp(job->petsc_options, "-svd_tol 1e-10 -log_view"), "options string");
   PetscCall(SpdJobDestroy(&job));
   PetscFunctionReturn(0);
 }
@@ -215,24 +203,24 @@ static PetscErrorCode TestOptions(void)
   PetscCall(SpdJobLoadString(PETSC_COMM_WORLD, "checkpoints: [a]\nsolver:\n  -jobtest_a: 5\n  jobtest_b: 7\n  jobtest_flag:\n  jobtest_tol: -1e-3\n  jobtest_str: ':file.txt'\n", "o.yaml", NULL, &job));
   PetscCall(SpdJobInsertOptions(job));
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-jobtest_a", &a, &set));
-  EXPECT(set && a == 5, "job option inserted (a = %" PetscInt_FMT ")", a);
+  SPD_EXPECT(set && a == 5, "job option inserted (a = %" PetscInt_FMT ")", a);
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-jobtest_b", &b, &set));
-  EXPECT(set && b == 3, "command line wins (b = %" PetscInt_FMT ", expected 3)", b);
+  SPD_EXPECT(set && b == 3, "command line wins (b = %" PetscInt_FMT ", expected 3)", b);
   PetscCall(PetscOptionsHasName(NULL, NULL, "-jobtest_flag", &flag));
-  EXPECT(flag, "flag without value inserted");
+  SPD_EXPECT(flag, "flag without value inserted");
   PetscCall(PetscOptionsGetReal(NULL, NULL, "-jobtest_tol", &t, &set));
-  EXPECT(set && t == -1e-3, "negative value kept as value (t = %g)", (double)t);
+  SPD_EXPECT(set && t == -1e-3, "negative value kept as value (t = %g)", (double)t);
   PetscCall(PetscOptionsGetString(NULL, NULL, "-jobtest_str", str, sizeof(str), &set));
-  EXPECT(set && !strcmp(str, ":file.txt"), "string value");
+  SPD_EXPECT(set && !strcmp(str, ":file.txt"), "string value");
   PetscCall(SpdJobDestroy(&job));
 
   PetscCall(PetscOptionsSetValue(NULL, "-jobtest_d", "1"));
   PetscCall(SpdJobLoadString(PETSC_COMM_WORLD, "checkpoints: [a]\nsolver: \"-jobtest_c 11 -jobtest_d 9\"\n", "o.yaml", NULL, &job));
   PetscCall(SpdJobInsertOptions(job));
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-jobtest_c", &a, &set));
-  EXPECT(set && a == 11, "string form inserted");
+  SPD_EXPECT(set && a == 11, "string form inserted");
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-jobtest_d", &b, &set));
-  EXPECT(set && b == 1, "string form: command line wins");
+  SPD_EXPECT(set && b == 1, "string form: command line wins");
   PetscCall(SpdJobDestroy(&job));
   PetscFunctionReturn(0);
 }
@@ -265,19 +253,19 @@ static PetscErrorCode TestLoadFile(void)
   PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD));
   PetscCall(SpdJobLoad(PETSC_COMM_WORLD, path, &job));
   PetscCall(PetscSNPrintf(expect, sizeof(expect), "%s/ckpt/model.safetensors", cwd));
-  EXPECT(!strcmp(job->checkpoints[0].path, expect), "file job: path %s, expected %s", job->checkpoints[0].path, expect);
-  EXPECT(!strcmp(job->name, "filejob") && job->weights.top == 5, "file job: name %s", job->name);
+  SPD_EXPECT(!strcmp(job->checkpoints[0].path, expect), "file job: path %s, expected %s", job->checkpoints[0].path, expect);
+  SPD_EXPECT(!strcmp(job->name, "filejob") && job->weights.top == 5, "file job: name %s", job->name);
   PetscCall(PetscSNPrintf(expect, sizeof(expect), "%s/job_parse_dir_%d/filejob.results", cwd, size));
-  EXPECT(!strcmp(job->output, expect), "file job: output %s, expected %s", job->output, expect);
+  SPD_EXPECT(!strcmp(job->output, expect), "file job: output %s, expected %s", job->output, expect);
   PetscCall(SpdJobDestroy(&job));
 
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
   ierr = SpdJobLoad(PETSC_COMM_WORLD, "no/such/job.yaml", &job);
   PetscCall(PetscPopErrorHandler());
-  EXPECT(ierr != 0, "missing job file must fail");
+  SPD_EXPECT(ierr != 0, "missing job file must fail");
   if (ierr) {
     PetscCall(PetscErrorMessage(ierr, NULL, &msg));
-    EXPECT(strstr(msg, "'no/such/job.yaml'") && strstr(msg, "No such file"), "missing file message: %s", msg);
+    SPD_EXPECT(strstr(msg, "'no/such/job.yaml'") && strstr(msg, "No such file"), "missing file message: %s", msg);
   }
   PetscFunctionReturn(0);
 }
@@ -298,7 +286,7 @@ static PetscErrorCode TestPrintKeys(void)
     n      = fread(buf, 1, sizeof(buf) - 1, f);
     buf[n] = 0;
     fclose(f);
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) EXPECT(strstr(buf, keys[i]), "SpdJobPrintKeys lacks %s", keys[i]);
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) SPD_EXPECT(strstr(buf, keys[i]), "SpdJobPrintKeys lacks %s", keys[i]);
   }
   PetscFunctionReturn(0);
 }
@@ -318,11 +306,11 @@ static PetscErrorCode TestShippedFiles(void)
   }
   PetscCall(PetscSNPrintf(path, sizeof(path), "%s/jobs/templates/weights.yaml", src));
   PetscCall(SpdJobLoad(PETSC_COMM_WORLD, path, &job));
-  EXPECT(job->ncheckpoints == 3 && !strcmp(job->checkpoints[2].label, "final") && job->weights.top == 8, "template fields");
+  SPD_EXPECT(job->ncheckpoints == 3 && !strcmp(job->checkpoints[2].label, "final") && job->weights.top == 8, "template fields");
   PetscCall(SpdJobDestroy(&job));
   PetscCall(PetscSNPrintf(path, sizeof(path), "%s/jobs/demo.yaml", src));
   PetscCall(SpdJobLoad(PETSC_COMM_WORLD, path, &job));
-  EXPECT(!strcmp(job->name, "demo") && job->nsplits == 1 && job->splits[0].transpose, "demo fields");
+  SPD_EXPECT(!strcmp(job->name, "demo") && job->nsplits == 1 && job->splits[0].transpose, "demo fields");
   PetscCall(SpdJobDestroy(&job));
 
   PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
@@ -333,12 +321,12 @@ static PetscErrorCode TestShippedFiles(void)
     size_t      n;
     PetscCall(PetscSNPrintf(path, sizeof(path), "%s/docs/jobs.md", src));
     f = fopen(path, "r");
-    EXPECT(f, "cannot read %s", path);
+    SPD_EXPECT(f, "cannot read %s", path);
     if (f) {
       n      = fread(buf, 1, sizeof(buf) - 1, f);
       buf[n] = 0;
       fclose(f);
-      for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) EXPECT(strstr(buf, keys[i]), "docs/jobs.md does not document %s", keys[i]);
+      for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) SPD_EXPECT(strstr(buf, keys[i]), "docs/jobs.md does not document %s", keys[i]);
     }
   }
   PetscFunctionReturn(0);
@@ -354,8 +342,7 @@ int main(int argc, char **argv)
   PetscCall(TestLoadFile());
   PetscCall(TestPrintKeys());
   PetscCall(TestShippedFiles());
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s: %" PetscInt_FMT " failures\n", nfail ? "FAILED" : "PASSED", nfail));
-  PetscCheck(!nfail, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "%" PetscInt_FMT " checks failed", nfail);
+  PetscCall(SpdTestReport());
   PetscCall(SpdFinalize());
   return 0;
 }
