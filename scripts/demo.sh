@@ -10,8 +10,9 @@ OUT=demo-out
 if [ ! -f "$OUT/model/model.safetensors.index.json" ]; then
   /usr/bin/python3 scripts/make_demo_model.py "$OUT/model"
 fi
-echo "== specdyn inspect $OUT/model/model.safetensors.index.json (first lines)"
-"$SPECDYN" inspect "$OUT/model/model.safetensors.index.json" | head -n 12
+echo "== specdyn inspect $OUT/model/model.safetensors.index.json (first lines; all in $OUT/inspect.txt)"
+"$SPECDYN" inspect "$OUT/model/model.safetensors.index.json" >"$OUT/inspect.txt"
+head -n 12 "$OUT/inspect.txt"
 echo "== mpirun -n $NP specdyn run jobs/demo.yaml"
 status=0
 mpirun --oversubscribe -n "$NP" "$SPECDYN" run jobs/demo.yaml || status=$?
