@@ -5,8 +5,9 @@ BUILD=${1:-build}
 NP=${2:-2}
 cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
-SPECDYN="$PWD/$BUILD/bin/specdyn"
-OUT=demo-out
+case "$BUILD" in /*) ;; *) BUILD="$PWD/$BUILD" ;; esac
+SPECDYN="$BUILD/bin/specdyn"
+OUT=demo-out # jobs/demo.yaml reads and writes here
 if [ ! -f "$OUT/model/model.safetensors.index.json" ]; then
   /usr/bin/python3 scripts/make_demo_model.py "$OUT/model"
 fi
