@@ -10,7 +10,8 @@ static const char help[] = "specdyn run: analyse the checkpoints named by a job 
                            "Results: <output>/index.h5 (one tree of the study), <output>/tasks/<id>.h5 per task.\n"
                            "A rerun skips tasks already stored. Exit status: 0 complete, 1 some tasks failed\n"
                            "or were refused (the others are stored), 2 usage or job error, 3 partial (stopped\n"
-                           "by SIGTERM/SIGINT before every task ran; rerun to finish).\n";
+                           "by SIGTERM/SIGINT before every task ran; rerun to finish). Under mpirun the signal\n"
+                           "is relayed to the ranks and mpirun itself exits 1; index.h5 lists the pending tasks.\n";
 
 int SpdCmdRun(int argc, char **argv)
 {

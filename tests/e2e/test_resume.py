@@ -9,30 +9,36 @@ from spdref import *
 work = os.path.abspath("e2e_resume")
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
-# 16 matrices with planted spectra, each heavy enough to take a moment
-rng = np.random.default_rng(7)
-hdr, blobs, off = {}, [], 0
 import json
-for i in range(16):
-    m, n = 360 + 8 * i, 300
-    a = rng.standard_normal((m, n)).astype("<f8")
-    b = a.tobytes()
-    hdr[f"layer{i:02d}.weight"] = {"dtype": "F64", "shape": [m, n], "data_offsets": [off, off + len(b)]}
-    blobs.append(b)
-    off += len(b)
-h = json.dumps(hdr).encode()
-with open(f"{work}/model.safetensors", "wb") as f:
-    f.write(len(h).to_bytes(8, "little")); f.write(h)
-    for b in blobs:
-        f.write(b)
 
 
-def job(out):
+def model(path, rows, cols):
+    """16 Gaussian F64 matrices, each heavy enough to take a moment."""
+    rng = np.random.default_rng(7)
+    hdr, blobs, off = {}, [], 0
+    for i in range(16):
+        a = rng.standard_normal((rows + 8 * i, cols)).astype("<f8")
+        b = a.tobytes()
+        hdr[f"layer{i:02d}.weight"] = {"dtype": "F64", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(hdr).encode()
+    with open(path, "wb") as f:
+        f.write(len(h).to_bytes(8, "little")); f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+model(f"{work}/model.safetensors", 360, 300)
+model(f"{work}/big.safetensors", 1000, 800)  # slower tasks: a signal relayed by mpirun lands mid-study
+
+
+def job(out, ckpt="model"):
     p = f"{work}/{os.path.basename(out)}.yaml"
     write_job(p, f"""
 name: resume
 output: {out}
-checkpoints: [{work}/model.safetensors]
+checkpoints: [{work}/{ckpt}.safetensors]
 weights: {{full: true, top: 6, bottom: 6}}
 resources: {{ranks_per_task: 1}}
 """)
@@ -90,4 +96,22 @@ check(2 <= n_term < 16, f"SIGTERM: {n_term} tasks stored")
 check(os.path.exists(f"{out}/index.h5"), "SIGTERM: the index must still be written")
 st = statuses(out)
 check(sum(1 for v in st.values() if v[0] == "pending") == 16 - n_term, "SIGTERM: pending tasks listed in the index")
-print(f"resume ok; SIGTERM stopped after {n_term} tasks with exit 3")
+
+# SIGTERM to mpirun (a batch script's launcher): Open MPI forwards it to the ranks, which
+# stop before their next task and write the index; mpirun itself then exits non-zero
+out = f"{work}/termmpi"
+p = subprocess.Popen([MPIEXEC, "--oversubscribe", "-n", "2", SPECDYN, "run", job(out, "big")], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+t0 = time.time()
+while time.time() - t0 < 120 and len(glob.glob(f"{out}/tasks/*.h5")) < 2:
+    time.sleep(0.01)
+p.send_signal(signal.SIGTERM)
+so, se = p.communicate(timeout=120)
+n_mpi = len(glob.glob(f"{out}/tasks/*.h5"))
+check(n_mpi < 16, "SIGTERM under mpirun must stop the study before its end")
+check(p.returncode != 0, "SIGTERM under mpirun: a partial study must not exit 0")
+check("PARTIAL" in se, f"SIGTERM under mpirun: the ranks must report a partial study\n{se}")
+st = statuses(out)
+check(sum(1 for v in st.values() if v[0] == "pending") == 16 - n_mpi, "SIGTERM under mpirun: pending tasks listed in the index")
+run(["run", job(out, "big")], np_=2, expect=0)
+check(len(task_files(out)) == 16, "a rerun after SIGTERM completes the study")
+print(f"resume ok; SIGTERM stopped after {n_term} tasks with exit 3 (singleton), after {n_mpi} under mpirun")
