@@ -102,10 +102,16 @@ struct _p_SpdPlan {
   SpdTask    *tasks; /* sorted by decreasing cost                         */
   PetscInt    nskipped;
   SpdSkipped *skipped; /* 1-D tensors, unsupported dtypes, ...              */
+  PetscInt    slice, nslices; /* this run's slice of the tasks (0 <= slice < nslices) */
+  PetscBool  *inslice; /* per task: part of this run's slice (NULL: all)       */
 };
 
 PETSC_EXTERN PetscErrorCode SpdPlanCreate(SpdJob, MPI_Comm, SpdPlan *);
 PETSC_EXTERN PetscErrorCode SpdPlanView(SpdPlan, PetscViewer);
+/* Restrict the run to slice i of n disjoint slices (0 <= i < n), balanced by cost
+   (largest first to the least loaded slice), so that n jobs (a SLURM array) share one
+   study. The same plan gives the same slices on every run. */
+PETSC_EXTERN PetscErrorCode SpdPlanSetSlice(SpdPlan, PetscInt i, PetscInt n);
 PETSC_EXTERN PetscErrorCode SpdPlanDestroy(SpdPlan *);
 /* Memory estimate per rank of one task on p ranks (bytes). */
 PETSC_EXTERN PetscInt64 SpdTaskMemoryPerRank(PetscInt64 m, PetscInt64 n, PetscBool full, PetscInt top, PetscInt bottom, PetscInt p);

@@ -31,9 +31,12 @@ static PetscErrorCode SpdInstallStopHandler_Private(void)
   PetscFunctionReturn(0);
 }
 
-typedef enum { TASK_PENDING,
+typedef enum {
+  TASK_PENDING,
   TASK_DONE,
-  TASK_REFUSED } SpdTaskState;
+  TASK_REFUSED,
+  TASK_OTHER_SLICE
+} SpdTaskState;
 
 static int SpdCompareDesc_Private(const void *a, const void *b)
 {
@@ -42,7 +45,8 @@ static int SpdCompareDesc_Private(const void *a, const void *b)
 }
 
 /*@C
-  SpdRun - run every task of a plan that is not yet stored
+  SpdRun - run every task of a plan (of its slice, see SpdPlanSetSlice()) that is not
+  yet stored
 
   Collective on plan->comm
 
@@ -59,7 +63,7 @@ PetscErrorCode SpdRun(SpdPlan plan, SpdStore store, SpdRunSummary *sum, SpdRunSt
 {
   MPI_Comm    comm = plan->comm;
   PetscMPIInt rank, size;
-  PetscInt    nt = plan->ntasks, *state, *sizes, nsizes = 0, counts[5] = { 0, 0, 0, 0, 0 };
+  PetscInt    nt = plan->ntasks, nt_run = plan->ntasks, *state, *sizes, nsizes = 0, counts[5] = { 0, 0, 0, 0, 0 };
   PetscInt    stop = 0, anystop = 0, nckpt_err = 0;
   double      tstart = MPI_Wtime();
 
@@ -73,6 +77,10 @@ PetscErrorCode SpdRun(SpdPlan plan, SpdStore store, SpdRunSummary *sum, SpdRunSt
   if (rank == 0) {
     for (PetscInt i = 0; i < nt; i++) {
       PetscBool done;
+      if (plan->inslice && !plan->inslice[i]) {
+        state[i] = TASK_OTHER_SLICE;
+        continue;
+      }
       PetscCall(SpdStoreTaskDone(store, plan->tasks[i].id, &done));
       state[i] = done ? TASK_DONE : plan->tasks[i].refused ? TASK_REFUSED
                                                            : TASK_PENDING;
@@ -82,9 +90,16 @@ PetscErrorCode SpdRun(SpdPlan plan, SpdStore store, SpdRunSummary *sum, SpdRunSt
         PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "[specdyn] refused %s:%s: %s\n", plan->job->checkpoints[plan->tasks[i].checkpoint].label, plan->tasks[i].view.name, plan->tasks[i].reason));
       }
     }
-    if (counts[1]) PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "[specdyn] %" PetscInt_FMT " of %" PetscInt_FMT " tasks already stored in %s; skipping them\n", counts[1], nt, plan->job->output));
+    if (plan->inslice) {
+      PetscInt nin = 0;
+      for (PetscInt i = 0; i < nt; i++) nin += plan->inslice[i] ? 1 : 0;
+      PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "[specdyn] slice %" PetscInt_FMT "/%" PetscInt_FMT ": %" PetscInt_FMT " of the study's %" PetscInt_FMT " tasks\n", plan->slice, plan->nslices, nin, nt));
+      nt_run = nin;
+    }
+    if (counts[1]) PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "[specdyn] %" PetscInt_FMT " of %" PetscInt_FMT " tasks already stored in %s; skipping them\n", counts[1], nt_run, plan->job->output));
   }
   PetscCallMPI(MPI_Bcast(state, (PetscMPIInt)nt, MPIU_INT, 0, comm));
+  PetscCallMPI(MPI_Bcast(&nt_run, 1, MPIU_INT, 0, comm));
 
   for (PetscInt i = 0; i < nt; i++)
     if (state[i] == TASK_PENDING) sizes[nsizes++] = PetscMin(plan->tasks[i].nranks, size);
@@ -168,7 +183,7 @@ PetscErrorCode SpdRun(SpdPlan plan, SpdStore store, SpdRunSummary *sum, SpdRunSt
   sum->nskipped_done = counts[1];
   sum->nfailed       = counts[2];
   sum->nrefused      = counts[3];
-  sum->nnot_run      = nt - counts[0] - counts[1] - counts[2] - counts[3];
+  sum->nnot_run      = nt_run - counts[0] - counts[1] - counts[2] - counts[3];
   if (anystop && sum->nnot_run > 0)
     *status = SPD_RUN_PARTIAL;
   else if (sum->nfailed || sum->nrefused || nckpt_err)

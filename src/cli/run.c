@@ -2,9 +2,14 @@
 #include "commands.h"
 
 static const char help[] = "specdyn run: analyse the checkpoints named by a job file.\n\n"
-                           "usage: [mpirun -n P] specdyn run JOB.yaml [-o DIR] [--dry-run] [PETSc/SLEPc options]\n\n"
+                           "usage: [mpirun -n P] specdyn run JOB.yaml [-o DIR] [--dry-run] [--tasks i/n] [--index-only]\n"
+                           "                                         [PETSc/SLEPc options]\n\n"
                            "  -o DIR      results folder (overrides the job's `output`)\n"
                            "  --dry-run   print the plan (tasks, ranks, memory per rank, cost) and exit\n"
+                           "  --tasks i/n run only slice i (0 <= i < n) of n disjoint, cost-balanced slices of\n"
+                           "              the study (a SLURM array: --tasks $SLURM_ARRAY_TASK_ID/N)\n"
+                           "  --index-only  write index.h5 from the tasks stored so far and exit (the merge\n"
+                           "              step after the slices); exit 0 if every task is stored\n"
                            "  -help       list every PETSc/SLEPc option the run reads (e.g. -top_svd_tol,\n"
                            "              -bottom_svd_ncv, -svd_type, -log_view)\n\n"
                            "Results: <output>/index.h5 (one tree of the study), <output>/tasks/<id>.h5 per task.\n"
@@ -13,10 +18,33 @@ static const char help[] = "specdyn run: analyse the checkpoints named by a job 
                            "by SIGTERM/SIGINT before every task ran; rerun to finish). Under mpirun the signal\n"
                            "is relayed to the ranks and mpirun itself exits 1; index.h5 lists the pending tasks.\n";
 
+/* --index-only: the merge step after the slices of a study. */
+static PetscErrorCode SpdIndexOnly(SpdPlan plan, SpdStore store, SpdRunStatus *status, SpdRunSummary *sum)
+{
+  PetscInt done = 0, refused = 0;
+
+  PetscFunctionBegin;
+  PetscCall(SpdStoreWriteIndex(store, plan));
+  for (PetscInt t = 0; t < plan->ntasks; t++) {
+    PetscBool d;
+    PetscCall(SpdStoreTaskDone(store, plan->tasks[t].id, &d));
+    done += d ? 1 : 0;
+    refused += (!d && plan->tasks[t].refused) ? 1 : 0;
+  }
+  PetscCall(PetscMemzero(sum, sizeof(*sum)));
+  sum->nskipped_done = done;
+  sum->nrefused      = refused;
+  sum->nnot_run      = plan->ntasks - done - refused;
+  *status            = done == plan->ntasks ? SPD_RUN_COMPLETE : sum->nnot_run > 0 ? SPD_RUN_PARTIAL
+                                                                                   : SPD_RUN_FAILED;
+  PetscFunctionReturn(0);
+}
+
 int SpdCmdRun(int argc, char **argv)
 {
   const char    *jobpath = NULL, *outdir = NULL;
-  PetscBool      dryrun = PETSC_FALSE;
+  PetscBool      dryrun = PETSC_FALSE, indexonly = PETSC_FALSE;
+  const char    *slice = NULL;
   char         **pargv, msg[4096];
   int            pargc = 0, code = 0;
   SpdJob         job   = NULL;
@@ -38,8 +66,10 @@ int SpdCmdRun(int argc, char **argv)
     const SpdCmdOption opts[] = {
       { "--dry-run", NULL, &dryrun, NULL },
       { "-o", "--output", NULL, &outdir },
+      { "--tasks", NULL, NULL, &slice },
+      { "--index-only", NULL, &indexonly, NULL },
     };
-    SpdCmdParseArgs(argc, argv, opts, 2, &jobpath, &pargc, &pargv);
+    SpdCmdParseArgs(argc, argv, opts, 4, &jobpath, &pargc, &pargv);
   }
   if (SpdInitialize(&pargc, &pargv, NULL, help)) return 2;
   MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
@@ -54,6 +84,17 @@ int SpdCmdRun(int argc, char **argv)
   if (!ierr) ierr = SpdJobInsertOptions(job);
   if (!ierr && outdir) ierr = PetscStrncpy(job->output, outdir, sizeof(job->output));
   if (!ierr) ierr = SpdPlanCreate(job, PETSC_COMM_WORLD, &plan);
+  if (!ierr && slice) {
+    long i = -1, n = 0;
+    char c;
+    if (sscanf(slice, "%ld/%ld%c", &i, &n, &c) != 2) {
+      SpdErrorCapturePop();
+      if (!rank) fprintf(stderr, "specdyn run: --tasks '%s': expected i/n, two integers with 0 <= i < n\n", slice);
+      code = 2;
+      goto cleanup;
+    }
+    ierr = SpdPlanSetSlice(plan, (PetscInt)i, (PetscInt)n);
+  }
   SpdErrorCapturePop();
   if (ierr) {
     if (!rank) fprintf(stderr, "specdyn run: %s\n", msg);
@@ -68,7 +109,10 @@ int SpdCmdRun(int argc, char **argv)
 
   SpdErrorCapturePush(msg, sizeof(msg));
   ierr = SpdStoreOpen(PETSC_COMM_WORLD, job->output, &store);
-  if (!ierr) ierr = SpdRun(plan, store, &sum, &status);
+  if (!ierr && indexonly)
+    ierr = SpdIndexOnly(plan, store, &status, &sum);
+  else if (!ierr)
+    ierr = SpdRun(plan, store, &sum, &status);
   SpdErrorCapturePop();
   if (ierr) {
     if (!rank) fprintf(stderr, "specdyn run: %s\n", msg);

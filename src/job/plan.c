@@ -522,6 +522,46 @@ PetscErrorCode SpdPlanDestroy(SpdPlan *plan)
   PetscCall(PetscFree2(p->readers, p->errors));
   PetscCall(PetscFree(p->tasks));
   PetscCall(PetscFree(p->skipped));
+  PetscCall(PetscFree(p->inslice));
   PetscCall(PetscFree(*plan));
+  PetscFunctionReturn(0);
+}
+
+/*@C
+  SpdPlanSetSlice - restrict a run to one of n disjoint slices of the plan's tasks
+
+  Not collective (every rank computes the same slices)
+
+  Input Parameters:
++ plan - the plan
+. i    - the slice, 0 <= i < n (a SLURM array's $SLURM_ARRAY_TASK_ID with --array=0-(n-1))
+- n    - the number of slices
+
+  Notes:
+  Tasks (sorted by decreasing cost) go one by one to the slice with the least cost so
+  far (ties to the lowest index): deterministic, balanced, and independent of the rank
+  count. Slices are disjoint and together hold every task.
+
+.seealso: `SpdPlanCreate()`, `SpdRun()`
+@*/
+PetscErrorCode SpdPlanSetSlice(SpdPlan plan, PetscInt i, PetscInt n)
+{
+  PetscReal *load;
+
+  PetscFunctionBegin;
+  PetscCheck(n >= 1 && i >= 0 && i < n, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "--tasks %" PetscInt_FMT "/%" PetscInt_FMT ": the slice must satisfy 0 <= i < n (use --tasks $SLURM_ARRAY_TASK_ID/N with --array=0-(N-1))", i, n);
+  PetscCall(PetscFree(plan->inslice));
+  PetscCall(PetscMalloc1(plan->ntasks + 1, &plan->inslice));
+  PetscCall(PetscCalloc1(n, &load));
+  for (PetscInt t = 0; t < plan->ntasks; t++) {
+    PetscInt best = 0;
+    for (PetscInt q = 1; q < n; q++)
+      if (load[q] < load[best]) best = q;
+    load[best] += plan->tasks[t].cost;
+    plan->inslice[t] = best == i ? PETSC_TRUE : PETSC_FALSE;
+  }
+  plan->slice   = i;
+  plan->nslices = n;
+  PetscCall(PetscFree(load));
   PetscFunctionReturn(0);
 }

@@ -190,7 +190,9 @@ static PetscErrorCode SpdStoreWriteIndex_Private(SpdStore s, SpdPlan plan)
 
   PetscFunctionBegin;
   PetscCall(PetscSNPrintf(final, sizeof(final), "%s/index.h5", s->dir));
-  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s/index.h5.tmp", s->dir));
+  /* one temporary name per writer: slices of a study (SLURM array jobs) may write the
+     index at the same time; each rename is atomic and the last one wins */
+  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s/index.h5.tmp.%ld", s->dir, (long)getpid()));
   SpdCallH5Return(file, H5Fcreate, (tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
   PetscCall(SpdLibraryVersions(versions, sizeof(versions)));
   strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));

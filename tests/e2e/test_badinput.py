@@ -99,4 +99,9 @@ check("inspect" in out and "run" in out and "export" in out, "specdyn --help lis
 code, out, err = run(["run", "--help"], np_=1, expect=0)
 for key in ("checkpoints", "include", "exclude", "split", "full", "top", "bottom", "vectors", "memory_per_rank", "ranks_per_task", "solver"):
     check(key in out, f"`specdyn run --help` does not document the job key '{key}'")
+# a malformed slice is a usage error
+code, out, err = run(["run", f"{work}/job.yaml", "--tasks", "abc"], np_=1)
+check(code == 2 and "--tasks 'abc'" in err, f"--tasks abc: exit {code}, {err}")
+code, out, err = run(["run", f"{work}/job.yaml", "--tasks", "3/3"], np_=1)
+check(code == 2 and "0 <= i < n" in err, f"--tasks 3/3: exit {code}, {err}")
 print("bad input handled")
