@@ -9,6 +9,11 @@ sys.path.insert(0, os.path.join(os.environ["SPD_SOURCE_DIR"], "tests", "e2e"))
 from spdref import *
 
 src = os.environ["SPD_SOURCE_DIR"]
+if not os.path.ismount("/sys/fs/cgroup"):
+    # slurmd 22.05 cannot start without a cgroup file system (a chroot or container
+    # without /sys/fs/cgroup); ctest reports the test as skipped, not passed
+    print("SKIP: /sys/fs/cgroup is not mounted; slurmd cannot run here")
+    sys.exit(77)
 work = os.path.abspath("slurm_array")
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
