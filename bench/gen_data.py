@@ -4,7 +4,7 @@
 Usage: /usr/bin/python3 bench/gen_data.py DATADIR [what ...]
   what: gauss2048 gauss4096 gauss8192f32 powerlaw8192f32 ckpt (default: all)
 
-Dense matrices are single-tensor safetensors files (tensor "A", dtype F64, row-major),
+Dense matrices are single-tensor safetensors files (tensor "A", F64; F32 for the 8192² ones, row-major),
 the format both sides of the benchmark read: specdyn through SpdReader + SpdMatLoadView,
 the NumPy/SciPy peer through numpy.fromfile at the data offset.
 
