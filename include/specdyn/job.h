@@ -9,8 +9,10 @@
 #include <specdyn/operator.h>
 
 typedef struct {
-  char path[PETSC_MAX_PATH_LEN]; /* resolved against the job file's folder */
-  char label[128]; /* defaults to the file's base name       */
+  char       path[PETSC_MAX_PATH_LEN]; /* resolved against the job file's folder */
+  char       label[128]; /* defaults to the file's base name       */
+  char       run[128]; /* the run (`runs:` entry) it belongs to, "" if none      */
+  PetscInt64 step; /* its training step in the run, -1 when none or unknown */
 } SpdJobCheckpoint;
 
 /* Split rule for fused projections: tensors whose name matches `match` are cut along

@@ -90,6 +90,8 @@ static PetscErrorCode SpdWriteProvenance_Private(SpdTaskFile f, SpdPlan plan, co
   PetscCall(SpdTaskFileSetAttrString(f, "/", "analysis", "weights"));
   PetscCall(SpdTaskFileSetAttrString(f, "/", "checkpoint", job->checkpoints[task->checkpoint].path));
   PetscCall(SpdTaskFileSetAttrString(f, "/", "checkpoint_label", job->checkpoints[task->checkpoint].label));
+  PetscCall(SpdTaskFileSetAttrString(f, "/", "run", job->checkpoints[task->checkpoint].run));
+  PetscCall(SpdTaskFileSetAttrInt(f, "/", "step", job->checkpoints[task->checkpoint].step));
   PetscCall(SpdTaskFileSetAttrString(f, "/", "name", task->view.name));
   PetscCall(SpdTaskFileSetAttrString(f, "/", "tensor", ti->name));
   PetscCall(SpdTaskFileSetAttrString(f, "/", "tensor_file", ti->file));

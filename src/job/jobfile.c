@@ -15,6 +15,8 @@
 #define _POSIX_C_SOURCE 200809L /* realpath, strtok_r */
 #include <specdyn/job.h>
 #include <yaml.h>
+#include <glob.h>
+#include <fnmatch.h>
 #include <errno.h>
 #include <ctype.h>
 #include <math.h>
@@ -26,7 +28,9 @@
 
 typedef struct {
   yaml_document_t *doc;
+  MPI_Comm         comm; /* run patterns are expanded on its rank 0 and broadcast */
   const char      *origin; /* the file name used in messages */
+  PetscInt         ckcap; /* allocated length of job->checkpoints */
   PetscBool        failed;
   char             msg[1000]; /* PETSc keeps the first 1023 characters of an error */
 } JobCtx;
@@ -99,8 +103,10 @@ static void JobDescribe(const yaml_node_t *node, char buf[], size_t len)
 
 /* ---- keys ------------------------------------------------------------------ */
 
-static const char *const JobTopKeys[]        = { "name", "output", "checkpoints", "tensors", "weights", "solver", "resources", NULL };
+static const char *const JobTopKeys[]        = { "name", "output", "checkpoints", "runs", "tensors", "weights", "solver", "resources", NULL };
 static const char *const JobCheckpointKeys[] = { "path", "label", NULL };
+static const char *const JobRunKeys[]        = { "name", "checkpoints", NULL };
+static const char *const JobRunEntryKeys[]   = { "path", "step", NULL };
 static const char *const JobTensorsKeys[]    = { "include", "exclude", "split", NULL };
 static const char *const JobSplitKeys[]      = { "match", "parts", "axis", "heads", "transpose", NULL };
 static const char *const JobWeightsKeys[]    = { "full", "full_max", "top", "bottom", "vectors", "rank_tol", "tail_min", NULL };
@@ -433,25 +439,46 @@ static PetscErrorCode JobStem(const char path[], char out[], size_t len)
 
 /* ---- sections ------------------------------------------------------------------ */
 
-static PetscErrorCode JobParseCheckpoints(JobCtx *c, SpdJob job, yaml_node_t *node)
+/* Append a zeroed checkpoint (step -1) to job->checkpoints, growing it geometrically. */
+static PetscErrorCode JobAddCheckpoint(JobCtx *c, SpdJob job, SpdJobCheckpoint **ck)
+{
+  PetscFunctionBegin;
+  if (job->ncheckpoints >= c->ckcap) {
+    SpdJobCheckpoint *nc;
+    PetscInt          cap = PetscMax(16, 2 * c->ckcap);
+    PetscCall(PetscCalloc1(cap, &nc));
+    if (job->ncheckpoints) PetscCall(PetscArraycpy(nc, job->checkpoints, job->ncheckpoints));
+    PetscCall(PetscFree(job->checkpoints));
+    job->checkpoints = nc;
+    c->ckcap         = cap;
+  }
+  *ck = &job->checkpoints[job->ncheckpoints++];
+  PetscCall(PetscMemzero(*ck, sizeof(**ck)));
+  (*ck)->step = -1;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode JobParseCheckpoints(JobCtx *c, SpdJob job, yaml_node_t *node, PetscBool haveruns)
 {
   PetscInt n;
 
   PetscFunctionBegin;
-  if (!node) JobTry(c, JobFail(c, NULL, "the required key 'checkpoints' is missing; list the checkpoint files to analyse, e.g. 'checkpoints: [model.safetensors]'"));
-  if (JobIsNull(node) || (node->type == YAML_SEQUENCE_NODE && node->data.sequence.items.top == node->data.sequence.items.start)) JobTry(c, JobFail(c, node, "'checkpoints' is empty; list at least one checkpoint file"));
+  if (!node && haveruns) PetscFunctionReturn(0);
+  if (!node) JobTry(c, JobFail(c, NULL, "the required key 'checkpoints' is missing; list the checkpoint files to analyse, e.g. 'checkpoints: [model.safetensors]' (or give 'runs:' with step patterns)"));
+  if (JobIsNull(node) || (node->type == YAML_SEQUENCE_NODE && node->data.sequence.items.top == node->data.sequence.items.start)) {
+    if (haveruns) PetscFunctionReturn(0);
+    JobTry(c, JobFail(c, node, "'checkpoints' is empty; list at least one checkpoint file"));
+  }
   if (node->type != YAML_SEQUENCE_NODE) JobTry(c, JobFail(c, node, "'checkpoints' must be a list ('- path' lines), got %s", JobNodeKind(node)));
   n = (PetscInt)(node->data.sequence.items.top - node->data.sequence.items.start);
-  PetscCall(PetscCalloc1(n, &job->checkpoints));
   for (PetscInt i = 0; i < n; i++) {
     yaml_node_t      *item = JobNode(c, node->data.sequence.items.start[i]);
-    SpdJobCheckpoint *ck   = &job->checkpoints[i];
+    SpdJobCheckpoint *ck;
     char              where[64], what[80], path[PETSC_MAX_PATH_LEN];
     yaml_node_t      *v;
 
-    job->ncheckpoints = i + 1;
+    PetscCall(JobAddCheckpoint(c, job, &ck));
     PetscCall(PetscSNPrintf(where, sizeof(where), "checkpoints[%" PetscInt_FMT "]", i));
-    ck->label[0] = 0;
     if (item->type == YAML_MAPPING_NODE) {
       JobTry(c, JobCheckMapping(c, item, where, JobCheckpointKeys));
       if (!(v = JobFind(c, item, "path"))) JobTry(c, JobFail(c, item, "'%s' has no 'path'; give the checkpoint file", where));
@@ -470,6 +497,270 @@ static PetscErrorCode JobParseCheckpoints(JobCtx *c, SpdJob job, yaml_node_t *no
       if (!strcmp(job->checkpoints[j].label, ck->label))
         JobTry(c, JobFail(c, item, "checkpoints[%" PetscInt_FMT "] and checkpoints[%" PetscInt_FMT "] both have the label '%s'; give each a distinct 'label:' (write the entry as '- {path: ..., label: ...}')", j, i, ck->label));
     }
+  }
+  PetscFunctionReturn(0);
+}
+
+/* ---- runs ---------------------------------------------------------------------- */
+
+/* One checkpoint of a run before ordering: `order` is its position in the list/match. */
+typedef struct {
+  char       path[PETSC_MAX_PATH_LEN];
+  PetscInt64 step; /* -1: unknown */
+  PetscInt   order;
+} JobRunEntry;
+
+/* Known steps ascending, then unknown steps in list order. */
+static int JobRunEntryCompare(const void *a, const void *b)
+{
+  const JobRunEntry *x = (const JobRunEntry *)a, *y = (const JobRunEntry *)b;
+
+  if ((x->step < 0) != (y->step < 0)) return x->step < 0 ? 1 : -1;
+  if (x->step >= 0 && x->step != y->step) return x->step < y->step ? -1 : 1;
+  return x->order < y->order ? -1 : (x->order > y->order ? 1 : 0);
+}
+
+/* The last run of digits in the base name without extensions, or -1. */
+static PetscErrorCode JobStepFromName(const char path[], PetscInt64 *step)
+{
+  char        stem[PETSC_MAX_PATH_LEN];
+  const char *end = NULL, *beg;
+  long long   v;
+  char       *stop;
+
+  PetscFunctionBegin;
+  *step = -1;
+  PetscCall(JobStem(path, stem, sizeof(stem)));
+  for (const char *ch = stem; *ch; ch++)
+    if (isdigit((unsigned char)*ch)) end = ch;
+  if (!end) PetscFunctionReturn(0);
+  for (beg = end; beg > stem && isdigit((unsigned char)beg[-1]); beg--) {
+  }
+  errno = 0;
+  v     = strtoll(beg, &stop, 10);
+  if (errno != ERANGE && stop == end + 1) *step = (PetscInt64)v;
+  PetscFunctionReturn(0);
+}
+
+/* The step of `path` matched by prefix{step}suffix (shell patterns on either side), or -1
+   when no run of digits takes the place of {step}. */
+static PetscInt64 JobMatchStep(const char path[], const char prefix[], const char suffix[])
+{
+  size_t len = strlen(path);
+  char   head[PETSC_MAX_PATH_LEN];
+
+  if (len >= sizeof(head)) return -1;
+  for (size_t i = 0; i < len; i++) {
+    if (!isdigit((unsigned char)path[i])) continue;
+    memcpy(head, path, i);
+    head[i] = 0;
+    if (fnmatch(prefix, head, FNM_PATHNAME)) continue;
+    for (size_t j = i + 1; j <= len && isdigit((unsigned char)path[j - 1]); j++) {
+      if (!fnmatch(suffix, path + j, FNM_PATHNAME)) {
+        PetscInt64 v = 0;
+        if (j - i > 18) return -1; /* not a step: would overflow */
+        for (size_t k = i; k < j; k++) v = 10 * v + (path[k] - '0');
+        return v;
+      }
+    }
+  }
+  return -1;
+}
+
+/* Expand a step pattern. Rank 0 of c->comm globs the file system and broadcasts the
+   matches, so that every rank gets the same entries (in glob's sorted order). */
+static PetscErrorCode JobExpandPattern(JobCtx *c, SpdJob job, yaml_node_t *node, const char run[], PetscInt *n, JobRunEntry **entries)
+{
+  const char *pattern = JobScalarText(node), *at;
+  char        full[PETSC_MAX_PATH_LEN], prefix[PETSC_MAX_PATH_LEN], suffix[PETSC_MAX_PATH_LEN], gpat[PETSC_MAX_PATH_LEN + 2], folder[PETSC_MAX_PATH_LEN];
+  PetscInt    count  = 0;
+  long long   hdr[2] = { 0, 0 }; /* number of matches, bytes of their packed paths */
+  char       *packed = NULL, *slash;
+  PetscInt64 *steps  = NULL;
+  PetscMPIInt rank;
+
+  PetscFunctionBegin;
+  *n       = 0;
+  *entries = NULL;
+  for (at = strstr(pattern, "{step}"); at; at = strstr(at + 6, "{step}")) count++;
+  if (count != 1)
+    JobTry(c, JobFail(c, node, "the pattern '%s' of run '%s' must contain {step} exactly once (it has %" PetscInt_FMT "), e.g. ckpt/%s/step_{step}.safetensors; or give 'checkpoints:' as a list of files", pattern, run, count, run));
+  PetscCall(JobJoinPath(job->dir, pattern, full, sizeof(full)));
+  at = strstr(full, "{step}");
+  PetscCheck(at, PETSC_COMM_SELF, PETSC_ERR_PLIB, "{step} lost in joining '%s'", pattern);
+  PetscCall(PetscStrncpy(prefix, full, (size_t)(at - full) + 1));
+  PetscCall(PetscStrncpy(suffix, at + 6, sizeof(suffix)));
+  PetscCall(PetscSNPrintf(gpat, sizeof(gpat), "%s*%s", prefix, suffix));
+  PetscCall(PetscStrncpy(folder, prefix, sizeof(folder)));
+  slash = strrchr(folder, '/');
+  if (slash == folder)
+    folder[1] = 0;
+  else if (slash)
+    *slash = 0;
+  else
+    PetscCall(PetscStrncpy(folder, ".", sizeof(folder)));
+
+  PetscCallMPI(MPI_Comm_rank(c->comm, &rank));
+  if (rank == 0) {
+    glob_t   g;
+    size_t   bytes = 0;
+    PetscInt nm    = 0;
+    if (!glob(gpat, 0, NULL, &g)) {
+      PetscCall(PetscMalloc1(g.gl_pathc + 1, &steps));
+      for (size_t k = 0; k < g.gl_pathc; k++) bytes += strlen(g.gl_pathv[k]) + 1;
+      PetscCall(PetscMalloc1(bytes + 1, &packed));
+      bytes = 0;
+      for (size_t k = 0; k < g.gl_pathc; k++) {
+        PetscInt64 st = JobMatchStep(g.gl_pathv[k], prefix, suffix);
+        if (st < 0) continue; /* e.g. step_final.safetensors */
+        steps[nm++] = st;
+        PetscCall(PetscStrcpy(packed + bytes, g.gl_pathv[k]));
+        bytes += strlen(g.gl_pathv[k]) + 1;
+      }
+      globfree(&g);
+    }
+    hdr[0] = nm;
+    hdr[1] = (long long)bytes;
+  }
+  PetscCallMPI(MPI_Bcast(hdr, 2, MPI_LONG_LONG, 0, c->comm));
+  if (rank != 0) {
+    PetscCall(PetscMalloc1(hdr[0] + 1, &steps));
+    PetscCall(PetscMalloc1(hdr[1] + 1, &packed));
+  }
+  if (hdr[0] > 0) {
+    PetscCallMPI(MPI_Bcast(steps, (PetscMPIInt)hdr[0], MPIU_INT64, 0, c->comm));
+    PetscCallMPI(MPI_Bcast(packed, (PetscMPIInt)hdr[1], MPI_CHAR, 0, c->comm));
+    PetscCall(PetscCalloc1(hdr[0], entries));
+    for (long long k = 0, off = 0; k < hdr[0]; k++) {
+      PetscCall(PetscStrncpy((*entries)[k].path, packed + off, sizeof((*entries)[k].path)));
+      (*entries)[k].step  = steps[k];
+      (*entries)[k].order = (PetscInt)k;
+      off += (long long)strlen(packed + off) + 1;
+    }
+    *n = (PetscInt)hdr[0];
+  }
+  PetscCall(PetscFree(steps));
+  PetscCall(PetscFree(packed));
+  if (!*n) JobTry(c, JobFail(c, node, "the pattern '%s' of run '%s' matches no file with an integer step in place of {step} (searched '%s' in the folder '%s'); check the path (relative paths are taken from the job file's folder)", pattern, run, gpat, folder));
+  PetscFunctionReturn(0);
+}
+
+/* A list of run checkpoints: paths, or mappings {path, step}. */
+static PetscErrorCode JobRunList(JobCtx *c, SpdJob job, yaml_node_t *node, const char where[], PetscInt *n, JobRunEntry **entries)
+{
+  PetscInt len = (PetscInt)(node->data.sequence.items.top - node->data.sequence.items.start);
+
+  PetscFunctionBegin;
+  if (!len) JobTry(c, JobFail(c, node, "'%s.checkpoints' is empty; give a step pattern such as ckpt/step_{step}.safetensors or list at least one file", where));
+  PetscCall(PetscCalloc1(len, entries));
+  for (PetscInt i = 0; i < len; i++) {
+    yaml_node_t *item = JobNode(c, node->data.sequence.items.start[i]), *v;
+    JobRunEntry *e    = &(*entries)[i];
+    char         what[200], path[PETSC_MAX_PATH_LEN];
+
+    *n = i + 1;
+    PetscCall(PetscSNPrintf(what, sizeof(what), "%s.checkpoints[%" PetscInt_FMT "]", where, i));
+    e->order = i;
+    e->step  = -1;
+    if (item->type == YAML_MAPPING_NODE) {
+      JobTry(c, JobCheckMapping(c, item, what, JobRunEntryKeys));
+      if (!(v = JobFind(c, item, "path"))) JobTry(c, JobFail(c, item, "'%s' has no 'path'; give the checkpoint file", what));
+      PetscCall(PetscStrlcat(what, ".path", sizeof(what)));
+      JobTry(c, JobGetString(c, v, what, path, sizeof(path)));
+      if ((v = JobFind(c, item, "step"))) {
+        const char *s;
+        char       *end, got[80];
+        long long   st;
+        JobDescribe(v, got, sizeof(got));
+        what[strlen(what) - strlen(".path")] = 0;
+        if (v->type != YAML_SCALAR_NODE || JobIsNull(v)) JobTry(c, JobFail(c, v, "'%s.step' must be an integer >= 0, got %s", what, got));
+        s     = JobScalarText(v);
+        errno = 0;
+        st    = strtoll(s, &end, 10);
+        if (end == s || *end || errno == ERANGE || st < 0) JobTry(c, JobFail(c, v, "'%s.step' must be an integer >= 0, got %s", what, got));
+        e->step = (PetscInt64)st;
+      }
+    } else
+      JobTry(c, JobGetString(c, item, what, path, sizeof(path)));
+    PetscCall(JobJoinPath(job->dir, path, e->path, sizeof(e->path)));
+    if (e->step < 0) PetscCall(JobStepFromName(e->path, &e->step));
+  }
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode JobParseRuns(JobCtx *c, SpdJob job, yaml_node_t *node)
+{
+  PetscInt n, first = job->ncheckpoints;
+
+  PetscFunctionBegin;
+  if (!node) PetscFunctionReturn(0);
+  if (JobIsNull(node) || (node->type == YAML_SEQUENCE_NODE && node->data.sequence.items.top == node->data.sequence.items.start)) JobTry(c, JobFail(c, node, "'runs' is empty; list runs ('- name: seed0' with 'checkpoints:') or remove the key"));
+  if (node->type != YAML_SEQUENCE_NODE) JobTry(c, JobFail(c, node, "'runs' must be a list of runs ('- name: ...' with 'checkpoints: ...'), got %s", JobNodeKind(node)));
+  n = (PetscInt)(node->data.sequence.items.top - node->data.sequence.items.start);
+  for (PetscInt i = 0; i < n; i++) {
+    yaml_node_t *item = JobNode(c, node->data.sequence.items.start[i]), *v, *namenode;
+    char         where[64], what[96], run[128];
+    PetscInt     ne      = 0;
+    JobRunEntry *entries = NULL;
+
+    PetscCall(PetscSNPrintf(where, sizeof(where), "runs[%" PetscInt_FMT "]", i));
+    if (item->type != YAML_MAPPING_NODE) JobTry(c, JobFail(c, item, "'%s' must be a mapping with 'name' and 'checkpoints', got %s", where, JobNodeKind(item)));
+    JobTry(c, JobCheckMapping(c, item, where, JobRunKeys));
+    if (!(namenode = JobFind(c, item, "name"))) JobTry(c, JobFail(c, item, "'%s' has no 'name'; give each run a unique name such as seed0", where));
+    PetscCall(PetscSNPrintf(what, sizeof(what), "%s.name", where));
+    JobTry(c, JobGetString(c, namenode, what, run, sizeof(run)));
+    for (const char *ch = run; *ch; ch++)
+      if (*ch == '/' || iscntrl((unsigned char)*ch)) JobTry(c, JobFail(c, namenode, "'%s' may not contain '/' or control characters, got '%s'", what, run));
+    for (PetscInt k = first; k < job->ncheckpoints; k++)
+      if (!strcmp(job->checkpoints[k].run, run)) JobTry(c, JobFail(c, namenode, "two runs are named '%s'; give each run a unique 'name'", run));
+    if (!(v = JobFind(c, item, "checkpoints"))) JobTry(c, JobFail(c, item, "run '%s' (%s) has no 'checkpoints'; give a step pattern such as ckpt/%s/step_{step}.safetensors or a list of files", run, where, run));
+    PetscCall(PetscSNPrintf(what, sizeof(what), "%s.checkpoints", where));
+    if (v->type == YAML_SCALAR_NODE && !JobIsNull(v))
+      PetscCall(JobExpandPattern(c, job, v, run, &ne, &entries));
+    else if (v->type == YAML_SEQUENCE_NODE)
+      PetscCall(JobRunList(c, job, v, where, &ne, &entries));
+    else
+      PetscCall(JobFail(c, v, "'%s' must be a step pattern (text with {step}) or a list of files, got %s", what, JobNodeKind(v)));
+    if (!c->failed) {
+      qsort(entries, (size_t)ne, sizeof(*entries), JobRunEntryCompare);
+      for (PetscInt k = 1; k < ne; k++)
+        if (entries[k].step >= 0 && entries[k].step == entries[k - 1].step) {
+          PetscCall(JobFail(c, v, "run '%s' has two checkpoints with step %" PetscInt64_FMT ": '%s' and '%s'; remove one (or give explicit 'step:' values in a list)", run, entries[k].step, entries[k - 1].path, entries[k].path));
+          break;
+        }
+    }
+    for (PetscInt k = 0; k < ne && !c->failed; k++) {
+      SpdJobCheckpoint *ck;
+      char              stem[PETSC_MAX_PATH_LEN];
+      size_t            len;
+
+      PetscCall(JobAddCheckpoint(c, job, &ck));
+      PetscCall(PetscStrncpy(ck->path, entries[k].path, sizeof(ck->path)));
+      PetscCall(PetscStrncpy(ck->run, run, sizeof(ck->run)));
+      ck->step = entries[k].step;
+      if (ck->step >= 0)
+        PetscCall(PetscSNPrintf(stem, sizeof(stem), "step%" PetscInt64_FMT, ck->step));
+      else
+        PetscCall(JobStem(ck->path, stem, sizeof(stem)));
+      len = strlen(run) + 1 + strlen(stem);
+      if (len >= sizeof(ck->label)) {
+        PetscCall(JobFail(c, namenode, "the label '%s/%s' of a checkpoint of run '%s' is longer than %zu characters; use a shorter run name", run, stem, run, sizeof(ck->label) - 1));
+        break;
+      }
+      PetscCall(PetscSNPrintf(ck->label, sizeof(ck->label), "%s/%s", run, stem));
+      for (PetscInt j = 0; j < job->ncheckpoints - 1; j++) {
+        if (!strcmp(job->checkpoints[j].path, ck->path)) {
+          PetscCall(JobFail(c, v, "checkpoint '%s' of run '%s' is also listed as '%s'; keep one", ck->path, run, job->checkpoints[j].label));
+          break;
+        }
+        if (!strcmp(job->checkpoints[j].label, ck->label)) {
+          PetscCall(JobFail(c, v, "two checkpoints of the job have the label '%s' ('%s' and '%s'); give the files of run '%s' distinct steps or names", ck->label, job->checkpoints[j].path, ck->path, run));
+          break;
+        }
+      }
+    }
+    PetscCall(PetscFree(entries));
+    if (c->failed) PetscFunctionReturn(0);
   }
   PetscFunctionReturn(0);
 }
@@ -689,7 +980,8 @@ static PetscErrorCode JobParseDocument(JobCtx *c, SpdJob job)
     PetscCall(PetscSNPrintf(out, sizeof(out), "%s.results", job->name));
     PetscCall(JobJoinPath(job->dir, out, job->output, sizeof(job->output)));
   }
-  JobTry(c, JobParseCheckpoints(c, job, JobFind(c, root, "checkpoints")));
+  JobTry(c, JobParseCheckpoints(c, job, JobFind(c, root, "checkpoints"), JobFind(c, root, "runs") ? PETSC_TRUE : PETSC_FALSE));
+  JobTry(c, JobParseRuns(c, job, JobFind(c, root, "runs")));
   JobTry(c, JobParseTensors(c, job, JobFind(c, root, "tensors")));
   JobTry(c, JobParseWeights(c, job, JobFind(c, root, "weights")));
   JobTry(c, JobParseSolver(c, job, JobFind(c, root, "solver")));
@@ -747,6 +1039,7 @@ PetscErrorCode SpdJobLoadString(MPI_Comm comm, const char text[], const char ori
 
   PetscCall(PetscMemzero(&ctx, sizeof(ctx)));
   ctx.origin = origin;
+  ctx.comm   = comm;
   ctx.doc    = &doc;
   PetscCheck(yaml_parser_initialize(&parser), PETSC_COMM_SELF, PETSC_ERR_MEM, "libyaml could not initialize its parser");
   yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));
@@ -937,11 +1230,18 @@ static const char SpdJobKeysText[] = "Job file keys (YAML; every key optional un
                                      "  name: STR                    study name (default: the job file's base name)\n"
                                      "  output: PATH                 results folder, relative to the job file's folder\n"
                                      "                               (default: <name>.results next to the job file; -o overrides)\n"
-                                     "  checkpoints:                 REQUIRED, a non-empty list; each entry is a path or a mapping\n"
+                                     "  checkpoints:                 a non-empty list (REQUIRED unless runs: is given); each entry is a path or a mapping\n"
                                      "    - PATH                     safetensors file, *.safetensors.index.json, HDF5 or Keras .h5;\n"
                                      "                               relative to the job file's folder\n"
                                      "    - path: PATH               the same, with\n"
                                      "      label: STR               a label (default: base name without extensions)\n"
+                                     "  runs:                        training runs, each a series of checkpoints ordered by step\n"
+                                     "    - name: STR                REQUIRED, unique, no '/'; labels are <name>/step<step>\n"
+                                     "      checkpoints: PATTERN     a path with one {step} (globs allowed elsewhere), e.g.\n"
+                                     "                               ckpt/seed0/step_{step}.safetensors: every file whose {step} is an integer\n"
+                                     "      checkpoints:             or a list; each entry a PATH (step: last digits of its base name)\n"
+                                     "        - path: PATH           or a mapping with\n"
+                                     "          step: N              an explicit step (integer >= 0)\n"
                                      "  tensors:\n"
                                      "    include: [GLOB, ...]       tensor names to analyse (default [\"*\"]; a single GLOB is accepted)\n"
                                      "    exclude: [GLOB, ...]       tensor names to leave out (applied after include)\n"

@@ -25,6 +25,24 @@ static PetscErrorCode SpdReadStrings_Private(hid_t file, const char path[], Pets
   PetscFunctionReturn(0);
 }
 
+/* Read a 1-D int64 dataset of n entries. */
+static PetscErrorCode SpdReadInt64_Private(hid_t file, const char path[], PetscInt n, PetscInt64 **v)
+{
+  hid_t    dset, space;
+  hssize_t np;
+
+  PetscFunctionBegin;
+  SpdCallH5Return(dset, H5Dopen2, (file, path, H5P_DEFAULT));
+  SpdCallH5Return(space, H5Dget_space, (dset));
+  np = H5Sget_simple_extent_npoints(space);
+  PetscCheck(np == n, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s has %lld entries, the /tasks table %" PetscInt_FMT "; the index is damaged, rerun the job to rewrite it", path, (long long)np, n);
+  PetscCall(PetscCalloc1(n + 1, v));
+  if (n > 0) SpdCallH5(H5Dread, (dset, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, *v));
+  SpdCallH5(H5Sclose, (space));
+  SpdCallH5(H5Dclose, (dset));
+  PetscFunctionReturn(0);
+}
+
 static void SpdFreeStrings_Private(PetscInt n, char **v)
 {
   for (PetscInt i = 0; i < n; i++) free(v[i]); /* allocated by HDF5 with malloc */
@@ -109,7 +127,8 @@ static const struct {
 - csv     - the CSV file to write ("-" for standard output)
 
   Notes:
-  Columns: checkpoint, name, tensor, dtype, status, then every scalar metric (empty
+  Columns: checkpoint, run, step (empty when the checkpoint is not part of a run or its
+  step is unknown), name, tensor, dtype, status, then every scalar metric (empty
   when unknown), solver counts and timings. Failed and refused tasks get a row with
   their status and message and empty numbers, so that nothing is silently missing.
 @*/
@@ -117,8 +136,9 @@ PetscErrorCode SpdExportCSV(const char results[], const char csv[])
 {
   char         path[PETSC_MAX_PATH_LEN];
   hid_t        index;
-  PetscInt     n, n2, n3, n4, n5;
-  char       **status, **file, **ckpt, **name, **msg;
+  PetscInt     n, n2, n3, n4, n5, n6;
+  char       **status, **file, **ckpt, **name, **msg, **run = NULL;
+  PetscInt64  *step = NULL;
   FILE        *fp;
   const size_t ncol = sizeof(SpdExportColumns) / sizeof(SpdExportColumns[0]);
 
@@ -133,13 +153,19 @@ PetscErrorCode SpdExportCSV(const char results[], const char csv[])
   PetscCall(SpdReadStrings_Private(index, "tasks/name", &n4, &name));
   PetscCall(SpdReadStrings_Private(index, "tasks/message", &n5, &msg));
   PetscCheck(n == n2 && n == n3 && n == n4 && n == n5, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: the /tasks table has columns of different lengths; the index is damaged, rerun the job to rewrite it", path);
+  /* run and step: absent from indexes written before runs existed */
+  if (H5Lexists(index, "tasks/run", H5P_DEFAULT) > 0 && H5Lexists(index, "tasks/step", H5P_DEFAULT) > 0) {
+    PetscCall(SpdReadStrings_Private(index, "tasks/run", &n6, &run));
+    PetscCheck(n6 == n, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: the /tasks table has columns of different lengths; the index is damaged, rerun the job to rewrite it", path);
+    PetscCall(SpdReadInt64_Private(index, "tasks/step", n, &step));
+  }
 
   if (!strcmp(csv, "-"))
     fp = stdout;
   else
     fp = fopen(csv, "w");
   PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "Cannot write %s", csv);
-  fprintf(fp, "checkpoint,name,tensor,dtype,status");
+  fprintf(fp, "checkpoint,run,step,name,tensor,dtype,status");
   for (size_t c = 0; c < ncol; c++) fprintf(fp, ",%s", SpdExportColumns[c].col);
   fprintf(fp, ",message\n");
   for (PetscInt i = 0; i < n; i++) {
@@ -160,6 +186,10 @@ PetscErrorCode SpdExportCSV(const char results[], const char csv[])
       PetscCall(PetscFree(v));
     }
     SpdCSVString_Private(fp, ckpt[i]);
+    fputc(',', fp);
+    SpdCSVString_Private(fp, run && run[i] ? run[i] : "");
+    fputc(',', fp);
+    if (step && step[i] >= 0) fprintf(fp, "%" PetscInt64_FMT, step[i]);
     fputc(',', fp);
     SpdCSVString_Private(fp, name[i]);
     fputc(',', fp);
@@ -185,6 +215,8 @@ PetscErrorCode SpdExportCSV(const char results[], const char csv[])
   SpdFreeStrings_Private(n, ckpt);
   SpdFreeStrings_Private(n, name);
   SpdFreeStrings_Private(n, msg);
+  if (run) SpdFreeStrings_Private(n, run);
+  PetscCall(PetscFree(step));
   SpdCallH5(H5Fclose, (index));
   PetscFunctionReturn(0);
 }

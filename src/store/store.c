@@ -157,6 +157,24 @@ static PetscErrorCode SpdWriteStrings_Private(hid_t loc, const char path[], Pets
   PetscFunctionReturn(0);
 }
 
+/* A 1-D int64 dataset (serial file). */
+static PetscErrorCode SpdWriteInt64_Private(hid_t loc, const char path[], PetscInt n, const PetscInt64 v[])
+{
+  hid_t   space, dset, lcpl;
+  hsize_t dim = (hsize_t)n;
+
+  PetscFunctionBegin;
+  SpdCallH5Return(lcpl, H5Pcreate, (H5P_LINK_CREATE));
+  SpdCallH5(H5Pset_create_intermediate_group, (lcpl, 1));
+  SpdCallH5Return(space, H5Screate_simple, (1, &dim, NULL));
+  SpdCallH5Return(dset, H5Dcreate2, (loc, path, H5T_STD_I64LE, space, lcpl, H5P_DEFAULT, H5P_DEFAULT));
+  if (n > 0) SpdCallH5(H5Dwrite, (dset, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v));
+  SpdCallH5(H5Dclose, (dset));
+  SpdCallH5(H5Sclose, (space));
+  SpdCallH5(H5Pclose, (lcpl));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode SpdWriteAttrString_Private(hid_t loc, const char name[], const char value[])
 {
   hid_t       type, space, attr;
@@ -253,6 +271,18 @@ static PetscErrorCode SpdStoreWriteIndex_Private(SpdStore s, SpdPlan plan)
   PetscCall(SpdWriteStrings_Private(file, "tasks/id", nt, ids));
   PetscCall(SpdWriteStrings_Private(file, "tasks/name", nt, names));
   PetscCall(SpdWriteStrings_Private(file, "tasks/checkpoint", nt, labels));
+  {
+    const char **runs;
+    PetscInt64  *steps;
+    PetscCall(PetscMalloc2(nt, &runs, nt, &steps));
+    for (PetscInt i = 0; i < nt; i++) {
+      runs[i]  = job->checkpoints[plan->tasks[i].checkpoint].run;
+      steps[i] = job->checkpoints[plan->tasks[i].checkpoint].step;
+    }
+    PetscCall(SpdWriteStrings_Private(file, "tasks/run", nt, runs));
+    PetscCall(SpdWriteInt64_Private(file, "tasks/step", nt, steps));
+    PetscCall(PetscFree2(runs, steps));
+  }
   PetscCall(SpdWriteStrings_Private(file, "tasks/status", nt, status));
   PetscCall(SpdWriteStrings_Private(file, "tasks/message", nt, msgs));
   PetscCall(SpdWriteStrings_Private(file, "tasks/file", nt, files));
@@ -280,6 +310,17 @@ static PetscErrorCode SpdStoreWriteIndex_Private(SpdStore s, SpdPlan plan)
     }
     PetscCall(SpdWriteStrings_Private(file, "checkpoints_list/label", nc, a));
     PetscCall(SpdWriteStrings_Private(file, "checkpoints_list/path", nc, b));
+    {
+      PetscInt64 *steps;
+      PetscCall(PetscMalloc1(nc, &steps));
+      for (PetscInt i = 0; i < nc; i++) {
+        a[i]     = job->checkpoints[i].run;
+        steps[i] = job->checkpoints[i].step;
+      }
+      PetscCall(SpdWriteStrings_Private(file, "checkpoints_list/run", nc, a));
+      PetscCall(SpdWriteInt64_Private(file, "checkpoints_list/step", nc, steps));
+      PetscCall(PetscFree(steps));
+    }
     for (PetscInt i = 0, j = 0; i < nc; i++)
       if (plan->errors && plan->errors[i]) {
         a[j]   = job->checkpoints[i].label;

@@ -44,7 +44,7 @@ with h5py.File(f"{work}/results/index.h5", "r") as f:
     check(n_links == 3, f"3 analysed matrices reachable through links, found {n_links}")
 
 required_root = ["specdyn_version", "git_revision", "library_versions", "written", "study", "job_text", "petsc_options",
-                 "analysis", "task_id", "checkpoint", "checkpoint_label", "name", "tensor", "tensor_file", "dtype",
+                 "analysis", "task_id", "checkpoint", "checkpoint_label", "run", "step", "name", "tensor", "tensor_file", "dtype",
                  "m", "n", "row0", "nrows", "col0", "ncols", "transpose", "ranks", "world_ranks", "storage"]
 required_metrics = ["frobenius", "spectral", "nuclear", "stable_rank", "effective_rank", "numerical_rank", "rank_tol",
                     "sigma_min", "condition", "mp_noise", "mp_edge", "mp_threshold", "mp_outliers", "alpha", "alpha_xmin",

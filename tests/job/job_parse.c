@@ -189,6 +189,118 @@ static PetscErrorCode TestErrors(void)
   PetscFunctionReturn(0);
 }
 
+/* Runs: step patterns expanded on the file system (empty files suffice: SpdJobLoad does
+   not open checkpoints), ordered numerically, labelled <run>/step<step>; explicit lists. */
+static PetscErrorCode TestRuns(void)
+{
+  PetscMPIInt rank, size;
+  char        dir[PETSC_MAX_PATH_LEN], cwd[PETSC_MAX_PATH_LEN], text[4096], path[2 * PETSC_MAX_PATH_LEN];
+  SpdJob      job;
+  const char *files[] = { "a/step_10.safetensors", "a/step_2.safetensors", "a/step_0.safetensors", "a/step_final.safetensors", "b-1/ckpt_7.st", "b-1/ckpt_5.st", "b-2/ckpt_100.st", "dup/s_7.st", "dup/s_007.st" };
+  struct {
+    const char *path, *run, *label;
+    PetscInt64  step;
+  } expect[] = {
+    { "model.safetensors", "", "model", -1 },
+    { "a/step_0.safetensors", "seed0", "seed0/step0", 0 },
+    { "a/step_2.safetensors", "seed0", "seed0/step2", 2 },
+    { "a/step_10.safetensors", "seed0", "seed0/step10", 10 },
+    { "b-1/ckpt_5.st", "wd", "wd/step5", 5 },
+    { "b-1/ckpt_7.st", "wd", "wd/step7", 7 },
+    { "b-2/ckpt_100.st", "wd", "wd/step100", 100 },
+    { "l/epoch_12.safetensors", "listed", "listed/step12", 12 },
+    { "l/x.safetensors", "listed", "listed/step30", 30 },
+    { "l/first.safetensors", "listed", "listed/first", -1 },
+    { "l/final.h5", "listed", "listed/final", -1 },
+  };
+  const PetscInt nexpect = (PetscInt)(sizeof(expect) / sizeof(expect[0]));
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  PetscCall(PetscGetWorkingDirectory(cwd, sizeof(cwd)));
+  PetscCall(PetscSNPrintf(dir, sizeof(dir), "%s/job_parse_runs_%d", cwd, size));
+  if (rank == 0) {
+    const char *sub[] = { "", "/a", "/b-1", "/b-2", "/dup" };
+    for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+      PetscCall(PetscSNPrintf(path, sizeof(path), "%s%s", dir, sub[i]));
+      PetscCall(PetscMkdir(path));
+    }
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+      FILE *f;
+      PetscCall(PetscSNPrintf(path, sizeof(path), "%s/%s", dir, files[i]));
+      f = fopen(path, "w");
+      PetscCheck(f, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", path);
+      fclose(f);
+    }
+  }
+  PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD));
+
+  PetscCall(PetscSNPrintf(text, sizeof(text),
+      "checkpoints: [model.safetensors]\n"
+      "runs:\n"
+      "  - name: seed0\n"
+      "    checkpoints: a/step_{step}.safetensors\n"
+      "  - name: wd\n"
+      "    checkpoints: \"b-*/ckpt_{step}.st\"\n"
+      "  - name: listed\n"
+      "    checkpoints:\n"
+      "      - l/first.safetensors\n"
+      "      - {path: l/x.safetensors, step: 30}\n"
+      "      - l/final.h5\n"
+      "      - l/epoch_12.safetensors\n"));
+  PetscCall(SpdJobLoadString(PETSC_COMM_WORLD, text, "RUNS.yaml", dir, &job));
+  SPD_EXPECT(job->ncheckpoints == nexpect, "runs: %" PetscInt_FMT " checkpoints, expected %" PetscInt_FMT, job->ncheckpoints, nexpect);
+  for (PetscInt i = 0; i < PetscMin(nexpect, job->ncheckpoints); i++) {
+    const SpdJobCheckpoint *ck = &job->checkpoints[i];
+    PetscCall(PetscSNPrintf(path, sizeof(path), "%s/%s", dir, expect[i].path));
+    SPD_EXPECT(!strcmp(ck->path, path), "runs: checkpoint %" PetscInt_FMT " path %s, expected %s", i, ck->path, path);
+    SPD_EXPECT(!strcmp(ck->run, expect[i].run), "runs: checkpoint %" PetscInt_FMT " run '%s', expected '%s'", i, ck->run, expect[i].run);
+    SPD_EXPECT(!strcmp(ck->label, expect[i].label), "runs: checkpoint %" PetscInt_FMT " label '%s', expected '%s'", i, ck->label, expect[i].label);
+    SPD_EXPECT(ck->step == expect[i].step, "runs: checkpoint %" PetscInt_FMT " step %" PetscInt64_FMT ", expected %" PetscInt64_FMT, i, ck->step, expect[i].step);
+  }
+  PetscCall(SpdJobDestroy(&job));
+
+  /* runs alone (no checkpoints key), through a job file: paths start at its folder */
+  if (rank == 0) {
+    FILE *f;
+    PetscCall(PetscSNPrintf(path, sizeof(path), "%s/runsonly.yaml", dir));
+    f = fopen(path, "w");
+    PetscCheck(f, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", path);
+    fprintf(f, "runs:\n  - name: s\n    checkpoints: a/step_{step}.safetensors\n");
+    fclose(f);
+  }
+  PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD));
+  PetscCall(PetscSNPrintf(path, sizeof(path), "job_parse_runs_%d/runsonly.yaml", size));
+  PetscCall(SpdJobLoad(PETSC_COMM_WORLD, path, &job));
+  SPD_EXPECT(job->ncheckpoints == 3 && job->checkpoints[0].step == 0 && job->checkpoints[1].step == 2 && job->checkpoints[2].step == 10, "runs only: 3 checkpoints in step order");
+  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/a/step_10.safetensors", dir));
+  SPD_EXPECT(job->ncheckpoints == 3 && !strcmp(job->checkpoints[2].path, path) && !strcmp(job->checkpoints[2].label, "s/step10"), "runs only: last %s", job->ncheckpoints == 3 ? job->checkpoints[2].path : "");
+  PetscCall(SpdJobDestroy(&job));
+
+  /* errors */
+  EXPECT_ERROR("runs:\n  - name: r\n    checkpoints: ckpt/model.safetensors\n", "JOB.yaml:3:", "the pattern 'ckpt/model.safetensors' of run 'r' must contain {step} exactly once (it has 0)");
+  EXPECT_ERROR("runs:\n  - name: r\n    checkpoints: ckpt/{step}/step_{step}.safetensors\n", "JOB.yaml:3:", "must contain {step} exactly once (it has 2)");
+  EXPECT_ERROR("runs:\n  - name: r\n    checkpoints: nowhere/step_{step}.safetensors\n", "JOB.yaml:3:", "the pattern 'nowhere/step_{step}.safetensors' of run 'r' matches no file", "folder '/data/nowhere'");
+  PetscCall(PetscSNPrintf(text, sizeof(text), "runs:\n  - name: d\n    checkpoints: %s/dup/s_{step}.st\n", dir));
+  {
+    char f1[2 * PETSC_MAX_PATH_LEN], f2[2 * PETSC_MAX_PATH_LEN];
+    PetscCall(PetscSNPrintf(f1, sizeof(f1), "'%s/dup/s_007.st'", dir));
+    PetscCall(PetscSNPrintf(f2, sizeof(f2), "'%s/dup/s_7.st'", dir));
+    EXPECT_ERROR(text, "JOB.yaml:3:", "run 'd' has two checkpoints with step 7", f1, f2);
+  }
+  EXPECT_ERROR("runs:\n  - name: r\n    checkpoints:\n      - {path: x.safetensors, step: 3}\n      - {path: y.safetensors, step: 3}\n", "run 'r' has two checkpoints with step 3: '/data/x.safetensors' and '/data/y.safetensors'");
+  EXPECT_ERROR("runs:\n  - name: r\n    checkpoints: [a1.safetensors]\n  - name: r\n    checkpoints: [b1.safetensors]\n", "JOB.yaml:4:", "two runs are named 'r'");
+  EXPECT_ERROR("runs:\n  - name: r\n    chekpoints: [a1.safetensors]\n", "JOB.yaml:3:", "unknown key 'chekpoints' in 'runs[0]'; did you mean 'checkpoints'?");
+  EXPECT_ERROR("runs:\n  - name: r\n    checkpoints:\n      - path: a1.safetensors\n        stpe: 4\n", "JOB.yaml:5:", "unknown key 'stpe' in 'runs[0].checkpoints[0]'; did you mean 'step'?");
+  EXPECT_ERROR("runs:\n  - checkpoints: [a1.safetensors]\n", "JOB.yaml:2:", "'runs[0]' has no 'name'");
+  EXPECT_ERROR("runs:\n  - name: a/b\n    checkpoints: [a1.safetensors]\n", "JOB.yaml:2:", "'runs[0].name' may not contain '/'");
+  EXPECT_ERROR("runs:\n  - name: r\n    checkpoints:\n      - {path: x.safetensors, step: -3}\n", "JOB.yaml:4:", "'runs[0].checkpoints[0].step' must be an integer >= 0, got '-3'");
+  EXPECT_ERROR("runs: []\n", "'runs' is empty");
+  EXPECT_ERROR("runs:\n  - name: r\n    checkpoints: [x/first.safetensors, y/first.safetensors]\n", "JOB.yaml:3:", "two checkpoints of the job have the label 'r/first' ('/data/x/first.safetensors' and '/data/y/first.safetensors')");
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode TestOptions(void)
 {
   SpdJob    job;
@@ -280,7 +392,7 @@ static PetscErrorCode TestPrintKeys(void)
     FILE       *f = tmpfile();
     char        buf[8192];
     size_t      n;
-    const char *keys[] = { "name:", "output:", "checkpoints:", "label:", "include:", "exclude:", "split:", "match:", "parts:", "axis:", "heads:", "transpose:", "weights:", "full:", "full_max:", "top:", "bottom:", "vectors:", "rank_tol:", "tail_min:", "solver:", "resources:", "memory_per_rank:", "ranks_per_task:" };
+    const char *keys[] = { "name:", "output:", "checkpoints:", "label:", "runs:", "{step}", "step:", "include:", "exclude:", "split:", "match:", "parts:", "axis:", "heads:", "transpose:", "weights:", "full:", "full_max:", "top:", "bottom:", "vectors:", "rank_tol:", "tail_min:", "solver:", "resources:", "memory_per_rank:", "ranks_per_task:" };
     PetscCall(SpdJobPrintKeys(f));
     rewind(f);
     n      = fread(buf, 1, sizeof(buf) - 1, f);
@@ -316,7 +428,7 @@ static PetscErrorCode TestShippedFiles(void)
   PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
   if (rank == 0) {
     static char buf[131072];
-    const char *keys[] = { "`name`", "`output`", "`checkpoints`", "`path`", "`label`", "`include`", "`exclude`", "`split`", "`match`", "`parts`", "`axis`", "`heads`", "`transpose`", "`weights`", "`full`", "`full_max`", "`top`", "`bottom`", "`vectors`", "`rank_tol`", "`tail_min`", "`solver`", "`resources`", "`memory_per_rank`", "`ranks_per_task`" };
+    const char *keys[] = { "`name`", "`output`", "`checkpoints`", "`path`", "`label`", "`runs`", "`step`", "`include`", "`exclude`", "`split`", "`match`", "`parts`", "`axis`", "`heads`", "`transpose`", "`weights`", "`full`", "`full_max`", "`top`", "`bottom`", "`vectors`", "`rank_tol`", "`tail_min`", "`solver`", "`resources`", "`memory_per_rank`", "`ranks_per_task`" };
     FILE       *f;
     size_t      n;
     PetscCall(PetscSNPrintf(path, sizeof(path), "%s/docs/jobs.md", src));
@@ -338,6 +450,7 @@ int main(int argc, char **argv)
   PetscCall(TestFullJob());
   PetscCall(TestDefaults());
   PetscCall(TestErrors());
+  PetscCall(TestRuns());
   PetscCall(TestOptions());
   PetscCall(TestLoadFile());
   PetscCall(TestPrintKeys());
