@@ -65,6 +65,24 @@ def safetensors_tensors(path):
     return out
 
 
+def write_safetensors(path, tensors, dtype="F32"):
+    """Write {name: array} as one safetensors file in the given float dtype (F32 or F64),
+    from the format description (u64 header length, JSON header, row-major data)."""
+    np_dt = {"F32": "<f4", "F64": "<f8"}[dtype]
+    hdr, off, blobs = {}, 0, []
+    for name, a in tensors.items():
+        b = np.ascontiguousarray(a, dtype=np_dt).tobytes()
+        hdr[name] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        off += len(b)
+        blobs.append(b)
+    h = json.dumps(hdr).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    if os.path.dirname(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(len(h).to_bytes(8, "little") + h + b"".join(blobs))
+
+
 def keras_kernels(path):
     """{dataset path: float64 array} of every weight under model_weights/."""
     out = {}

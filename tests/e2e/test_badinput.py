@@ -12,26 +12,12 @@ shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 
 
-def st_file(path, tensors):
-    hdr, blobs, off = {}, [], 0
-    for name, a in tensors.items():
-        b = a.astype("<f4").tobytes()
-        hdr[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(hdr).encode()
-    with open(path, "wb") as f:
-        f.write(len(h).to_bytes(8, "little")); f.write(h)
-        for b in blobs:
-            f.write(b)
-
-
 rng = np.random.default_rng(3)
 good = rng.standard_normal((40, 30))
-st_file(f"{work}/good.safetensors", {"a.weight": good})
+write_safetensors(f"{work}/good.safetensors", {"a.weight": good})
 bad = rng.standard_normal((50, 20)); bad[17, 3] = np.nan
-st_file(f"{work}/nan.safetensors", {"ok.weight": rng.standard_normal((30, 30)), "bad.weight": bad})
-st_file(f"{work}/trunc.safetensors", {"t.weight": rng.standard_normal((64, 64))})
+write_safetensors(f"{work}/nan.safetensors", {"ok.weight": rng.standard_normal((30, 30)), "bad.weight": bad})
+write_safetensors(f"{work}/trunc.safetensors", {"t.weight": rng.standard_normal((64, 64))})
 with open(f"{work}/trunc.safetensors", "r+b") as f:
     f.truncate(os.path.getsize(f"{work}/trunc.safetensors") - 100)
 

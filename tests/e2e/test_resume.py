@@ -15,18 +15,7 @@ import json
 def model(path, rows, cols):
     """16 Gaussian F64 matrices, each heavy enough to take a moment."""
     rng = np.random.default_rng(7)
-    hdr, blobs, off = {}, [], 0
-    for i in range(16):
-        a = rng.standard_normal((rows + 8 * i, cols)).astype("<f8")
-        b = a.tobytes()
-        hdr[f"layer{i:02d}.weight"] = {"dtype": "F64", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(hdr).encode()
-    with open(path, "wb") as f:
-        f.write(len(h).to_bytes(8, "little")); f.write(h)
-        for b in blobs:
-            f.write(b)
+    write_safetensors(path, {f"layer{i:02d}.weight": rng.standard_normal((rows + 8 * i, cols)) for i in range(16)}, "F64")
 
 
 model(f"{work}/model.safetensors", 360, 300)

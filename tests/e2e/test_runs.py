@@ -21,20 +21,6 @@ def planted(run, step, name):
     return np.random.default_rng(seed).standard_normal(SHAPES[name]).astype(np.float32)
 
 
-def write_safetensors(path, tensors):
-    hdr, off, blobs = {}, 0, []
-    for name, a in tensors.items():
-        b = np.ascontiguousarray(a, dtype="<f4").tobytes()
-        hdr[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
-        off += len(b)
-        blobs.append(b)
-    h = json.dumps(hdr).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(len(h).to_bytes(8, "little") + h + b"".join(blobs))
-
-
 for run_, pat in RUNS.items():
     for step in STEPS:
         write_safetensors(f"{work}/{pat.replace('{step}', str(step))}", {n: planted(run_, step, n) for n in SHAPES})
