@@ -6,6 +6,7 @@
 int SpdCmdInspect(int argc, char **argv);
 int SpdCmdRun(int argc, char **argv);
 int SpdCmdExport(int argc, char **argv);
+int SpdCmdReport(int argc, char **argv);
 
 /* True if argv holds --help or -h (before any "--"). */
 PetscBool SpdCmdWantsHelp(int argc, char **argv);
