@@ -7,4 +7,5 @@
 #include <specdyn/metrics.h>
 #include <specdyn/job.h>
 #include <specdyn/store.h>
+#include <specdyn/compare.h>
 #include <specdyn/analysis.h>

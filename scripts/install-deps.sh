@@ -16,7 +16,7 @@ PKGS=(
   # a private single-node SLURM cluster for the batch tests (tests/slurm)
   slurmctld slurmd slurm-client munge
   # independent references for tests and benchmarks (run with /usr/bin/python3)
-  python3 python3-numpy python3-scipy python3-h5py python3-matplotlib
+  python3 python3-numpy python3-scipy python3-h5py python3-matplotlib python3-torch
 )
 
 missing=()

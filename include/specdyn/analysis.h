@@ -5,7 +5,7 @@
    metrics -> store), records failures without stopping the others, and writes the
    index. A SIGTERM stops taking new tasks; finished tasks stay stored. */
 #pragma once
-#include <specdyn/store.h>
+#include <specdyn/compare.h>
 #include <specdyn/svd.h>
 #include <specdyn/metrics.h>
 
@@ -14,10 +14,12 @@ typedef enum { SPD_RUN_COMPLETE = 0,
   SPD_RUN_FAILED                = 2 } SpdRunStatus;
 
 typedef struct {
-  PetscInt ndone, nskipped_done, nfailed, nrefused, nnot_run;
+  PetscInt          ndone, nskipped_done, nfailed, nrefused, nnot_run;
+  SpdCompareSummary cmp; /* comparisons (job key compare:), computed after the tasks */
 } SpdRunSummary;
 
 /* Run one task on `comm` (its group) and write its result file. Collective on comm. */
 PETSC_EXTERN PetscErrorCode SpdWeightsRunTask(SpdPlan, const SpdTask *, MPI_Comm, SpdStore, PetscInt *nprod);
-/* Run every task of the plan not yet stored. Collective on plan->comm. */
+/* Run every task of the plan not yet stored, then (unless the plan is a slice or the run
+   was stopped) the comparisons not yet stored, and write the index. Collective. */
 PETSC_EXTERN PetscErrorCode SpdRun(SpdPlan, SpdStore, SpdRunSummary *, SpdRunStatus *);

@@ -41,6 +41,33 @@ typedef struct {
   PetscInt    tail_min; /* minimum number of tail points for the power-law fit     */
 } SpdWeightsSettings;
 
+/* A layer pair for the alignment comparison: `a` and `b` are analysed names where `*`
+   matches any text (the same text in both: "h.*.mlp.c_fc.weight" pairs with
+   "h.*.mlp.c_proj.weight" layer by layer); every other character is literal. */
+typedef enum { SPD_SPACES_OUT_IN, /* |V_b^T U_a|: outputs of a feed the inputs of b  */
+  SPD_SPACES_OUT_OUT, /*             |U_a^T U_b|: a and b write the same space (q/k) */
+  SPD_SPACES_IN_IN /*                |V_a^T V_b|: a and b read the same space        */
+} SpdSpaces;
+PETSC_EXTERN const char *const SpdSpacesNames[];
+
+typedef struct {
+  char      a[SPD_MAX_NAME], b[SPD_MAX_NAME];
+  SpdSpaces spaces;
+} SpdJobLayerPair;
+
+/* What the `compare:` section asks (docs/jobs.md). Comparisons use the top-k singular
+   vectors of the tasks (weights.vectors is switched on by the section). */
+typedef struct {
+  PetscBool        enabled; /* the job has a compare: section              */
+  PetscInt         k; /* vectors compared (<= weights.top)                   */
+  PetscBool        final, previous; /* each checkpoint of a run vs the run's last / previous */
+  PetscBool        runs; /* runs against each other at equal steps         */
+  PetscBool        layers_auto; /* consecutive layers by shape chaining          */
+  PetscInt         npairs;
+  SpdJobLayerPair *pairs; /* layer pairs named in the job                   */
+  PetscBool        diff_runs, diff_previous, diff_initial; /* spectra of W_a - W_b tasks */
+} SpdCompareSettings;
+
 typedef struct _p_SpdJob *SpdJob;
 struct _p_SpdJob {
   MPI_Comm           comm;
@@ -55,6 +82,7 @@ struct _p_SpdJob {
   PetscInt           nsplits;
   SpdJobSplit       *splits;
   SpdWeightsSettings weights;
+  SpdCompareSettings compare;
   char              *petsc_options; /* options from the job file, inserted below the command line */
   PetscInt64         memory_per_rank; /* bytes; default 2 GiB                                   */
   PetscInt           ranks_per_task; /* 0: chosen per task by the planner                       */
@@ -77,6 +105,8 @@ typedef struct {
   char          id[40]; /* stable: hash of checkpoint path, view and settings      */
   PetscInt      checkpoint; /* index into job->checkpoints and plan->readers            */
   SpdMatrixView view;
+  PetscInt      checkpoint_b; /* difference task W_a - W_b: checkpoint of b, else -1      */
+  SpdMatrixView view_b; /* the same analysed name in checkpoint_b                   */
   PetscInt64    m, n;
   PetscBool     full; /* resolved settings */
   PetscInt      top, bottom;
@@ -93,19 +123,37 @@ typedef struct {
   char why[256];
 } SpdSkipped;
 
+/* A comparison between two stored tasks' top-k singular vectors (src/compare). */
+typedef enum { SPD_CMP_FINAL, /* checkpoint vs the last checkpoint of its run          */
+  SPD_CMP_PREVIOUS, /*           checkpoint vs the previous one of its run             */
+  SPD_CMP_RUNS, /*               run vs run at the same step                          */
+  SPD_CMP_LAYERS /*              layer a vs layer b in one checkpoint                  */
+} SpdCompareRelation;
+PETSC_EXTERN const char *const SpdCompareRelationNames[];
+
+typedef struct {
+  char               id[40]; /* hash of relation, spaces, both task ids and k */
+  SpdCompareRelation relation;
+  SpdSpaces          spaces; /* layers only */
+  PetscInt           a, b; /* indices into plan->tasks                      */
+  PetscInt           k; /* requested vectors (fewer if fewer converged)   */
+} SpdComparison;
+
 typedef struct _p_SpdPlan *SpdPlan;
 struct _p_SpdPlan {
-  SpdJob      job;
-  MPI_Comm    comm;
-  PetscMPIInt size;
-  SpdReader  *readers; /* one per checkpoint; NULL when it failed to open */
-  char      **errors; /* per checkpoint: the open error, or NULL         */
-  PetscInt    ntasks;
-  SpdTask    *tasks; /* sorted by decreasing cost                         */
-  PetscInt    nskipped;
-  SpdSkipped *skipped; /* 1-D tensors, unsupported dtypes, ...              */
-  PetscInt    slice, nslices; /* this run's slice of the tasks (0 <= slice < nslices) */
-  PetscBool  *inslice; /* per task: part of this run's slice (NULL: all)       */
+  SpdJob         job;
+  MPI_Comm       comm;
+  PetscMPIInt    size;
+  SpdReader     *readers; /* one per checkpoint; NULL when it failed to open */
+  char         **errors; /* per checkpoint: the open error, or NULL         */
+  PetscInt       ntasks;
+  SpdTask       *tasks; /* sorted by decreasing cost                         */
+  PetscInt       nskipped;
+  SpdSkipped    *skipped; /* 1-D tensors, unsupported dtypes, ...              */
+  PetscInt       slice, nslices; /* this run's slice of the tasks (0 <= slice < nslices) */
+  PetscBool     *inslice; /* per task: part of this run's slice (NULL: all)       */
+  PetscInt       ncomparisons;
+  SpdComparison *comparisons; /* job key compare:, computed after the tasks */
 };
 
 PETSC_EXTERN PetscErrorCode SpdPlanCreate(SpdJob, MPI_Comm, SpdPlan *);
@@ -115,5 +163,7 @@ PETSC_EXTERN PetscErrorCode SpdPlanView(SpdPlan, PetscViewer);
    study. The same plan gives the same slices on every run. */
 PETSC_EXTERN PetscErrorCode SpdPlanSetSlice(SpdPlan, PetscInt i, PetscInt n);
 PETSC_EXTERN PetscErrorCode SpdPlanDestroy(SpdPlan *);
+/* Label of a task's checkpoint: "<label a>" or, for a difference task, "<label a> - <label b>". */
+PETSC_EXTERN PetscErrorCode SpdTaskLabel(SpdPlan, const SpdTask *, char buf[], size_t len);
 /* Memory estimate per rank of one task on p ranks (bytes). */
 PETSC_EXTERN PetscInt64 SpdTaskMemoryPerRank(PetscInt64 m, PetscInt64 n, PetscBool full, PetscInt top, PetscInt bottom, PetscInt p);

@@ -4,6 +4,7 @@
      tasks/<id>.h5     one file per completed task, written collectively by its group
                        as tasks/<id>.h5.tmp and renamed when complete (atomic);
      failed/<id>.txt   the error of a task that failed (it is retried on rerun);
+     comparisons/<id>.h5  one file per comparison of two tasks' singular vectors;
      index.h5          external links presenting the study as one tree, plus the
                        list of skipped tensors and failed tasks;
    The set of final-named task files is the ledger: a rerun skips them. Schema in
@@ -19,6 +20,12 @@ PETSC_EXTERN PetscErrorCode SpdStoreOpen(MPI_Comm, const char dir[], SpdStore *)
 PETSC_EXTERN PetscErrorCode SpdStoreGetDir(SpdStore, const char **);
 /* Not collective: whether the task's final file exists. */
 PETSC_EXTERN PetscErrorCode SpdStoreTaskDone(SpdStore, const char id[], PetscBool *);
+/* Not collective: whether the comparison's file (comparisons/<id>.h5) exists. */
+PETSC_EXTERN PetscErrorCode SpdStoreComparisonDone(SpdStore, const char id[], PetscBool *);
+/* Not collective: rows [rstart, rstart+nloc) of the first min(kmax, stored) vectors of a
+   task's k x N dataset `path` ("top/U"), read by this rank alone (its own block):
+   X is nloc x *k, column-major (vector j at X + j nloc). Free with PetscFree(). */
+PETSC_EXTERN PetscErrorCode SpdStoreReadVecsBlock(SpdStore, const char id[], const char path[], PetscInt kmax, PetscInt rstart, PetscInt nloc, PetscInt *k, PetscReal **X);
 /* Not collective (call on one rank): record / clear a task's failure message. */
 PETSC_EXTERN PetscErrorCode SpdStoreRecordFailure(SpdStore, const SpdTask *, const char name[], const char msg[]);
 PETSC_EXTERN PetscErrorCode SpdStoreClearFailure(SpdStore, const char id[]);
@@ -28,9 +35,16 @@ PETSC_EXTERN PetscErrorCode SpdStoreDestroy(SpdStore *);
 
 /* A task's result file. Collective on the group communicator given at creation. */
 PETSC_EXTERN PetscErrorCode SpdTaskFileCreate(SpdStore, MPI_Comm, const char id[], SpdTaskFile *);
+/* Headline numbers of a comparison (attributes of its `summary` group, columns of the
+   index's comparisons table), NULL-terminated; docs/metrics.md defines them. */
+PETSC_EXTERN const char *const SpdComparisonSummaryNames[];
+/* A comparison's result file: comparisons/<id>.h5, same life cycle as a task file. */
+PETSC_EXTERN PetscErrorCode SpdComparisonFileCreate(SpdStore, MPI_Comm, const char id[], SpdTaskFile *);
 /* A replicated array (identical on every rank), written by one rank. */
 PETSC_EXTERN PetscErrorCode SpdTaskFileWriteReal(SpdTaskFile, const char path[], PetscInt n, const PetscReal v[]);
 PETSC_EXTERN PetscErrorCode SpdTaskFileWriteInt(SpdTaskFile, const char path[], PetscInt n, const PetscInt v[]);
+/* A replicated m x n matrix (row-major), written by one rank. */
+PETSC_EXTERN PetscErrorCode SpdTaskFileWriteMatrix(SpdTaskFile, const char path[], PetscInt m, PetscInt n, const PetscReal v[]);
 /* k distributed vectors (same layout) as a k x N dataset, each rank writing its rows' slice. */
 PETSC_EXTERN PetscErrorCode SpdTaskFileWriteVecs(SpdTaskFile, const char path[], PetscInt k, const Vec v[], PetscInt N);
 /* Attributes on the group or dataset `obj` ("/" for the root). Values identical on all ranks. */
@@ -45,3 +59,5 @@ PETSC_EXTERN PetscErrorCode SpdTaskFileAbort(SpdTaskFile *);
 
 /* `specdyn export`: one CSV row per analysed matrix with every scalar metric. Serial. */
 PETSC_EXTERN PetscErrorCode SpdExportCSV(const char results[], const char csv[]);
+/* `specdyn export --comparisons`: one CSV row per planned comparison. Serial. */
+PETSC_EXTERN PetscErrorCode SpdExportComparisonsCSV(const char results[], const char csv[]);

@@ -37,4 +37,7 @@ PETSC_EXTERN PetscErrorCode SpdSVDFull(Mat A, PetscReal sigma[]);
    -svd_* options apply first, then prefixed ones. Defaults: trlanczos with implicit
    transpose; for the bottom, ncv = max(64, 2k+16) (FACTS.md). */
 PETSC_EXTERN PetscErrorCode SpdSVDExtreme(Mat A, SpdSVDWhich which, PetscInt k, PetscBool vectors, const char prefix[], SpdTriplets *);
+/* The exact triplets of the zero matrix (sigma 0, residual 0, unit vectors e_i), where
+   Krylov solvers cannot start. Collective on A. */
+PETSC_EXTERN PetscErrorCode SpdSVDExtremeZero(Mat A, SpdSVDWhich which, PetscInt k, PetscBool vectors, SpdTriplets *);
 PETSC_EXTERN PetscErrorCode SpdTripletsDestroy(SpdTriplets *);

@@ -44,6 +44,14 @@ PETSC_EXTERN PetscErrorCode SpdLibraryVersions(char[], size_t);
 PETSC_EXTERN PetscErrorCode SpdGlobMatch(const char pattern[], const char str[], PetscBool *);
 PETSC_EXTERN PetscErrorCode SpdFormatBytes(PetscInt64, char[], size_t);
 PETSC_EXTERN PetscErrorCode SpdEditDistance(const char[], const char[], PetscInt *);
+/* A stable 16-hex-digit id of a text (FNV-1a, 64 bit; ids of tasks and comparisons). */
+PETSC_EXTERN PetscErrorCode SpdHashId(const char text[], char id[], size_t len);
+/* Order of names with digit runs compared as numbers ("h.2" < "h.10"); strcmp-like. */
+PETSC_EXTERN int SpdNaturalCompare(const char a[], const char b[]);
+
+/* SIGTERM/SIGINT handlers that only set a flag (the study stops before its next task). */
+PETSC_EXTERN PetscErrorCode SpdStopInstall(void);
+PETSC_EXTERN PetscBool      SpdStopRequested(void);
 
 /* Run code whose errors are recorded rather than fatal:
      SpdErrorCapturePush(msg, sizeof msg); ierr = F(...); SpdErrorCapturePop();

@@ -8,28 +8,6 @@
    ones. A failing task is recorded (failed/<id>.txt, index.h5) and the group goes on.
    SIGTERM/SIGINT stop every group before its next task. */
 #include <specdyn/analysis.h>
-#include <signal.h>
-
-static volatile sig_atomic_t SpdStopRequested = 0;
-
-static void SpdStopHandler(int sig)
-{
-  (void)sig;
-  SpdStopRequested = 1;
-}
-
-static PetscErrorCode SpdInstallStopHandler_Private(void)
-{
-  struct sigaction sa;
-
-  PetscFunctionBegin;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = SpdStopHandler;
-  sigemptyset(&sa.sa_mask);
-  (void)sigaction(SIGTERM, &sa, NULL);
-  (void)sigaction(SIGINT, &sa, NULL);
-  PetscFunctionReturn(0);
-}
 
 typedef enum {
   TASK_PENDING,
@@ -70,7 +48,7 @@ PetscErrorCode SpdRun(SpdPlan plan, SpdStore store, SpdRunSummary *sum, SpdRunSt
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCallMPI(MPI_Comm_size(comm, &size));
-  PetscCall(SpdInstallStopHandler_Private());
+  PetscCall(SpdStopInstall());
   PetscCall(PetscMalloc2(nt + 1, &state, nt + 1, &sizes));
 
   /* Decide on one rank what is left to do, so that every rank sees the same list. */
@@ -139,9 +117,9 @@ PetscErrorCode SpdRun(SpdPlan plan, SpdStore store, SpdRunSummary *sum, SpdRunSt
 
     for (PetscInt i = 0; i < nt && group != MPI_COMM_NULL; i++) {
       const SpdTask *t = &plan->tasks[i];
-      char           msg[4096];
+      char           msg[4096], label[260];
       PetscErrorCode ierr;
-      PetscInt       nprod = 0, flag = SpdStopRequested ? 1 : 0;
+      PetscInt       nprod = 0, flag = SpdStopRequested() ? 1 : 0;
       double         t0;
 
       if (owner[i] != color) continue;
@@ -155,26 +133,30 @@ PetscErrorCode SpdRun(SpdPlan plan, SpdStore store, SpdRunSummary *sum, SpdRunSt
       mydone++;
       mydonecost += t->cost;
       if (grank != 0) continue;
+      PetscCall(SpdTaskLabel(plan, t, label, sizeof(label)));
       if (ierr) {
         counts[2]++;
-        PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "[specdyn] FAILED %s:%s (%" PetscInt64_FMT "x%" PetscInt64_FMT "): %s\n", plan->job->checkpoints[t->checkpoint].label, t->view.name, t->m, t->n, msg));
+        PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "[specdyn] FAILED %s:%s (%" PetscInt64_FMT "x%" PetscInt64_FMT "): %s\n", label, t->view.name, t->m, t->n, msg));
         PetscCall(SpdStoreRecordFailure(store, t, t->view.name, msg));
       } else {
         double el = MPI_Wtime() - tphase, eta = mydonecost > 0 ? el * (mycost - mydonecost) / mydonecost : 0;
         counts[0]++;
         PetscCall(SpdStoreClearFailure(store, t->id));
-        PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "[specdyn] done %s:%s  %" PetscInt64_FMT "x%" PetscInt64_FMT " on %" PetscInt_FMT " rank%s  %.2f s  %" PetscInt_FMT " products  (group %d: %" PetscInt_FMT "/%" PetscInt_FMT ", ETA %.0f s)\n", plan->job->checkpoints[t->checkpoint].label, t->view.name, t->m, t->n, g, g > 1 ? "s" : "",
+        PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "[specdyn] done %s:%s  %" PetscInt64_FMT "x%" PetscInt64_FMT " on %" PetscInt_FMT " rank%s  %.2f s  %" PetscInt_FMT " products  (group %d: %" PetscInt_FMT "/%" PetscInt_FMT ", ETA %.0f s)\n", label, t->view.name, t->m, t->n, g, g > 1 ? "s" : "",
             MPI_Wtime() - t0, nprod, (int)color, mydone, mine, eta));
       }
     }
     if (group != MPI_COMM_NULL) PetscCallMPI(MPI_Comm_free(&group));
     PetscCall(PetscFree2(load, owner));
-    stop = SpdStopRequested ? 1 : stop;
+    stop = SpdStopRequested() ? 1 : stop;
     PetscCallMPI(MPI_Allreduce(&stop, &anystop, 1, MPIU_INT, MPI_MAX, comm));
   }
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, counts, 4, MPIU_INT, MPI_SUM, comm));
   /* refused and already-done counts were taken on rank 0 only; the sum keeps them */
 
+  /* comparisons need every task: not in a slice (the merge step computes them) */
+  PetscCall(PetscMemzero(&sum->cmp, sizeof(sum->cmp)));
+  if (!plan->inslice && !anystop) PetscCall(SpdCompareRun(plan, store, &sum->cmp));
   PetscCall(SpdStoreWriteIndex(store, plan));
 
   for (PetscInt c = 0; c < plan->job->ncheckpoints; c++)
@@ -186,7 +168,7 @@ PetscErrorCode SpdRun(SpdPlan plan, SpdStore store, SpdRunSummary *sum, SpdRunSt
   sum->nnot_run      = nt_run - counts[0] - counts[1] - counts[2] - counts[3];
   if (anystop && sum->nnot_run > 0)
     *status = SPD_RUN_PARTIAL;
-  else if (sum->nfailed || sum->nrefused || nckpt_err)
+  else if (sum->nfailed || sum->nrefused || nckpt_err || sum->cmp.nfailed)
     *status = SPD_RUN_FAILED;
   else
     *status = SPD_RUN_COMPLETE;

@@ -1,5 +1,5 @@
 /* The weight-spectra analysis of one task: load the analysed matrix W (m x n) on the
-   task's group, compute ||W||_F, all singular values (ScaLAPACK) and/or the top-k and
+   task's group (for a difference task W = W_a - W_b, both loaded row-distributed), compute ||W||_F, all singular values (ScaLAPACK) and/or the top-k and
    bottom-k triplets (SLEPc) with their residuals, the scalar metrics of
    docs/metrics.md, and write tasks/<id>.h5 (schema: docs/results-format.md). */
 #include <specdyn/analysis.h>
@@ -92,6 +92,14 @@ static PetscErrorCode SpdWriteProvenance_Private(SpdTaskFile f, SpdPlan plan, co
   PetscCall(SpdTaskFileSetAttrString(f, "/", "checkpoint_label", job->checkpoints[task->checkpoint].label));
   PetscCall(SpdTaskFileSetAttrString(f, "/", "run", job->checkpoints[task->checkpoint].run));
   PetscCall(SpdTaskFileSetAttrInt(f, "/", "step", job->checkpoints[task->checkpoint].step));
+  PetscCall(SpdTaskFileSetAttrString(f, "/", "kind", task->checkpoint_b >= 0 ? "difference" : "weights"));
+  if (task->checkpoint_b >= 0) { /* W = W_a - W_b: b's checkpoint */
+    const SpdJobCheckpoint *b = &job->checkpoints[task->checkpoint_b];
+    PetscCall(SpdTaskFileSetAttrString(f, "/", "minus_checkpoint", b->path));
+    PetscCall(SpdTaskFileSetAttrString(f, "/", "minus_checkpoint_label", b->label));
+    PetscCall(SpdTaskFileSetAttrString(f, "/", "minus_run", b->run));
+    PetscCall(SpdTaskFileSetAttrInt(f, "/", "minus_step", b->step));
+  }
   PetscCall(SpdTaskFileSetAttrString(f, "/", "name", task->view.name));
   PetscCall(SpdTaskFileSetAttrString(f, "/", "tensor", ti->name));
   PetscCall(SpdTaskFileSetAttrString(f, "/", "tensor_file", ti->file));
@@ -110,11 +118,17 @@ static PetscErrorCode SpdWriteProvenance_Private(SpdTaskFile f, SpdPlan plan, co
 
 /* The solves of one task (log stage "Spd solve"). The full spectrum uses W in double;
    the iterative solves use the float32 copy when *f32 (built here, A freed). */
-static PetscErrorCode SpdWeightsSolve_Private(SpdPlan plan, const SpdTask *task, Mat *A, PetscBool f32, PetscReal full[], SpdTriplets *top, SpdTriplets *bottom, PetscReal secs[3])
+static PetscErrorCode SpdWeightsSolve_Private(SpdPlan plan, const SpdTask *task, Mat *A, PetscBool f32, PetscReal frob, PetscReal full[], SpdTriplets *top, SpdTriplets *bottom, PetscReal secs[3])
 {
   PetscReal t0;
 
   PetscFunctionBegin;
+  if (frob == 0.0) { /* W = 0 (e.g. W_a - W_b of two runs at a shared initialization) */
+    for (PetscInt i = 0; i < PetscMin(task->m, task->n); i++) full[i] = 0.0;
+    if (task->top > 0) PetscCall(SpdSVDExtremeZero(*A, SPD_SVD_TOP, task->top, plan->job->weights.vectors, top));
+    if (task->bottom > 0) PetscCall(SpdSVDExtremeZero(*A, SPD_SVD_BOTTOM, task->bottom, PETSC_FALSE, bottom));
+    PetscFunctionReturn(0);
+  }
   if (task->full) {
     t0 = MPI_Wtime();
     PetscCall(SpdSVDFull(*A, full));
@@ -201,10 +215,17 @@ PetscErrorCode SpdWeightsRunTask(SpdPlan plan, const SpdTask *task, MPI_Comm com
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(SpdReaderGetTensor(plan->readers[task->checkpoint], task->view.tensor, &ti));
   PetscCall(SpdTensorUseFloat32(ti, &f32));
+  if (task->checkpoint_b >= 0) f32 = PETSC_FALSE; /* W_a - W_b is not a binary32 matrix */
 
   t0 = MPI_Wtime();
   PetscCall(PetscLogStagePush(SPD_StageRead));
   ierr = SpdMatLoadView(plan->readers[task->checkpoint], &task->view, comm, &A);
+  if (!ierr && task->checkpoint_b >= 0) {
+    Mat B = NULL;
+    ierr  = SpdMatLoadView(plan->readers[task->checkpoint_b], &task->view_b, comm, &B);
+    if (!ierr) ierr = MatAXPY(A, -1.0, B, SAME_NONZERO_PATTERN);
+    PetscCall(MatDestroy(&B));
+  }
   if (!ierr) ierr = MatNorm(A, NORM_FROBENIUS, &frob);
   PetscCall(PetscLogStagePop());
   tread = MPI_Wtime() - t0;
@@ -212,7 +233,7 @@ PetscErrorCode SpdWeightsRunTask(SpdPlan plan, const SpdTask *task, MPI_Comm com
   if (!ierr) {
     PetscCall(PetscMalloc1(kmin, &full));
     PetscCall(PetscLogStagePush(SPD_StageSolve));
-    ierr = SpdWeightsSolve_Private(plan, task, &A, f32, full, &top, &bottom, secs);
+    ierr = SpdWeightsSolve_Private(plan, task, &A, f32, frob, full, &top, &bottom, secs);
     PetscCall(PetscLogStagePop());
   }
   if (!ierr) {

@@ -2,14 +2,16 @@
 #include "commands.h"
 
 static const char help[] = "specdyn run: analyse the checkpoints named by a job file.\n\n"
-                           "usage: [mpirun -n P] specdyn run JOB.yaml [-o DIR] [--dry-run] [--tasks i/n] [--index-only]\n"
+                           "usage: [mpirun -n P] specdyn run JOB.yaml [-o DIR] [--dry-run] [--tasks i/n] [--merge]\n"
                            "                                         [PETSc/SLEPc options]\n\n"
                            "  -o DIR      results folder (overrides the job's `output`)\n"
                            "  --dry-run   print the plan (tasks, ranks, memory per rank, cost) and exit\n"
                            "  --tasks i/n run only slice i (0 <= i < n) of n disjoint, cost-balanced slices of\n"
                            "              the study (a SLURM array: --tasks $SLURM_ARRAY_TASK_ID/N)\n"
-                           "  --index-only  write index.h5 from the tasks stored so far and exit (the merge\n"
-                           "              step after the slices); exit 0 if every task is stored\n"
+                           "  --merge     the final step after the slices: compute the comparisons not yet\n"
+                           "              stored (job key `compare`) and write index.h5; runs no task; exit 0\n"
+                           "              if every task and comparison is stored\n"
+                           "  --index-only  only write index.h5 from what is stored so far\n"
                            "  -help       list every PETSc/SLEPc option the run reads (e.g. -top_svd_tol,\n"
                            "              -bottom_svd_ncv, -svd_type, -log_view)\n\n"
                            "Results: <output>/index.h5 (one tree of the study), <output>/tasks/<id>.h5 per task.\n"
@@ -18,12 +20,15 @@ static const char help[] = "specdyn run: analyse the checkpoints named by a job 
                            "by SIGTERM/SIGINT before every task ran; rerun to finish). Under mpirun the signal\n"
                            "is relayed to the ranks and mpirun itself exits 1; index.h5 lists the pending tasks.\n";
 
-/* --index-only: the merge step after the slices of a study. */
-static PetscErrorCode SpdIndexOnly(SpdPlan plan, SpdStore store, SpdRunStatus *status, SpdRunSummary *sum)
+/* --merge (comparisons, then the index) and --index-only: the step after the slices. */
+static PetscErrorCode SpdMerge(SpdPlan plan, SpdStore store, PetscBool compare, SpdRunStatus *status, SpdRunSummary *sum)
 {
-  PetscInt done = 0, refused = 0;
+  PetscInt          done = 0, refused = 0;
+  SpdCompareSummary cmp;
 
   PetscFunctionBegin;
+  PetscCall(PetscMemzero(&cmp, sizeof(cmp)));
+  if (compare) PetscCall(SpdCompareRun(plan, store, &cmp));
   PetscCall(SpdStoreWriteIndex(store, plan));
   for (PetscInt t = 0; t < plan->ntasks; t++) {
     PetscBool d;
@@ -35,15 +40,16 @@ static PetscErrorCode SpdIndexOnly(SpdPlan plan, SpdStore store, SpdRunStatus *s
   sum->nskipped_done = done;
   sum->nrefused      = refused;
   sum->nnot_run      = plan->ntasks - done - refused;
-  *status            = done == plan->ntasks ? SPD_RUN_COMPLETE : sum->nnot_run > 0 ? SPD_RUN_PARTIAL
-                                                                                   : SPD_RUN_FAILED;
+  sum->cmp           = cmp;
+  *status            = sum->nnot_run > 0 ? SPD_RUN_PARTIAL : (refused || cmp.nfailed) ? SPD_RUN_FAILED
+                                                                                      : SPD_RUN_COMPLETE;
   PetscFunctionReturn(0);
 }
 
 int SpdCmdRun(int argc, char **argv)
 {
   const char    *jobpath = NULL, *outdir = NULL;
-  PetscBool      dryrun = PETSC_FALSE, indexonly = PETSC_FALSE;
+  PetscBool      dryrun = PETSC_FALSE, indexonly = PETSC_FALSE, merge = PETSC_FALSE;
   const char    *slice = NULL;
   char         **pargv, msg[4096];
   int            pargc = 0, code = 0;
@@ -68,8 +74,9 @@ int SpdCmdRun(int argc, char **argv)
       { "-o", "--output", NULL, &outdir },
       { "--tasks", NULL, NULL, &slice },
       { "--index-only", NULL, &indexonly, NULL },
+      { "--merge", NULL, &merge, NULL },
     };
-    SpdCmdParseArgs(argc, argv, opts, 4, &jobpath, &pargc, &pargv);
+    SpdCmdParseArgs(argc, argv, opts, 5, &jobpath, &pargc, &pargv);
   }
   if (SpdInitialize(&pargc, &pargv, NULL, help)) return 2;
   MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
@@ -109,8 +116,8 @@ int SpdCmdRun(int argc, char **argv)
 
   SpdErrorCapturePush(msg, sizeof(msg));
   ierr = SpdStoreOpen(PETSC_COMM_WORLD, job->output, &store);
-  if (!ierr && indexonly)
-    ierr = SpdIndexOnly(plan, store, &status, &sum);
+  if (!ierr && (indexonly || merge))
+    ierr = SpdMerge(plan, store, merge, &status, &sum);
   else if (!ierr)
     ierr = SpdRun(plan, store, &sum, &status);
   SpdErrorCapturePop();
@@ -124,6 +131,8 @@ int SpdCmdRun(int argc, char **argv)
         status == SPD_RUN_COMPLETE ? "complete" : status == SPD_RUN_PARTIAL ? "PARTIAL"
                                                                             : "FAILED",
         sum.ndone, sum.nskipped_done, sum.nfailed, sum.nrefused, sum.nnot_run, job->output);
+    if (plan->ncomparisons)
+      fprintf(stderr, "[specdyn] comparisons: %" PetscInt_FMT " computed now, %" PetscInt_FMT " already stored, %" PetscInt_FMT " waiting for tasks%s, %" PetscInt_FMT " failed\n", sum.cmp.ndone, sum.cmp.nstored, sum.cmp.nwaiting, plan->inslice ? " (computed by the merge step, --merge)" : "", sum.cmp.nfailed);
     for (PetscInt c = 0; c < job->ncheckpoints; c++)
       if (plan->errors && plan->errors[c]) fprintf(stderr, "[specdyn] checkpoint %s could not be read: %s\n", job->checkpoints[c].path, plan->errors[c]);
   }

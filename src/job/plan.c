@@ -20,7 +20,7 @@
    The top/bottom triplets always come from the Krylov solver (they carry residuals and
    vectors), also when the full spectrum is computed: costs add up, and since the solves
    run one after the other the memory is the matrix plus the largest workspace. */
-#include <specdyn/job.h>
+#include "planimpl.h"
 #include <math.h>
 
 #define SPD_PLAN_NB              64 /* ScaLAPACK block size assumed for workspace estimates */
@@ -70,6 +70,14 @@ PetscInt64 SpdTaskMemoryPerRank(PetscInt64 m, PetscInt64 n, PetscBool full, Pets
   return (PetscInt64)ceil(b);
 }
 
+/* Memory of one task on p ranks: a difference task also holds W_b while forming W_a - W_b. */
+static PetscInt64 PlanTaskMemory(const SpdTask *t, PetscInt p)
+{
+  PetscInt64 b = SpdTaskMemoryPerRank(t->m, t->n, t->full, t->top, t->bottom, p);
+  if (t->checkpoint_b >= 0) b += (PetscInt64)ceil(8.0 * (double)t->m * (double)t->n / (double)PetscMax(p, 1));
+  return b;
+}
+
 static PetscReal PlanCost(PetscInt64 m, PetscInt64 n, PetscBool full, PetscInt top, PetscInt bottom)
 {
   double dm = (double)m, dn = (double)n, mn = (double)PetscMin(m, n), cost = 0.0;
@@ -86,28 +94,19 @@ static PetscReal PlanCost(PetscInt64 m, PetscInt64 n, PetscBool full, PetscInt t
   return (PetscReal)cost;
 }
 
-/* FNV-1a, 64 bit: a small stable hash for task ids (not cryptographic; ids only need to
-   be stable across runs and different when the inputs differ). */
-static uint64_t PlanFNV1a(uint64_t h, const char s[])
-{
-  for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-    h ^= (uint64_t)*c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
-
 static PetscErrorCode PlanTaskId(SpdJob job, SpdTask *t, const char tensor[])
 {
   const SpdWeightsSettings *w = &job->weights;
-  char                      buf[3 * SPD_MAX_NAME + PETSC_MAX_PATH_LEN + 256];
-  uint64_t                  h;
+  char                      buf[3 * SPD_MAX_NAME + 2 * PETSC_MAX_PATH_LEN + 256];
 
   PetscFunctionBegin;
   PetscCall(PetscSNPrintf(buf, sizeof(buf), "specdyn-weights-v1\n%s\n%s\n%s\n%" PetscInt64_FMT " %" PetscInt64_FMT " %" PetscInt64_FMT " %" PetscInt64_FMT " %d\nfull=%d top=%" PetscInt_FMT " bottom=%" PetscInt_FMT " vectors=%d rank_tol=%.17g tail_min=%" PetscInt_FMT, job->checkpoints[t->checkpoint].path, tensor, t->view.name, t->view.row0,
       t->view.nrows, t->view.col0, t->view.ncols, (int)t->view.transpose, (int)t->full, t->top, t->bottom, (int)w->vectors, (double)w->rank_tol, w->tail_min));
-  h = PlanFNV1a(14695981039346656037ULL, buf);
-  PetscCall(PetscSNPrintf(t->id, sizeof(t->id), "%016llx", (unsigned long long)h));
+  if (t->checkpoint_b >= 0) { /* a difference task W_a - W_b */
+    size_t len = strlen(buf);
+    PetscCall(PetscSNPrintf(buf + len, sizeof(buf) - len, "\nminus\n%s\n%s\n%" PetscInt64_FMT " %" PetscInt64_FMT " %" PetscInt64_FMT " %" PetscInt64_FMT " %d", job->checkpoints[t->checkpoint_b].path, t->view_b.name, t->view_b.row0, t->view_b.nrows, t->view_b.col0, t->view_b.ncols, (int)t->view_b.transpose));
+  }
+  PetscCall(SpdHashId(buf, t->id, sizeof(t->id)));
   PetscFunctionReturn(0);
 }
 
@@ -165,8 +164,9 @@ static PetscErrorCode PlanAddView(SpdPlan plan, PetscInt *cap, PetscInt c, const
 
   PetscFunctionBegin;
   PetscCall(PlanAddTask(plan, cap, &t));
-  t->checkpoint = c;
-  t->view       = *view;
+  t->checkpoint   = c;
+  t->checkpoint_b = -1;
+  t->view         = *view;
   SpdMatrixViewShape(view, &t->m, &t->n);
   mn        = PetscMin(t->m, t->n);
   t->full   = (w->full == SPD_FULL_YES || (w->full == SPD_FULL_AUTO && mn <= w->full_max)) ? PETSC_TRUE : PETSC_FALSE;
@@ -230,12 +230,12 @@ static PetscInt64 PlanRanksNeeded(const SpdTask *t, PetscInt64 budget)
   PetscInt64       lo, hi = 1;
   const PetscInt64 cap = (PetscInt64)1 << 30;
 
-  while (hi < cap && SpdTaskMemoryPerRank(t->m, t->n, t->full, t->top, t->bottom, (PetscInt)PetscMin(hi, PETSC_MAX_INT)) > budget) hi *= 2;
-  if (SpdTaskMemoryPerRank(t->m, t->n, t->full, t->top, t->bottom, (PetscInt)PetscMin(hi, PETSC_MAX_INT)) > budget) return -1;
+  while (hi < cap && PlanTaskMemory(t, (PetscInt)PetscMin(hi, PETSC_MAX_INT)) > budget) hi *= 2;
+  if (PlanTaskMemory(t, (PetscInt)PetscMin(hi, PETSC_MAX_INT)) > budget) return -1;
   lo = hi / 2; /* does not fit (or 0) */
   while (hi - lo > 1) {
     PetscInt64 mid = lo + (hi - lo) / 2;
-    if (SpdTaskMemoryPerRank(t->m, t->n, t->full, t->top, t->bottom, (PetscInt)mid) <= budget)
+    if (PlanTaskMemory(t, (PetscInt)mid) <= budget)
       hi = mid;
     else
       lo = mid;
@@ -262,11 +262,11 @@ static PetscErrorCode PlanAssignRanks(SpdPlan plan)
 
     if (job->ranks_per_task > 0) {
       p = PetscMin(job->ranks_per_task, size);
-      if (SpdTaskMemoryPerRank(t->m, t->n, t->full, t->top, t->bottom, p) > job->memory_per_rank) p = 0;
+      if (PlanTaskMemory(t, p) > job->memory_per_rank) p = 0;
     } else {
       for (PetscInt q = 1; q <= pow2 && !p; q *= 2)
-        if (SpdTaskMemoryPerRank(t->m, t->n, t->full, t->top, t->bottom, q) <= job->memory_per_rank) p = q;
-      if (!p && SpdTaskMemoryPerRank(t->m, t->n, t->full, t->top, t->bottom, size) <= job->memory_per_rank) p = size;
+        if (PlanTaskMemory(t, q) <= job->memory_per_rank) p = q;
+      if (!p && PlanTaskMemory(t, size) <= job->memory_per_rank) p = size;
       if (p && share > 0 && t->cost > share) {
         /* proportional to the cost share, rounded to the nearest power of two */
         PetscInt q = 1 << (int)PetscMin(30.0, round(log2((double)(t->cost / share))));
@@ -275,14 +275,14 @@ static PetscErrorCode PlanAssignRanks(SpdPlan plan)
     }
     if (p) {
       t->nranks       = p;
-      t->mem_per_rank = SpdTaskMemoryPerRank(t->m, t->n, t->full, t->top, t->bottom, p);
+      t->mem_per_rank = PlanTaskMemory(t, p);
     } else {
       PetscInt   pp     = job->ranks_per_task > 0 ? PetscMin(job->ranks_per_task, size) : size;
       PetscInt64 needed = PlanRanksNeeded(t, job->memory_per_rank);
       char       need[32], have[32];
 
       t->nranks       = pp;
-      t->mem_per_rank = SpdTaskMemoryPerRank(t->m, t->n, t->full, t->top, t->bottom, pp);
+      t->mem_per_rank = PlanTaskMemory(t, pp);
       t->refused      = PETSC_TRUE;
       PetscCall(SpdFormatBytes(t->mem_per_rank, need, sizeof(need)));
       PetscCall(SpdFormatBytes(job->memory_per_rank, have, sizeof(have)));
@@ -359,6 +359,70 @@ static PetscErrorCode PlanCheckpoint(SpdPlan plan, PetscInt c, PetscInt *tcap, P
   PetscFunctionReturn(0);
 }
 
+/* Difference tasks W_a - W_b (compare.differences): for each checkpoint pair, every
+   weights task of a whose analysed name has a task of the same shape in b. */
+static PetscErrorCode PlanAddDifferences(SpdPlan plan, PetscInt *tcap, PetscInt *scap)
+{
+  SpdJob        job = plan->job;
+  PetscInt      np, *pairs, nw = plan->ntasks;
+  SpdTaskLookup lk;
+
+  PetscFunctionBegin;
+  PetscCall(SpdPlanDifferencePairs_Private(job, &np, &pairs));
+  if (!np) PetscFunctionReturn(0);
+  PetscCall(SpdTaskLookupCreate(plan, &lk));
+  for (PetscInt p = 0; p < np; p++) {
+    PetscInt ca = pairs[2 * p], cb = pairs[2 * p + 1];
+    if (!plan->readers[ca] || !plan->readers[cb]) continue;
+    for (PetscInt i = 0; i < nw; i++) {
+      SpdTask      *t;
+      PetscInt      b;
+      SpdTensorInfo info;
+
+      if (plan->tasks[i].checkpoint != ca) continue;
+      b = SpdTaskLookupFind(plan, &lk, cb, plan->tasks[i].view.name);
+      if (b < 0 || plan->tasks[b].m != plan->tasks[i].m || plan->tasks[b].n != plan->tasks[i].n) {
+        char why[256];
+        PetscCall(PetscMemzero(&info, sizeof(info)));
+        PetscCall(PetscSNPrintf(info.name, sizeof(info.name), "%s - %s: %s", job->checkpoints[ca].label, job->checkpoints[cb].label, plan->tasks[i].view.name));
+        PetscCall(PetscStrncpy(info.file, job->checkpoints[cb].path, sizeof(info.file)));
+        PetscCall(PetscSNPrintf(why, sizeof(why), b < 0 ? "difference not analysed: no matrix of that name in %s" : "difference not analysed: the matrix has another shape in %s", job->checkpoints[cb].label));
+        PetscCall(PlanAddSkipped(plan, scap, &info, why));
+        continue;
+      }
+      PetscCall(PlanAddTask(plan, tcap, &t)); /* may move plan->tasks */
+      *t              = plan->tasks[i];
+      t->checkpoint_b = cb;
+      t->view_b       = plan->tasks[b].view;
+      t->refused      = PETSC_FALSE;
+      {
+        const SpdTensorInfo *ti;
+        PetscCall(SpdReaderGetTensor(plan->readers[ca], t->view.tensor, &ti));
+        PetscCall(PlanTaskId(job, t, ti->name));
+      }
+    }
+  }
+  PetscCall(SpdTaskLookupDestroy(&lk));
+  PetscCall(PetscFree(pairs));
+  PetscFunctionReturn(0);
+}
+
+/*@C
+  SpdTaskLabel - the checkpoint label of a task: its checkpoint's label, or "a - b" for
+  the difference W_a - W_b of two checkpoints
+
+  Not collective
+@*/
+PetscErrorCode SpdTaskLabel(SpdPlan plan, const SpdTask *t, char buf[], size_t len)
+{
+  PetscFunctionBegin;
+  if (t->checkpoint_b >= 0)
+    PetscCall(PetscSNPrintf(buf, len, "%s - %s", plan->job->checkpoints[t->checkpoint].label, plan->job->checkpoints[t->checkpoint_b].label));
+  else
+    PetscCall(PetscStrncpy(buf, plan->job->checkpoints[t->checkpoint].label, len));
+  PetscFunctionReturn(0);
+}
+
 /*@C
   SpdPlanCreate - plan a job: open its checkpoints, select and split tensors, estimate tasks
 
@@ -417,8 +481,10 @@ PetscErrorCode SpdPlanCreate(SpdJob job, MPI_Comm comm, SpdPlan *plan)
     PetscCall(PetscLogEventEnd(SPD_Plan, 0, 0, 0, 0));
     SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s", err);
   }
+  PetscCall(PlanAddDifferences(p, &tcap, &scap));
   PetscCall(PlanAssignRanks(p));
   if (p->ntasks) qsort(p->tasks, (size_t)p->ntasks, sizeof(SpdTask), PlanCompareTasks);
+  PetscCall(SpdPlanAddComparisons_Private(p));
   PetscCall(PetscLogEventEnd(SPD_Plan, 0, 0, 0, 0));
   *plan = p;
   PetscFunctionReturn(0);
@@ -453,7 +519,9 @@ PetscErrorCode SpdPlanView(SpdPlan plan, PetscViewer viewer)
   PetscCall(PetscViewerASCIIPrintf(viewer, "Plan of study '%s' (%s): %" PetscInt_FMT " tasks on %d rank%s, memory_per_rank %s\n", job->name, job->path, plan->ntasks, plan->size, plan->size == 1 ? "" : "s", budget));
   for (PetscInt i = 0; i < plan->ntasks; i++) {
     size_t l;
-    PetscCall(PetscStrlen(job->checkpoints[plan->tasks[i].checkpoint].label, &l));
+    char   label[2 * 128 + 4];
+    PetscCall(SpdTaskLabel(plan, &plan->tasks[i], label, sizeof(label)));
+    PetscCall(PetscStrlen(label, &l));
     wl = PetscMax(wl, (int)l);
     PetscCall(PetscStrlen(plan->tasks[i].view.name, &l));
     wn = PetscMax(wn, (int)l);
@@ -462,11 +530,12 @@ PetscErrorCode SpdPlanView(SpdPlan plan, PetscViewer viewer)
   PetscCall(PetscViewerASCIIPrintf(viewer, "%-16s  %-*s  %-*s  %-13s  %-4s  %4s  %6s  %5s  %10s  %9s\n", "id", wl, "checkpoint", wn, "matrix", "m x n", "full", "top", "bottom", "ranks", "mem/rank", "Gflop"));
   for (PetscInt i = 0; i < plan->ntasks; i++) {
     const SpdTask *t = &plan->tasks[i];
-    char           shape[48];
+    char           shape[48], label[2 * 128 + 4];
 
+    PetscCall(SpdTaskLabel(plan, t, label, sizeof(label)));
     PetscCall(SpdFormatBytes(t->mem_per_rank, buf, sizeof(buf)));
     PetscCall(PetscSNPrintf(shape, sizeof(shape), "%" PetscInt64_FMT "x%" PetscInt64_FMT, t->m, t->n));
-    PetscCall(PetscViewerASCIIPrintf(viewer, "%-16s  %-*s  %-*s  %-13s  %-4s  %4" PetscInt_FMT "  %6" PetscInt_FMT "  %5" PetscInt_FMT "  %10s  %9.3g%s%s\n", t->id, wl, job->checkpoints[t->checkpoint].label, wn, t->view.name, shape, t->full ? "yes" : "no", t->top, t->bottom, t->nranks, buf, (double)(t->cost * 1e-9),
+    PetscCall(PetscViewerASCIIPrintf(viewer, "%-16s  %-*s  %-*s  %-13s  %-4s  %4" PetscInt_FMT "  %6" PetscInt_FMT "  %5" PetscInt_FMT "  %10s  %9.3g%s%s\n", t->id, wl, label, wn, t->view.name, shape, t->full ? "yes" : "no", t->top, t->bottom, t->nranks, buf, (double)(t->cost * 1e-9),
         t->refused ? "  REFUSED: " : "", t->refused ? t->reason : ""));
     total += t->cost;
     if (t->refused)
@@ -494,6 +563,11 @@ PetscErrorCode SpdPlanView(SpdPlan plan, PetscViewer viewer)
       if (strcmp(info->name, t->view.name)) PetscCall(SpdGlobMatch(job->splits[r].match, info->name, &used));
     }
     if (!used) PetscCall(PetscViewerASCIIPrintf(viewer, "Note: split rule tensors.split[%" PetscInt_FMT "] (match '%s') cut no tensor; compare the pattern with the names `specdyn inspect` lists\n", r, job->splits[r].match));
+  }
+  if (job->compare.enabled) {
+    PetscInt count[4] = { 0, 0, 0, 0 };
+    for (PetscInt i = 0; i < plan->ncomparisons; i++) count[plan->comparisons[i].relation]++;
+    PetscCall(PetscViewerASCIIPrintf(viewer, "Comparisons of top-%" PetscInt_FMT " singular vectors (after the tasks): %" PetscInt_FMT " vs final, %" PetscInt_FMT " vs previous, %" PetscInt_FMT " between runs, %" PetscInt_FMT " layer pairs\n", job->compare.k, count[SPD_CMP_FINAL], count[SPD_CMP_PREVIOUS], count[SPD_CMP_RUNS], count[SPD_CMP_LAYERS]));
   }
   PetscCall(SpdFormatBytes(peak, buf, sizeof(buf)));
   PetscCall(PetscViewerASCIIPrintf(viewer, "Total: %" PetscInt_FMT " tasks (%" PetscInt_FMT " refused), %.3g Gflop, peak memory per rank %s; %" PetscInt_FMT " tensors skipped; %" PetscInt_FMT " of %" PetscInt_FMT " checkpoints failed to open\n", plan->ntasks, nrefused, (double)(total * 1e-9), buf, plan->nskipped, nfailed,
@@ -523,6 +597,7 @@ PetscErrorCode SpdPlanDestroy(SpdPlan *plan)
   PetscCall(PetscFree(p->tasks));
   PetscCall(PetscFree(p->skipped));
   PetscCall(PetscFree(p->inslice));
+  PetscCall(PetscFree(p->comparisons));
   PetscCall(PetscFree(*plan));
   PetscFunctionReturn(0);
 }

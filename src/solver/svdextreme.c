@@ -276,6 +276,54 @@ PetscErrorCode SpdSVDExtreme(Mat A, SpdSVDWhich which, PetscInt k, PetscBool vec
 
 .seealso: SpdSVDExtreme()
 @*/
+/*@C
+  SpdSVDExtremeZero - the top/bottom-k triplets of a matrix known to be zero
+
+  Collective on A
+
+  Notes:
+  Krylov solvers cannot start on the zero matrix (the first product is the zero vector),
+  yet it is a legitimate result, e.g. the difference of two runs at a shared
+  initialization. The answer is exact: sigma_i = 0 with residual 0, and the unit vectors
+  e_i (i < k) as singular vectors (A e_i = 0 = 0 e_i).
+
+.seealso: `SpdSVDExtreme()`
+@*/
+PetscErrorCode SpdSVDExtremeZero(Mat A, SpdSVDWhich which, PetscInt k, PetscBool vectors, SpdTriplets *t)
+{
+  PetscFunctionBegin;
+  (void)which;
+  PetscCall(PetscMemzero(t, sizeof(*t)));
+  t->k     = k;
+  t->nconv = k;
+  PetscCall(PetscMalloc3(k, &t->sigma, k, &t->residual, k, &t->converged));
+  for (PetscInt i = 0; i < k; i++) {
+    t->sigma[i]     = 0.0;
+    t->residual[i]  = 0.0;
+    t->converged[i] = PETSC_TRUE;
+  }
+  PetscCall(PetscStrncpy(t->solver, "none (zero matrix)", sizeof(t->solver)));
+  if (vectors && k > 0) {
+    Vec u, v;
+    PetscCall(MatCreateVecs(A, &v, &u));
+    PetscCall(VecDuplicateVecs(u, k, &t->U));
+    PetscCall(VecDuplicateVecs(v, k, &t->V));
+    for (PetscInt i = 0; i < k; i++) {
+      PetscCall(VecSet(t->U[i], 0.0));
+      PetscCall(VecSet(t->V[i], 0.0));
+      PetscCall(VecSetValue(t->U[i], i, 1.0, INSERT_VALUES));
+      PetscCall(VecSetValue(t->V[i], i, 1.0, INSERT_VALUES));
+      PetscCall(VecAssemblyBegin(t->U[i]));
+      PetscCall(VecAssemblyEnd(t->U[i]));
+      PetscCall(VecAssemblyBegin(t->V[i]));
+      PetscCall(VecAssemblyEnd(t->V[i]));
+    }
+    PetscCall(VecDestroy(&u));
+    PetscCall(VecDestroy(&v));
+  }
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode SpdTripletsDestroy(SpdTriplets *t)
 {
   PetscFunctionBegin;

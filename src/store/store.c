@@ -62,9 +62,11 @@ PetscErrorCode SpdStoreOpen(MPI_Comm comm, const char dir[], SpdStore *store)
   PetscCall(PetscStrncpy(s->dir, dir, sizeof(s->dir)));
   PetscCall(PetscSNPrintf(s->tasksdir, sizeof(s->tasksdir), "%s/tasks", dir));
   PetscCall(PetscSNPrintf(s->faileddir, sizeof(s->faileddir), "%s/failed", dir));
+  PetscCall(PetscSNPrintf(s->comparisonsdir, sizeof(s->comparisonsdir), "%s/comparisons", dir));
   if (s->rank == 0) {
     PetscCall(SpdMkdirP_Private(s->tasksdir, &err));
     if (!err) PetscCall(SpdMkdirP_Private(s->faileddir, &err));
+    if (!err) PetscCall(SpdMkdirP_Private(s->comparisonsdir, &err));
   }
   PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
   PetscCheck(!err, comm, PETSC_ERR_FILE_OPEN, "Cannot create the results folder %s: %s; choose another folder with -o", dir, strerror(err));
@@ -86,6 +88,53 @@ PetscErrorCode SpdStoreTaskDone(SpdStore s, const char id[], PetscBool *done)
   PetscFunctionBegin;
   PetscCall(PetscSNPrintf(path, sizeof(path), "%s/%s.h5", s->tasksdir, id));
   *done = access(path, R_OK) == 0 ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SpdStoreComparisonDone(SpdStore s, const char id[], PetscBool *done)
+{
+  char path[PETSC_MAX_PATH_LEN];
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/%s.h5", s->comparisonsdir, id));
+  *done = access(path, R_OK) == 0 ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SpdStoreReadVecsBlock(SpdStore s, const char id[], const char path[], PetscInt kmax, PetscInt rstart, PetscInt nloc, PetscInt *k, PetscReal **X)
+{
+  char    fname[PETSC_MAX_PATH_LEN];
+  hid_t   file, dset, fspace, mspace;
+  hsize_t dims[2], start[2], count[2];
+  int     nd;
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(fname, sizeof(fname), "%s/%s.h5", s->tasksdir, id));
+  H5E_BEGIN_TRY { file = H5Fopen(fname, H5F_ACC_RDONLY, H5P_DEFAULT); }
+  H5E_END_TRY;
+  PetscCheck(file >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "Cannot open the task file %s; rerun the study to recompute the task", fname);
+  H5E_BEGIN_TRY { dset = H5Dopen2(file, path, H5P_DEFAULT); }
+  H5E_END_TRY;
+  if (dset < 0) (void)H5Fclose(file);
+  PetscCheck(dset >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "The task file %s has no dataset '%s': it was computed without singular vectors (weights.vectors); remove it so that the study recomputes it", fname, path);
+  SpdCallH5Return(fspace, H5Dget_space, (dset));
+  nd = H5Sget_simple_extent_dims(fspace, dims, NULL);
+  PetscCheck(nd == 2 && (PetscInt64)dims[1] >= (PetscInt64)rstart + nloc, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "'%s' in %s has shape (%llu, %llu), expected k x N with N >= %" PetscInt_FMT, path, fname, (unsigned long long)dims[0], (unsigned long long)(nd == 2 ? dims[1] : 0), rstart + nloc);
+  *k = (PetscInt)PetscMin((PetscInt64)kmax, (PetscInt64)dims[0]);
+  PetscCall(PetscMalloc1((size_t)(*k) * nloc + 1, X));
+  start[0] = 0;
+  start[1] = (hsize_t)rstart;
+  count[0] = (hsize_t)*k;
+  count[1] = (hsize_t)nloc;
+  if (*k > 0 && nloc > 0) {
+    SpdCallH5(H5Sselect_hyperslab, (fspace, H5S_SELECT_SET, start, NULL, count, NULL));
+    SpdCallH5Return(mspace, H5Screate_simple, (2, count, NULL));
+    SpdCallH5(H5Dread, (dset, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, *X));
+    SpdCallH5(H5Sclose, (mspace));
+  }
+  SpdCallH5(H5Sclose, (fspace));
+  SpdCallH5(H5Dclose, (dset));
+  SpdCallH5(H5Fclose, (file));
   PetscFunctionReturn(0);
 }
 
@@ -115,7 +164,7 @@ PetscErrorCode SpdStoreClearFailure(SpdStore s, const char id[])
 }
 
 /* Read the message of a failure record (second line onwards), or NULL. */
-static PetscErrorCode SpdStoreReadFailure_Private(SpdStore s, const char id[], char **msg)
+PetscErrorCode SpdStoreReadFailure_Private(SpdStore s, const char id[], char **msg)
 {
   char  path[PETSC_MAX_PATH_LEN], line[4096];
   FILE *fp;
@@ -132,226 +181,6 @@ static PetscErrorCode SpdStoreReadFailure_Private(SpdStore s, const char id[], c
     PetscCall(PetscStrallocpy(line, msg));
   }
   fclose(fp);
-  PetscFunctionReturn(0);
-}
-
-/* A 1-D dataset of variable-length UTF-8 strings (serial file). */
-static PetscErrorCode SpdWriteStrings_Private(hid_t loc, const char path[], PetscInt n, const char *const v[])
-{
-  hid_t   type, space, dset, lcpl;
-  hsize_t dim = (hsize_t)n;
-
-  PetscFunctionBegin;
-  SpdCallH5Return(type, H5Tcopy, (H5T_C_S1));
-  SpdCallH5(H5Tset_size, (type, H5T_VARIABLE));
-  SpdCallH5(H5Tset_cset, (type, H5T_CSET_UTF8));
-  SpdCallH5Return(lcpl, H5Pcreate, (H5P_LINK_CREATE));
-  SpdCallH5(H5Pset_create_intermediate_group, (lcpl, 1));
-  SpdCallH5Return(space, H5Screate_simple, (1, &dim, NULL));
-  SpdCallH5Return(dset, H5Dcreate2, (loc, path, type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT));
-  if (n > 0) SpdCallH5(H5Dwrite, (dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v));
-  SpdCallH5(H5Dclose, (dset));
-  SpdCallH5(H5Sclose, (space));
-  SpdCallH5(H5Pclose, (lcpl));
-  SpdCallH5(H5Tclose, (type));
-  PetscFunctionReturn(0);
-}
-
-/* A 1-D int64 dataset (serial file). */
-static PetscErrorCode SpdWriteInt64_Private(hid_t loc, const char path[], PetscInt n, const PetscInt64 v[])
-{
-  hid_t   space, dset, lcpl;
-  hsize_t dim = (hsize_t)n;
-
-  PetscFunctionBegin;
-  SpdCallH5Return(lcpl, H5Pcreate, (H5P_LINK_CREATE));
-  SpdCallH5(H5Pset_create_intermediate_group, (lcpl, 1));
-  SpdCallH5Return(space, H5Screate_simple, (1, &dim, NULL));
-  SpdCallH5Return(dset, H5Dcreate2, (loc, path, H5T_STD_I64LE, space, lcpl, H5P_DEFAULT, H5P_DEFAULT));
-  if (n > 0) SpdCallH5(H5Dwrite, (dset, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v));
-  SpdCallH5(H5Dclose, (dset));
-  SpdCallH5(H5Sclose, (space));
-  SpdCallH5(H5Pclose, (lcpl));
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode SpdWriteAttrString_Private(hid_t loc, const char name[], const char value[])
-{
-  hid_t       type, space, attr;
-  const char *v = value;
-
-  PetscFunctionBegin;
-  SpdCallH5Return(type, H5Tcopy, (H5T_C_S1));
-  SpdCallH5(H5Tset_size, (type, H5T_VARIABLE));
-  SpdCallH5(H5Tset_cset, (type, H5T_CSET_UTF8));
-  SpdCallH5Return(space, H5Screate, (H5S_SCALAR));
-  SpdCallH5Return(attr, H5Acreate2, (loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT));
-  SpdCallH5(H5Awrite, (attr, type, &v));
-  SpdCallH5(H5Aclose, (attr));
-  SpdCallH5(H5Sclose, (space));
-  SpdCallH5(H5Tclose, (type));
-  PetscFunctionReturn(0);
-}
-
-/* The index: /checkpoints/<label>/<analysed name> are external links to the task
-   files' root groups; the tasks group is the status table of every planned task;
-   skipped/ and checkpoint_errors/ list what was not analysed and why. */
-static PetscErrorCode SpdStoreWriteIndex_Private(SpdStore s, SpdPlan plan)
-{
-  SpdJob       job = plan->job;
-  char         tmp[PETSC_MAX_PATH_LEN], final[PETSC_MAX_PATH_LEN], versions[1024], when[64];
-  hid_t        file, lcpl;
-  const char **ids, **names, **labels, **status, **msgs, **files;
-  char       **owned;
-  PetscInt     nt  = plan->ntasks;
-  time_t       now = time(NULL);
-
-  PetscFunctionBegin;
-  PetscCall(PetscSNPrintf(final, sizeof(final), "%s/index.h5", s->dir));
-  /* one temporary name per writer: slices of a study (SLURM array jobs) may write the
-     index at the same time; each rename is atomic and the last one wins */
-  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s/index.h5.tmp.%ld", s->dir, (long)getpid()));
-  SpdCallH5Return(file, H5Fcreate, (tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
-  PetscCall(SpdLibraryVersions(versions, sizeof(versions)));
-  strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-  PetscCall(SpdWriteAttrString_Private(file, "specdyn_version", SpdVersion()));
-  PetscCall(SpdWriteAttrString_Private(file, "git_revision", SpdGitRevision()));
-  PetscCall(SpdWriteAttrString_Private(file, "library_versions", versions));
-  PetscCall(SpdWriteAttrString_Private(file, "study", job->name));
-  PetscCall(SpdWriteAttrString_Private(file, "job_path", job->path));
-  PetscCall(SpdWriteAttrString_Private(file, "job_text", job->text ? job->text : ""));
-  PetscCall(SpdWriteAttrString_Private(file, "written", when));
-
-  SpdCallH5Return(lcpl, H5Pcreate, (H5P_LINK_CREATE));
-  SpdCallH5(H5Pset_create_intermediate_group, (lcpl, 1));
-  PetscCall(PetscMalloc6(nt, &ids, nt, &names, nt, &labels, nt, &status, nt, &msgs, nt, &files));
-  PetscCall(PetscCalloc1(nt, &owned));
-  for (PetscInt i = 0; i < nt; i++) {
-    const SpdTask *t = &plan->tasks[i];
-    PetscBool      done;
-    char          *msg;
-
-    ids[i]    = t->id;
-    names[i]  = t->view.name;
-    labels[i] = job->checkpoints[t->checkpoint].label;
-    msgs[i]   = "";
-    files[i]  = "";
-    PetscCall(SpdStoreTaskDone(s, t->id, &done));
-    PetscCall(SpdStoreReadFailure_Private(s, t->id, &msg));
-    if (done) {
-      char link[2 * SPD_MAX_NAME], target[PETSC_MAX_PATH_LEN];
-
-      status[i] = "done";
-      PetscCall(PetscSNPrintf(target, sizeof(target), "tasks/%s.h5", t->id));
-      PetscCall(PetscStrallocpy(target, &owned[i]));
-      files[i] = owned[i];
-      PetscCall(PetscSNPrintf(link, sizeof(link), "/checkpoints/%s/%s", labels[i], t->view.name));
-      /* a name that clashes with an existing group or link is kept flat */
-      H5E_BEGIN_TRY
-      {
-        if (H5Lcreate_external(target, "/", file, link, lcpl, H5P_DEFAULT) < 0) {
-          for (char *c = link + strlen("/checkpoints/") + strlen(labels[i]) + 1; *c; c++)
-            if (*c == '/') *c = '|';
-          (void)H5Lcreate_external(target, "/", file, link, lcpl, H5P_DEFAULT);
-        }
-      }
-      H5E_END_TRY;
-      PetscCall(PetscFree(msg));
-    } else if (t->refused) {
-      status[i] = "refused";
-      msgs[i]   = t->reason;
-      PetscCall(PetscFree(msg));
-    } else if (msg) {
-      status[i] = "failed";
-      owned[i]  = msg;
-      msgs[i]   = msg;
-    } else
-      status[i] = "pending";
-  }
-  PetscCall(SpdWriteStrings_Private(file, "tasks/id", nt, ids));
-  PetscCall(SpdWriteStrings_Private(file, "tasks/name", nt, names));
-  PetscCall(SpdWriteStrings_Private(file, "tasks/checkpoint", nt, labels));
-  {
-    const char **runs;
-    PetscInt64  *steps;
-    PetscCall(PetscMalloc2(nt, &runs, nt, &steps));
-    for (PetscInt i = 0; i < nt; i++) {
-      runs[i]  = job->checkpoints[plan->tasks[i].checkpoint].run;
-      steps[i] = job->checkpoints[plan->tasks[i].checkpoint].step;
-    }
-    PetscCall(SpdWriteStrings_Private(file, "tasks/run", nt, runs));
-    PetscCall(SpdWriteInt64_Private(file, "tasks/step", nt, steps));
-    PetscCall(PetscFree2(runs, steps));
-  }
-  PetscCall(SpdWriteStrings_Private(file, "tasks/status", nt, status));
-  PetscCall(SpdWriteStrings_Private(file, "tasks/message", nt, msgs));
-  PetscCall(SpdWriteStrings_Private(file, "tasks/file", nt, files));
-  for (PetscInt i = 0; i < nt; i++) PetscCall(PetscFree(owned[i]));
-  PetscCall(PetscFree(owned));
-  PetscCall(PetscFree6(ids, names, labels, status, msgs, files));
-
-  {
-    PetscInt     ns = plan->nskipped, nc = job->ncheckpoints, ne = 0;
-    const char **a, **b, **c;
-
-    PetscCall(PetscMalloc3(ns + nc, &a, ns + nc, &b, ns + nc, &c));
-    for (PetscInt i = 0; i < ns; i++) {
-      a[i] = plan->skipped[i].name;
-      b[i] = plan->skipped[i].file;
-      c[i] = plan->skipped[i].why;
-    }
-    PetscCall(SpdWriteStrings_Private(file, "skipped/name", ns, a));
-    PetscCall(SpdWriteStrings_Private(file, "skipped/file", ns, b));
-    PetscCall(SpdWriteStrings_Private(file, "skipped/reason", ns, c));
-    for (PetscInt i = 0; i < nc; i++) {
-      a[i] = job->checkpoints[i].label;
-      b[i] = job->checkpoints[i].path;
-      if (plan->errors && plan->errors[i]) c[ne++] = plan->errors[i];
-    }
-    PetscCall(SpdWriteStrings_Private(file, "checkpoints_list/label", nc, a));
-    PetscCall(SpdWriteStrings_Private(file, "checkpoints_list/path", nc, b));
-    {
-      PetscInt64 *steps;
-      PetscCall(PetscMalloc1(nc, &steps));
-      for (PetscInt i = 0; i < nc; i++) {
-        a[i]     = job->checkpoints[i].run;
-        steps[i] = job->checkpoints[i].step;
-      }
-      PetscCall(SpdWriteStrings_Private(file, "checkpoints_list/run", nc, a));
-      PetscCall(SpdWriteInt64_Private(file, "checkpoints_list/step", nc, steps));
-      PetscCall(PetscFree(steps));
-    }
-    for (PetscInt i = 0, j = 0; i < nc; i++)
-      if (plan->errors && plan->errors[i]) {
-        a[j]   = job->checkpoints[i].label;
-        b[j++] = job->checkpoints[i].path;
-      }
-    PetscCall(SpdWriteStrings_Private(file, "checkpoint_errors/label", ne, a));
-    PetscCall(SpdWriteStrings_Private(file, "checkpoint_errors/path", ne, b));
-    PetscCall(SpdWriteStrings_Private(file, "checkpoint_errors/message", ne, c));
-    PetscCall(PetscFree3(a, b, c));
-  }
-  SpdCallH5(H5Pclose, (lcpl));
-  SpdCallH5(H5Fclose, (file));
-  PetscCheck(rename(tmp, final) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "Cannot rename %s to %s: %s", tmp, final, strerror(errno));
-  PetscCall(SpdStoreSyncDir_Private(s->dir));
-  PetscFunctionReturn(0);
-}
-
-/*@C
-  SpdStoreWriteIndex - write index.h5: external links to every completed task and the
-  status of every planned task
-
-  Collective; rank 0 writes
-@*/
-PetscErrorCode SpdStoreWriteIndex(SpdStore s, SpdPlan plan)
-{
-  PetscErrorCode ierr = 0;
-
-  PetscFunctionBegin;
-  if (s->rank == 0) ierr = SpdStoreWriteIndex_Private(s, plan);
-  PetscCallMPI(MPI_Bcast(&ierr, 1, MPI_INT, 0, s->comm));
-  PetscCheck(!ierr, s->comm, PETSC_ERR_FILE_WRITE, "Writing %s/index.h5 failed; the task files in %s are intact", s->dir, s->tasksdir);
   PetscFunctionReturn(0);
 }
 

@@ -11,20 +11,21 @@ struct _p_SpdTaskFile {
   PetscMPIInt rank;
   hid_t       file;
   char        tmp[PETSC_MAX_PATH_LEN], final[PETSC_MAX_PATH_LEN];
-  SpdStore    store;
+  const char *dir; /* the folder the file goes to (synced after the rename) */
 };
 
-PetscErrorCode SpdTaskFileCreate(SpdStore store, MPI_Comm comm, const char id[], SpdTaskFile *tf)
+/* <dir>/<id>.h5 through <dir>/<id>.h5.tmp, written collectively on comm. */
+static PetscErrorCode SpdResultFileCreate_Private(const char dir[], MPI_Comm comm, const char id[], SpdTaskFile *tf)
 {
   SpdTaskFile f;
   hid_t       fapl;
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&f));
-  f->comm  = comm;
-  f->store = store;
+  f->comm = comm;
+  f->dir  = dir;
   PetscCallMPI(MPI_Comm_rank(comm, &f->rank));
-  PetscCall(PetscSNPrintf(f->final, sizeof(f->final), "%s/tasks/%s.h5", store->dir, id));
+  PetscCall(PetscSNPrintf(f->final, sizeof(f->final), "%s/%s.h5", dir, id));
   PetscCall(PetscSNPrintf(f->tmp, sizeof(f->tmp), "%s.tmp", f->final));
   SpdCallH5Return(fapl, H5Pcreate, (H5P_FILE_ACCESS));
   SpdCallH5(H5Pset_fapl_mpio, (fapl, comm, MPI_INFO_NULL));
@@ -32,6 +33,20 @@ PetscErrorCode SpdTaskFileCreate(SpdStore store, MPI_Comm comm, const char id[],
   SpdCallH5(H5Pclose, (fapl));
   PetscCheck(f->file >= 0, comm, PETSC_ERR_FILE_OPEN, "Cannot create the result file %s; check that the results folder is writable and the disk is not full", f->tmp);
   *tf = f;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SpdTaskFileCreate(SpdStore store, MPI_Comm comm, const char id[], SpdTaskFile *tf)
+{
+  PetscFunctionBegin;
+  PetscCall(SpdResultFileCreate_Private(store->tasksdir, comm, id, tf));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SpdComparisonFileCreate(SpdStore store, MPI_Comm comm, const char id[], SpdTaskFile *tf)
+{
+  PetscFunctionBegin;
+  PetscCall(SpdResultFileCreate_Private(store->comparisonsdir, comm, id, tf));
   PetscFunctionReturn(0);
 }
 
@@ -82,6 +97,28 @@ PetscErrorCode SpdTaskFileWriteInt(SpdTaskFile f, const char path[], PetscInt n,
   for (PetscInt i = 0; i < n; i++) w[i] = v[i];
   PetscCall(SpdTaskFileWrite1D_Private(f, path, H5T_NATIVE_INT64, H5T_STD_I64LE, n, w));
   PetscCall(PetscFree(w));
+  PetscFunctionReturn(0);
+}
+
+/* An m x n matrix (row-major) identical on every rank, written by rank 0. */
+PetscErrorCode SpdTaskFileWriteMatrix(SpdTaskFile f, const char path[], PetscInt m, PetscInt n, const PetscReal v[])
+{
+  hid_t   space, dset, lcpl, sel;
+  hsize_t dims[2] = { (hsize_t)m, (hsize_t)n };
+
+  PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(SPD_Write, 0, 0, 0, 0));
+  PetscCall(SpdTaskFileLcpl_Private(&lcpl));
+  SpdCallH5Return(space, H5Screate_simple, (2, dims, NULL));
+  SpdCallH5Return(dset, H5Dcreate2, (f->file, path, H5T_IEEE_F64LE, space, lcpl, H5P_DEFAULT, H5P_DEFAULT));
+  SpdCallH5Return(sel, H5Scopy, (space));
+  if (f->rank != 0 || m * n == 0) SpdCallH5(H5Sselect_none, (sel));
+  SpdCallH5(H5Dwrite, (dset, H5T_NATIVE_DOUBLE, sel, sel, H5P_DEFAULT, v));
+  SpdCallH5(H5Sclose, (sel));
+  SpdCallH5(H5Dclose, (dset));
+  SpdCallH5(H5Sclose, (space));
+  SpdCallH5(H5Pclose, (lcpl));
+  PetscCall(PetscLogEventEnd(SPD_Write, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }
 
@@ -202,7 +239,7 @@ PetscErrorCode SpdTaskFileCommit(SpdTaskFile *tf)
   SpdCallH5(H5Fclose, (f->file));
   if (f->rank == 0) {
     err = rename(f->tmp, f->final);
-    if (!err) PetscCall(SpdStoreSyncDir_Private(f->store->tasksdir));
+    if (!err) PetscCall(SpdStoreSyncDir_Private(f->dir));
   }
   PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, f->comm));
   PetscCheck(!err, f->comm, PETSC_ERR_FILE_WRITE, "Cannot rename %s to %s; check the results folder", f->tmp, f->final);

@@ -2,6 +2,8 @@
    edit distance for "did you mean" messages, human-readable byte counts. */
 #include <specdyn/sys.h>
 #include <fnmatch.h>
+#include <ctype.h>
+#include <stdint.h>
 
 /* Shell-style glob (*, ?, [..]) over the whole name; '*' also matches '.'. */
 PetscErrorCode SpdGlobMatch(const char pattern[], const char str[], PetscBool *match)
@@ -50,4 +52,42 @@ PetscErrorCode SpdFormatBytes(PetscInt64 bytes, char buf[], size_t len)
   else
     PetscCall(PetscSNPrintf(buf, len, "%.1f %s", v, unit[u]));
   PetscFunctionReturn(0);
+}
+
+/* FNV-1a, 64 bit: a small stable hash for ids (not cryptographic; ids only need to be
+   stable across runs and different when the inputs differ). */
+PetscErrorCode SpdHashId(const char text[], char id[], size_t len)
+{
+  uint64_t h = 14695981039346656037ULL;
+
+  PetscFunctionBegin;
+  for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+    h ^= (uint64_t)*c;
+    h *= 1099511628211ULL;
+  }
+  PetscCall(PetscSNPrintf(id, len, "%016llx", (unsigned long long)h));
+  PetscFunctionReturn(0);
+}
+
+int SpdNaturalCompare(const char a[], const char b[])
+{
+  while (*a && *b) {
+    if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+      const char *ea = a, *eb = b;
+      while (*a == '0' && isdigit((unsigned char)a[1])) a++;
+      while (*b == '0' && isdigit((unsigned char)b[1])) b++;
+      for (ea = a; isdigit((unsigned char)*ea); ea++) {
+      }
+      for (eb = b; isdigit((unsigned char)*eb); eb++) {
+      }
+      if (ea - a != eb - b) return (ea - a) < (eb - b) ? -1 : 1;
+      for (; a < ea; a++, b++)
+        if (*a != *b) return *a < *b ? -1 : 1;
+      continue;
+    }
+    if (*a != *b) return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+    a++;
+    b++;
+  }
+  return (*a != 0) - (*b != 0);
 }

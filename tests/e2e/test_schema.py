@@ -71,4 +71,45 @@ for key, path in task_files(f"{work}/results").items():
             check(a in f["timings"].attrs, f"timings/{a} missing")
         check("mnist-mlp-keras.h5" in f.attrs["job_text"], "the job text is stored as provenance")
         check(f.attrs["dtype"] == "F32", f"dtype attribute {f.attrs['dtype']}")
-print("schema: index and task files match docs/results-format.md")
+
+# ---- a study with runs and comparisons: /comparisons, /trajectories, differences -------
+rng = np.random.default_rng(5)
+for r in ("a", "b"):
+    for step in (0, 10):
+        write_safetensors(f"{work}/ck/{r}/s_{step}.safetensors", {"l1.weight": rng.standard_normal((9, 6)).astype(np.float32), "l2.weight": rng.standard_normal((5, 9)).astype(np.float32)})
+write_job(f"{work}/study.yaml", f"""
+name: schema2
+output: {work}/study
+runs:
+  - name: a
+    checkpoints: ck/a/s_{{step}}.safetensors
+  - name: b
+    checkpoints: ck/b/s_{{step}}.safetensors
+weights: {{full: true, top: 3}}
+compare: {{k: 2, differences: [runs, initial]}}
+""")
+run(["run", f"{work}/study.yaml"], np_=2, expect=0)
+with h5py.File(f"{work}/study/index.h5", "r") as f:
+    for g in ("tasks", "comparisons"):
+        for d in f[g]:
+            check(d in documented_words, f"index.h5 dataset {g}/{d} is not documented")
+    rel = set(x.decode() if isinstance(x, bytes) else x for x in f["comparisons/relation"][()])
+    check(rel == {"final", "previous", "runs", "layers"}, f"relations {rel}")
+    files = [x.decode() if isinstance(x, bytes) else x for x in f["comparisons/file"][()]]
+    traj = f["trajectories/a/l1.weight"]
+    for d in traj:
+        check(d in documented_words or d in required_metrics, f"trajectory dataset {d} is not documented")
+    check("differences" in f and "a" in f["differences"], "the index links difference tasks under /differences")
+    g = f["differences/a/step10/minus/a/step0/l1.weight"]
+    for a in ("kind", "minus_checkpoint", "minus_checkpoint_label", "minus_run", "minus_step"):
+        check(a in g.attrs, f"difference task attribute {a} missing")
+        check(a in documented_words, f"difference task attribute {a} is not documented")
+for fl in files:
+    with h5py.File(f"{work}/study/{fl}", "r") as g:
+        for a in g.attrs:
+            check(a in documented_words, f"comparison attribute '{a}' is not documented")
+        for d in g:
+            check(d in documented_words, f"comparison dataset '{d}' is not documented")
+        for a in g["summary"].attrs:
+            check(a in documented_words, f"comparison summary '{a}' is not documented")
+print("schema: index, task and comparison files match docs/results-format.md")
