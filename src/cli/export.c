@@ -5,7 +5,9 @@
 static const char help[] = "specdyn export: tables from a results folder (no recomputation).\n\n"
                            "usage: specdyn export RESULTS --csv FILE   one row per analysed matrix, every scalar\n"
                            "                                          metric (FILE '-' is standard output)\n"
-                           "       specdyn export RESULTS --table     an aligned summary on standard output\n";
+                           "       specdyn export RESULTS --table     an aligned summary on standard output\n"
+                           "       specdyn export RESULTS --comparisons FILE   one row per comparison (job key\n"
+                           "                                          compare:) with its headline numbers\n";
 
 /* Split a CSV line at commas (names never hold commas; only the message, the last
    column, may be quoted, and it is not printed). Returns the number of fields. */
@@ -62,7 +64,7 @@ static int SpdPrintTable(const char results[])
 
 int SpdCmdExport(int argc, char **argv)
 {
-  const char *results = NULL, *csv = NULL;
+  const char *results = NULL, *csv = NULL, *cmp = NULL;
   PetscBool   table = PETSC_FALSE;
   char      **pargv;
   int         pargc = 0, code = 0;
@@ -76,10 +78,11 @@ int SpdCmdExport(int argc, char **argv)
     const SpdCmdOption opts[] = {
       { "--csv", NULL, NULL, &csv },
       { "--table", NULL, &table, NULL },
+      { "--comparisons", NULL, NULL, &cmp },
     };
-    SpdCmdParseArgs(argc, argv, opts, 2, &results, &pargc, &pargv);
+    SpdCmdParseArgs(argc, argv, opts, 3, &results, &pargc, &pargv);
   }
-  if (!results || (!csv && !table)) {
+  if (!results || (!csv && !table && !cmp)) {
     fputs(help, stderr);
     free(pargv);
     return 2;
@@ -87,6 +90,7 @@ int SpdCmdExport(int argc, char **argv)
   if (SpdInitialize(&pargc, &pargv, NULL, help)) return 2;
   SpdErrorCapturePush(msg, sizeof(msg));
   if (csv && SpdExportCSV(results, csv)) code = 1;
+  if (!code && cmp && SpdExportComparisonsCSV(results, cmp)) code = 1;
   if (!code && table) code = SpdPrintTable(results);
   SpdErrorCapturePop();
   if (code) fprintf(stderr, "specdyn export: %s\n", msg);

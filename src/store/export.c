@@ -220,3 +220,106 @@ PetscErrorCode SpdExportCSV(const char results[], const char csv[])
   SpdCallH5(H5Fclose, (index));
   PetscFunctionReturn(0);
 }
+
+/* Read a 1-D float64 dataset of n entries. */
+static PetscErrorCode SpdReadReals_Private(hid_t file, const char path[], PetscInt n, PetscReal **v)
+{
+  hid_t    dset, space;
+  hssize_t np;
+
+  PetscFunctionBegin;
+  SpdCallH5Return(dset, H5Dopen2, (file, path, H5P_DEFAULT));
+  SpdCallH5Return(space, H5Dget_space, (dset));
+  np = H5Sget_simple_extent_npoints(space);
+  PetscCheck(np == n, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s has %lld entries, the /comparisons table %" PetscInt_FMT "; the index is damaged, rerun the job to rewrite it", path, (long long)np, n);
+  PetscCall(PetscCalloc1(n + 1, v));
+  if (n > 0) SpdCallH5(H5Dread, (dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *v));
+  SpdCallH5(H5Sclose, (space));
+  SpdCallH5(H5Dclose, (dset));
+  PetscFunctionReturn(0);
+}
+
+/*@C
+  SpdExportComparisonsCSV - write one CSV row per planned comparison of a results folder
+
+  Not collective
+
+  Input Parameters:
++ results - the results folder (holding index.h5)
+- csv     - the CSV file to write ("-" for standard output)
+
+  Notes:
+  Columns: relation, spaces, then checkpoint, run, step and name of each side (a, b),
+  k, status, and the headline numbers (SpdComparisonSummaryNames; empty when not stored
+  or not defined for the relation). A study without a compare: section has no rows.
+@*/
+PetscErrorCode SpdExportComparisonsCSV(const char results[], const char csv[])
+{
+  static const char *const scol[] = { "relation", "spaces", "checkpoint_a", "run_a", "name_a", "checkpoint_b", "run_b", "name_b", "status", "id" };
+  enum { NS = sizeof(scol) / sizeof(scol[0]) };
+  char        path[PETSC_MAX_PATH_LEN], **s[NS];
+  hid_t       index;
+  PetscInt    n = 0, nsum = 0;
+  PetscInt64 *stepa = NULL, *stepb = NULL, *k = NULL;
+  PetscReal **sum;
+  FILE       *fp;
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/index.h5", results));
+  H5E_BEGIN_TRY { index = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT); }
+  H5E_END_TRY;
+  PetscCheck(index >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "Cannot open %s: is %s a specdyn results folder? (run `specdyn run JOB.yaml` first)", path, results);
+  while (SpdComparisonSummaryNames[nsum]) nsum++;
+  PetscCall(PetscCalloc1(nsum, &sum));
+  PetscCall(PetscMemzero(s, sizeof(s)));
+  if (H5Lexists(index, "comparisons", H5P_DEFAULT) > 0) {
+    for (int c = 0; c < NS; c++) {
+      PetscInt nc;
+      PetscCall(PetscSNPrintf(path, sizeof(path), "comparisons/%s", scol[c]));
+      PetscCall(SpdReadStrings_Private(index, path, &nc, &s[c]));
+      if (c == 0) n = nc;
+      PetscCheck(nc == n, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s/index.h5: the /comparisons table has columns of different lengths; rerun the job to rewrite it", results);
+    }
+    PetscCall(SpdReadInt64_Private(index, "comparisons/step_a", n, &stepa));
+    PetscCall(SpdReadInt64_Private(index, "comparisons/step_b", n, &stepb));
+    PetscCall(SpdReadInt64_Private(index, "comparisons/k", n, &k));
+    for (PetscInt j = 0; j < nsum; j++) {
+      PetscCall(PetscSNPrintf(path, sizeof(path), "comparisons/%s", SpdComparisonSummaryNames[j]));
+      PetscCall(SpdReadReals_Private(index, path, n, &sum[j]));
+    }
+  }
+  fp = strcmp(csv, "-") ? fopen(csv, "w") : stdout;
+  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "Cannot write %s", csv);
+  fprintf(fp, "relation,spaces,checkpoint_a,run_a,step_a,name_a,checkpoint_b,run_b,step_b,name_b,k,status");
+  for (PetscInt j = 0; j < nsum; j++) fprintf(fp, ",%s", SpdComparisonSummaryNames[j]);
+  fprintf(fp, ",id\n");
+  for (PetscInt i = 0; i < n; i++) {
+    for (int c = 0; c < 8; c++) {
+      if (c) fputc(',', fp);
+      SpdCSVString_Private(fp, s[c][i]);
+      if (c == 3 || c == 6) { /* after run_a / run_b: the step */
+        PetscInt64 st = c == 3 ? stepa[i] : stepb[i];
+        fputc(',', fp);
+        if (st >= 0) fprintf(fp, "%" PetscInt64_FMT, st);
+      }
+    }
+    fprintf(fp, ",%" PetscInt64_FMT ",%s", k[i], s[8][i]);
+    for (PetscInt j = 0; j < nsum; j++) {
+      if (PetscIsNanReal(sum[j][i]))
+        fputc(',', fp);
+      else
+        fprintf(fp, ",%.17g", sum[j][i]);
+    }
+    fprintf(fp, ",%s\n", s[9][i]);
+  }
+  if (fp != stdout) fclose(fp);
+  for (int c = 0; c < NS; c++)
+    if (s[c]) SpdFreeStrings_Private(n, s[c]);
+  for (PetscInt j = 0; j < nsum; j++) PetscCall(PetscFree(sum[j]));
+  PetscCall(PetscFree(sum));
+  PetscCall(PetscFree(stepa));
+  PetscCall(PetscFree(stepb));
+  PetscCall(PetscFree(k));
+  SpdCallH5(H5Fclose, (index));
+  PetscFunctionReturn(0);
+}

@@ -43,6 +43,9 @@ ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
+# test cluster only: look at pending jobs every second (defaults 60 s / 30 s), so that
+# a scheduled study's --begin=now+10 starts within about a second of its begin time
+SchedulerParameters=sched_interval=1,bf_interval=1
 MpiDefault=pmix
 ReturnToService=2
 SlurmctldPidFile=$D/slurmctld.pid
