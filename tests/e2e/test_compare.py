@@ -266,6 +266,22 @@ m = re.search(r"(\d+) tasks done now, (\d+) already stored", se)
 # new tasks: 12 weights of step 30 + 12 differences (30 - 20)
 check(m and int(m.group(1)) == 24, f"the rerun must run only the 24 new tasks: {m.group(0) if m else se}")
 
+# ---- export --comparisons: the same rows and numbers as the index -----------------------
+import csv, subprocess
+subprocess.run([SPECDYN, "export", res, "--comparisons", f"{work}/cmp.csv"], env=ENV, check=True)
+with open(f"{work}/cmp.csv") as fh:
+    rows = list(csv.DictReader(fh))
+idx = {r["id"]: r for r in after}
+check(len(rows) == len(after), f"{len(rows)} CSV rows for {len(after)} comparisons")
+for row in rows:
+    r = idx[row["id"]]
+    check(row["relation"] == r["relation"] and row["name_a"] == r["name_a"] and row["checkpoint_b"] == r["checkpoint_b"], f"CSV row {row['id']}")
+    for col in ("agreement_diag_mean", "alignment_top"):
+        v = r[col]
+        check((row[col] == "" and np.isnan(v)) or (row[col] != "" and float(row[col]) == v), f"CSV {col} of {row['id']}: {row[col]!r} vs {v}")
+    if r["relation"] != "layers":
+        check(row["step_a"] == r["checkpoint_a"].split("step")[1], "CSV step_a")
+
 # ---- slices + --merge --------------------------------------------------------------------
 res = f"{work}/slices"
 for i in range(2):
