@@ -4,6 +4,9 @@
 #include <specdyn/reader.h>
 #include <specdyn/operator.h>
 #include <specdyn/svd.h>
+#include <specdyn/eig.h>
+#include <specdyn/data.h>
+#include <specdyn/model.h>
 #include <specdyn/metrics.h>
 #include <specdyn/job.h>
 #include <specdyn/store.h>

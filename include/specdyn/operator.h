@@ -10,6 +10,7 @@
    default layout; each rank reads only its own rows of A from the file. */
 #pragma once
 #include <specdyn/reader.h>
+#include <specdyn/model.h>
 #include <petscmat.h>
 
 typedef struct {
@@ -35,3 +36,9 @@ PETSC_EXTERN PetscErrorCode SpdTensorUseFloat32(const SpdTensorInfo *, PetscBool
 /* Y_r = A X_r (resp. A^T X_r), r < k, in one pass over A where the matrix allows it. */
 PETSC_EXTERN PetscErrorCode SpdMatMultBlock(Mat A, PetscInt k, const Vec X[], Vec Y[]);
 PETSC_EXTERN PetscErrorCode SpdMatMultTransposeBlock(Mat A, PetscInt k, const Vec X[], Vec Y[]);
+
+/* The curvature as a symmetric MATSHELL on a distributed vector (SLEPc's view): restricted
+   to the parameters [off_j, off_j + len_j), j < nblocks (a layer's block or any subset;
+   nblocks = 0: all parameters). A product gathers the input, each rank applies C to its
+   samples, and one MPI_Reduce_scatter returns the distributed result. Collective. */
+PETSC_EXTERN PetscErrorCode SpdMatCreateCurvature(SpdMLP, SpdCurvature, PetscInt nblocks, const PetscInt off[], const PetscInt len[], Mat *);
