@@ -24,11 +24,18 @@ static const char help[] = "specdyn report: PNG plots and an index page from a r
                            "                       label becomes '_'\n"
                            "  ranks_<run>.png      effective and stable rank against the training step, one line\n"
                            "                       per matrix name, for each run (job key runs:)\n"
-                           "  index.md             links to every plot and a table of headline numbers\n"
+                           "  agreement_<run>_<name>.png  heatmaps of singular-vector agreement with the run's\n"
+                           "                       final checkpoint: diagonal A_ii over steps, and the k x k matrix\n"
+                           "  alignment_<run>.png  layer alignment (top and diagonal mean) over layer pairs, one\n"
+                           "                       curve per step\n"
+                           "  angles_<name>.png    mean and largest principal angles between runs over steps\n"
+                           "  diffspectra_<a>_minus_<b>.png  spectra of the differences W_a - W_b\n"
+                           "  index.md             links to every plot and tables of headline numbers\n"
                            "  <png>.json           the arrays drawn in each plot, read back from Matplotlib\n\n"
                            "Runs /usr/bin/python3 on the renderer script (Debian's python3-matplotlib and\n"
                            "python3-h5py); the script is " SPD_SOURCE_DIR "/src/report/specdyn_report.py\n"
                            "unless the environment variable SPD_REPORT_SCRIPT names another.\n"
+                           "SPD_REPORT_MAX_MATRICES (default 8, 0: all) caps the matrices of agreement_*/angles_*.\n"
                            "Exit status: 0 success, 2 bad arguments or not a results folder. See docs/report.md.\n";
 
 /* The renderer script: $SPD_REPORT_SCRIPT, else the one in the source tree. */

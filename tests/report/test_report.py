@@ -148,6 +148,8 @@ for r in RUNS:
 got = sorted(x for x in os.listdir(out) if x.endswith(".png"))
 check(got == sorted(pngs), f"PNG files {got}, expected {sorted(pngs)}")
 check_index(out, data, pngs)
+md = open(f"{out}/index.md").read()
+check("## Comparisons" not in md and "Zero differences" not in md and "Not drawn" not in md, "a study without compare: has no comparison sections in index.md")
 
 # ---- study without runs, top-k only -------------------------------------------
 results_top, out_top = f"{work}/results_top", f"{work}/out_top"
