@@ -163,6 +163,53 @@ if rw:
     else:
         notes.append(f"- row 4: {txt or 'no cold-cache run'}")
 
+# ---- row 5: a whole study and its rerun ---------------------------------------------
+sj = path("study.json")
+if os.path.exists(sj):
+    st = json.load(open(sj))
+    NPs = st["np"]
+    big = st["sizes"][0]
+    small = st["sizes"][-1]
+    kf, kt = st["kinds"]["full"], st["kinds"]["top"]
+    noisy = f"; other work on the machine during the measured pair: up to {st['noise']:.2f} cores" + (" (**noisy**)" if st["noise"] >= 0.2 else "")
+    pairs = ", ".join(f"{q['efficiency']:.2f}" for q in st["pairs"])
+    rows.append([f"5. study: {st['tasks']} F32 matrices in {st['checkpoints']} checkpoints, {small[0]}×{small[1]} … {big[0]}×{big[1]} "
+                 f"(full + top-16 for min(m,n) ≤ 1024, top-16 above), `mpirun -n {NPs} specdyn run`",
+                 f"{st['total']:.2f} s", f"{st['ideal']:.2f} s (ideal: Σ single-task times / {NPs})", f"{st['efficiency']:.2f} (efficiency ideal/total)",
+                 f"≥ 0.90: {verdict(st['efficiency'] >= 0.90)}",
+                 f"every task ran alone ({st['alone_mode']}: one study per rank count, tasks one after the other, the other core idle) on the "
+                 f"rank count the plan gave it ({', '.join(f'{n} tasks on {p} rank' + ('s' if p != '1' else '') for p, n in st['ranks'].items())}); "
+                 f"busiest group {st['makespan_study']:.2f} s + {st['fixed']:.2f} s outside the tasks (start-up, plan, index); "
+                 f"task times in the study vs alone: full-spectrum tasks {kf['study']:.2f} vs {kf['alone']:.2f} s ({st['contention']['full']:.2f}×), "
+                 f"top-16-only tasks {kt['study']:.2f} vs {kt['alone']:.2f} s ({st['contention']['top']:.2f}×); "
+                 f"efficiency of the pairs measured: {pairs}{noisy}"])
+    pt = st["parts"]
+    med = lambda v: float(np.median(v))
+    lv = st["logview"]
+    rows.append([f"5. resume: rerun of the complete study (everything stored; median of {len(st['rerun'])})", f"{med(st['rerun']):.3f} s",
+                 f"{st['total']:.2f} s (the study)", f"{100 * st['rerun_ratio']:.1f}% (rerun/study)", f"< 2%: {verdict(st['rerun_ratio'] < 0.02)}",
+                 f"`mpirun -n {NPs} /bin/true` {med(pt['mpirun']):.3f} s; `--dry-run` {med(pt['dryrun']):.3f} s; `--index-only` {med(pt['indexonly']):.3f} s; "
+                 f"inside the rerun's processes (PETSc's -log_view clock) {1e3 * lv['process']:.1f} ms, of which planning {1e3 * lv['SpdPlan']:.1f} ms "
+                 f"({lv['SpdReaderOpen_count']} checkpoints opened: {1e3 * lv['SpdReaderOpen']:.1f} ms)"])
+    nts = [f"- row 5: task times (s) summed by kind, alone / in the study: full+top-16 {kf['n']} tasks ({kf['gflop']:.0f} Gflop planned) {kf['alone']:.2f} / {kf['study']:.2f}; "
+           f"top-16 only {kt['n']} tasks ({kt['gflop']:.0f} Gflop planned) {kt['alone']:.2f} / {kt['study']:.2f}. The planner's cost model gives the top-16-only tasks "
+           f"{kt['gflop'] / kt['alone']:.1f} planned Gflop per alone-second and the full ones {kf['gflop'] / kf['alone']:.1f}."]
+    if "top_overlap" in st:
+        nts.append(f"- row 5: in the study's static LPT schedule, two top-16-only tasks ran at the same time for {st['top_overlap']:.2f} s "
+                   f"of the {st['top_time_study']:.2f} s the top-16-only tasks took in the study (summed over the tasks).")
+    nts.append(f"- row 5: the schedule alone: the study's own assignment replayed with the alone times takes {st['makespan_static_alone']:.2f} s "
+               f"(ideal {st['ideal']:.2f} s); LPT with exact costs {st['lpt_exact_alone']:.2f} s; dynamic list scheduling in plan order {st['dynamic_alone']:.2f} s.")
+    if "top_on_np" in st:
+        nts.append(f"- row 5: bandwidth: the top-16-only tasks take {kt['alone']:.2f} s alone on 1 rank and {st['top_on_np']:.2f} s alone on {NPs} ranks "
+                   f"({st['top_speedup_np']:.2f}× for {NPs}× the cores).")
+    if "paired" in st:
+        pa = st["paired"]
+        nts.append(f"- row 5: memory-bound next to compute-bound (a fixed schedule run as {NPs} concurrent 1-rank processes: every top-16-only task on "
+                   f"one of them, the full-spectrum tasks spread by their alone times): busiest process {max(pa['busy']):.2f} s of tasks "
+                   f"(planned {max(pa['planned']):.2f} s), {pa['wall']:.2f} s wall; ideal/busiest = {pa['efficiency_busy']:.2f} "
+                   f"vs {st['ideal'] / st['makespan_study']:.2f} for the study's busiest group.")
+    notes.extend(nts)
+
 # ---- output -------------------------------------------------------------------------
 print("# specdyn benchmark results\n")
 print("Written by `make bench` (bench/run.sh → bench/report.py); bench/README.md explains each row.")

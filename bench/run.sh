@@ -5,7 +5,7 @@
 #   BUILD                 the CMake build folder (default: build)
 #   SPD_BENCH_DATA        where generated inputs live (default: bench/data, gitignored;
 #                         reused when present, ~3.3 GB)
-#   SPD_BENCH_ROWS        rows to run, e.g. "1 3" (default: "1 2 3 4")
+#   SPD_BENCH_ROWS        rows to run, e.g. "1 3" (default: "1 2 3 4 5")
 #   SPD_BENCH_NP          ranks of the specdyn side = threads of the peer (default: 2)
 #
 # Writes bench/results.md (the table) and prints it; raw logs, -log_view output and the
@@ -16,7 +16,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${1:-build}
 case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
 DATA=${SPD_BENCH_DATA:-$ROOT/bench/data}
-ROWS=${SPD_BENCH_ROWS:-1 2 3 4}
+ROWS=${SPD_BENCH_ROWS:-1 2 3 4 5}
 NP=${SPD_BENCH_NP:-2}
 BIN="$BUILD/bench"
 OUT="$BUILD/bench/out"
@@ -47,9 +47,11 @@ command -v mpirun >/dev/null || { echo "bench/run.sh: mpirun not found; install 
 
 START=$EPOCHREALTIME
 say "building the drivers in $BUILD"
-cmake --build "$BUILD" --target bench_drivers -j 2 >/dev/null
+TARGETS=(bench_drivers)
+has_row 5 && TARGETS+=(specdyn_cli)
+cmake --build "$BUILD" --target "${TARGETS[@]}" -j 2 >/dev/null
 mkdir -p "$OUT"
-rm -f "$OUT"/*.log "$OUT"/*.logview "$OUT"/*.f64 "$OUT"/*.txt
+rm -f "$OUT"/*.log "$OUT"/*.logview "$OUT"/*.f64 "$OUT"/*.txt "$OUT"/study.json
 
 say "environment"
 BLAS=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3)
@@ -121,6 +123,12 @@ if has_row 4; then
   else
     echo "cold cache: /proc/sys/vm/drop_caches is not writable here; warm-cache numbers only" | tee "$OUT/cat_cold.txt"
   fi
+fi
+
+if has_row 5; then
+  say "row 5: a study of 64 matrices (64x64 to 4096x4096) by 'specdyn run' on $NP ranks vs the sum of its tasks run alone; then its rerun"
+  # generates DATA/study once; writes OUT/study.json and OUT/study.*.log (~1.5-2.5 min)
+  run study "${NOENV[@]}" "$PY" "$ROOT/bench/study_bench.py" "$BUILD/bin/specdyn" "$DATA" "$OUT" --np "$NP"
 fi
 
 echo "load average at end: $(load); whole run $(awk -v a="$START" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.0f", b-a}') s" | tee -a "$OUT/env.txt"

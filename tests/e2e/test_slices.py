@@ -10,7 +10,7 @@ src = os.environ["SPD_SOURCE_DIR"]
 work = os.path.abspath("e2e_slices")
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
-subprocess.run(["/usr/bin/python3", f"{src}/scripts/make_demo_model.py", f"{work}/model"], check=True, capture_output=True)
+subprocess.run(["/usr/bin/python3", f"{src}/tests/e2e/make_gpt_model.py", f"{work}/model"], check=True, capture_output=True)
 
 
 def job(out):

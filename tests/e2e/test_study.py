@@ -11,7 +11,7 @@ src = os.environ["SPD_SOURCE_DIR"]
 work = os.path.abspath("e2e_study")
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
-subprocess.run(["/usr/bin/python3", f"{src}/scripts/make_demo_model.py", f"{work}/model"], check=True)
+subprocess.run(["/usr/bin/python3", f"{src}/tests/e2e/make_gpt_model.py", f"{work}/model"], check=True)
 planted = json.load(open(f"{work}/model/planted.json"))["planted_rank"]
 tensors = safetensors_tensors(f"{work}/model/model.safetensors.index.json")
 

@@ -32,7 +32,7 @@ work = os.path.abspath("slurm_array")
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 cluster = f"/tmp/spd-slurm-{os.getpid()}"  # short path: the munge socket path is limited
-subprocess.run(["/usr/bin/python3", f"{src}/scripts/make_demo_model.py", f"{work}/model"], check=True, capture_output=True)
+subprocess.run(["/usr/bin/python3", f"{src}/tests/e2e/make_gpt_model.py", f"{work}/model"], check=True, capture_output=True)
 EVERY = 10  # seconds between the runs of the scheduled study
 SUBMIT = f"{src}/slurm/submit.sh"
 
