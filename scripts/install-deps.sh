@@ -17,6 +17,8 @@ PKGS=(
   slurmctld slurmd slurm-client munge
   # independent references for tests and benchmarks (run with /usr/bin/python3)
   python3 python3-numpy python3-scipy python3-h5py python3-matplotlib python3-torch
+  # real data for the data-layer tests (gzipped IDX under /usr/share/datasets/fashion-mnist)
+  dataset-fashion-mnist
 )
 
 missing=()

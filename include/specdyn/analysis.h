@@ -6,6 +6,8 @@
    index. A SIGTERM stops taking new tasks; finished tasks stay stored. */
 #pragma once
 #include <specdyn/compare.h>
+#include <specdyn/eig.h>
+#include <specdyn/data.h>
 #include <specdyn/svd.h>
 #include <specdyn/metrics.h>
 
@@ -20,6 +22,8 @@ typedef struct {
 
 /* Run one task on `comm` (its group) and write its result file. Collective on comm. */
 PETSC_EXTERN PetscErrorCode SpdWeightsRunTask(SpdPlan, const SpdTask *, MPI_Comm, SpdStore, PetscInt *nprod);
+/* The curvature analysis of one task (job key curvature:). Collective on comm. */
+PETSC_EXTERN PetscErrorCode SpdCurvatureRunTask(SpdPlan, const SpdTask *, MPI_Comm, SpdStore, PetscInt *nprod);
 /* Run every task of the plan not yet stored, then (unless the plan is a slice or the run
    was stopped) the comparisons not yet stored, and write the index. Collective. */
 PETSC_EXTERN PetscErrorCode SpdRun(SpdPlan, SpdStore, SpdRunSummary *, SpdRunStatus *);

@@ -7,6 +7,7 @@
    with cost and per-rank memory estimates; `specdyn run --dry-run` prints it. */
 #pragma once
 #include <specdyn/operator.h>
+#include <specdyn/model.h>
 
 typedef struct {
   char       path[PETSC_MAX_PATH_LEN]; /* resolved against the job file's folder */
@@ -68,25 +69,62 @@ typedef struct {
   PetscBool        diff_runs, diff_previous, diff_initial; /* spectra of W_a - W_b tasks */
 } SpdCompareSettings;
 
+/* Where the data of a curvature analysis come from (job key `data:`). */
+typedef enum { SPD_DATA_NONE,
+  SPD_DATA_HDF5,
+  SPD_DATA_IDX,
+  SPD_DATA_FASHION_MNIST,
+  SPD_DATA_GAUSSIAN_MIXTURE,
+  SPD_DATA_TEACHER_STUDENT } SpdDataSource;
+PETSC_EXTERN const char *const SpdDataSources[];
+
+typedef struct {
+  SpdDataSource source;
+  char          path[PETSC_MAX_PATH_LEN], x[256], y[256]; /* hdf5 */
+  char          images[PETSC_MAX_PATH_LEN], labels[PETSC_MAX_PATH_LEN]; /* idx, fashion_mnist */
+  PetscInt      n; /* samples (files: first n; 0 = all) */
+  PetscInt      d, classes, outputs; /* generators */
+  PetscReal     snr;
+  PetscInt64    seed;
+} SpdJobData;
+
+/* The curvature analysis (job key `curvature:`). */
+typedef struct {
+  PetscBool  enabled;
+  PetscBool  op[3]; /* SPD_CURV_HESSIAN, SPD_CURV_GAUSS_NEWTON, SPD_CURV_GRADIENT_COVARIANCE */
+  PetscBool  whole, layers; /* blocks: the whole model, each layer */
+  PetscInt   top, bottom; /* largest / most negative eigenpairs */
+  PetscBool  vectors;
+  PetscInt   trace_products; /* Hutch++ products (0: no trace) */
+  PetscInt   density_probes, density_steps, density_grid; /* 0 probes: no density */
+  PetscReal  density_sigma;
+  PetscReal  learning_rate; /* <= 0: unknown */
+  PetscInt64 seed;
+} SpdCurvatureSettings;
+
 typedef struct _p_SpdJob *SpdJob;
 struct _p_SpdJob {
-  MPI_Comm           comm;
-  char               path[PETSC_MAX_PATH_LEN];
-  char               dir[PETSC_MAX_PATH_LEN];
-  char              *text; /* the job file, verbatim (provenance) */
-  char               name[128];
-  PetscInt           ncheckpoints;
-  SpdJobCheckpoint  *checkpoints;
-  PetscInt           ninclude, nexclude;
-  char             **include, **exclude;
-  PetscInt           nsplits;
-  SpdJobSplit       *splits;
-  SpdWeightsSettings weights;
-  SpdCompareSettings compare;
-  char              *petsc_options; /* options from the job file, inserted below the command line */
-  PetscInt64         memory_per_rank; /* bytes; default 2 GiB                                   */
-  PetscInt           ranks_per_task; /* 0: chosen per task by the planner                       */
-  char               output[PETSC_MAX_PATH_LEN]; /* results folder ("" : <job name>.results)     */
+  MPI_Comm             comm;
+  char                 path[PETSC_MAX_PATH_LEN];
+  char                 dir[PETSC_MAX_PATH_LEN];
+  char                *text; /* the job file, verbatim (provenance) */
+  char                 name[128];
+  PetscInt             ncheckpoints;
+  SpdJobCheckpoint    *checkpoints;
+  PetscInt             ninclude, nexclude;
+  char               **include, **exclude;
+  PetscInt             nsplits;
+  SpdJobSplit         *splits;
+  SpdWeightsSettings   weights;
+  SpdCompareSettings   compare;
+  PetscBool            weights_enabled; /* weight spectra tasks (default; off when only curvature: is given) */
+  SpdMLPSpec           model;
+  SpdJobData           data;
+  SpdCurvatureSettings curvature;
+  char                *petsc_options; /* options from the job file, inserted below the command line */
+  PetscInt64           memory_per_rank; /* bytes; default 2 GiB                                   */
+  PetscInt             ranks_per_task; /* 0: chosen per task by the planner                       */
+  char                 output[PETSC_MAX_PATH_LEN]; /* results folder ("" : <job name>.results)     */
 };
 
 /* Collective: rank 0 reads the file, every rank parses the same text. */
@@ -106,6 +144,10 @@ typedef struct {
   PetscInt      checkpoint; /* index into job->checkpoints and plan->readers            */
   SpdMatrixView view;
   PetscInt      checkpoint_b; /* difference task W_a - W_b: checkpoint of b, else -1      */
+  PetscInt      curv_op; /* curvature task: SpdCurvature, else -1                     */
+  PetscInt      curv_block; /* curvature task: layer index, -1 for the whole model         */
+  PetscInt      samples; /* curvature task: samples of the data                        */
+  PetscInt64    mem_split, mem_replicated; /* curvature task: bytes split over the ranks / on each */
   SpdMatrixView view_b; /* the same analysed name in checkpoint_b                   */
   PetscInt64    m, n;
   PetscBool     full; /* resolved settings */

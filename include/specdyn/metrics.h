@@ -37,4 +37,7 @@ PETSC_EXTERN PetscErrorCode SpdMetricsPowerLaw(PetscInt n, const PetscReal x[], 
 PETSC_EXTERN PetscErrorCode SpdMetricsPowerLawAt(PetscInt n, const PetscReal x[], PetscReal xmin, PetscReal *alpha, PetscInt *ntail, PetscReal *ks);
 /* All metrics from what is known: the full spectrum (nfull > 0) and/or top / bottom values
    (descending / ascending), the Frobenius norm and rank_tol (<= 0: max(m,n) * eps). */
+/* Bulk edge of an SLQ density (Ritz nodes/weights of nprobe probes) and the number of the
+   k top eigenvalues above it (docs/curvature.md). */
+PETSC_EXTERN PetscErrorCode SpdMetricsOutliers(PetscInt nprobe, PetscInt nsteps, const PetscReal nodes[], const PetscReal weights[], PetscInt N, PetscInt k, const PetscReal lambda[], PetscReal *edge, PetscInt *count);
 PETSC_EXTERN PetscErrorCode SpdMetricsCompute(PetscInt m, PetscInt n, PetscReal frobenius, PetscInt nfull, const PetscReal full[], PetscInt ntop, const PetscReal top[], PetscInt nbottom, const PetscReal bottom[], PetscReal rank_tol, SpdWeightMetrics *);

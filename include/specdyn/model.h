@@ -19,6 +19,7 @@
      gradient covariance G v = (1/n) sum_i g_i (g_i^T v) without storing any g_i. */
 #pragma once
 #include <specdyn/data.h>
+#include <specdyn/reader.h>
 
 typedef enum { SPD_ACT_IDENTITY,
   SPD_ACT_RELU,
@@ -66,3 +67,31 @@ PETSC_EXTERN PetscErrorCode SpdMLPGetOutputs(SpdMLP, const PetscReal **Z);
    divided by n. */
 PETSC_EXTERN PetscErrorCode SpdMLPCurvatureApply(SpdMLP, SpdCurvature, const PetscReal v[], PetscReal y[], PetscBool local);
 PETSC_EXTERN PetscErrorCode SpdMLPDestroy(SpdMLP *);
+
+/* ---- a model from a checkpoint ---------------------------------------------- */
+#define SPD_MLP_MAX_LAYERS 64
+typedef enum { SPD_PARAM_STANDARD,
+  SPD_PARAM_NTK,
+  SPD_PARAM_MUP,
+  SPD_PARAM_CUSTOM } SpdParameterization;
+PETSC_EXTERN const char *const SpdParameterizations[]; /* "standard", "ntk", "mup", "custom", NULL */
+
+/* What the job says about the model (docs/jobs.md, `model:`). */
+typedef struct {
+  PetscInt            nlayers; /* 0: from the Keras model_config or the tensor names   */
+  char                weight[SPD_MLP_MAX_LAYERS][SPD_MAX_NAME];
+  char                bias[SPD_MLP_MAX_LAYERS][SPD_MAX_NAME]; /* "" : no bias       */
+  PetscBool           act_given; /* activations given by the job                  */
+  PetscInt            nact; /* 1 (all hidden layers) or one per hidden layer       */
+  SpdActivation       act[SPD_MLP_MAX_LAYERS];
+  char                keras_act[SPD_MLP_MAX_LAYERS][32]; /* filled from model_config   */
+  PetscReal           leaky_slope; /* <= 0: 0.01 */
+  SpdLoss             loss;
+  SpdParameterization param;
+  PetscReal           wmult[SPD_MLP_MAX_LAYERS], bmult[SPD_MLP_MAX_LAYERS]; /* custom */
+} SpdMLPSpec;
+
+/* Metadata only: layer names, L and widths (width[0..L]) of the checkpoint's MLP. */
+PETSC_EXTERN PetscErrorCode SpdMLPResolve(SpdReader, const SpdMLPSpec *, SpdMLPSpec *out, PetscInt *L, PetscInt width[]);
+/* Collective on comm. Each rank reads its block of every tensor; theta is then replicated. */
+PETSC_EXTERN PetscErrorCode SpdMLPCreateFromCheckpoint(SpdReader, MPI_Comm, const SpdMLPSpec *, SpdMLP *);

@@ -128,7 +128,10 @@ PetscErrorCode SpdRun(SpdPlan plan, SpdStore store, SpdRunSummary *sum, SpdRunSt
       if (stop) break;
       t0 = MPI_Wtime();
       PetscCall(SpdErrorCapturePush(msg, sizeof(msg)));
-      ierr = SpdWeightsRunTask(plan, t, group, store, &nprod);
+      if (t->curv_op >= 0)
+        ierr = SpdCurvatureRunTask(plan, t, group, store, &nprod);
+      else
+        ierr = SpdWeightsRunTask(plan, t, group, store, &nprod);
       PetscCall(SpdErrorCapturePop());
       mydone++;
       mydonecost += t->cost;

@@ -13,8 +13,7 @@
    and the partial job are freed before the single collective SETERRQ. PETSc errors
    (out of memory) still propagate through PetscCall. */
 #define _POSIX_C_SOURCE 200809L /* realpath, strtok_r */
-#include <specdyn/job.h>
-#include <yaml.h>
+#include "jobparse.h"
 #include <glob.h>
 #include <fnmatch.h>
 #include <errno.h>
@@ -26,23 +25,7 @@
 
 #define SPD_JOB_MAX_BYTES (16 * 1024 * 1024) /* a job file is a few KiB; refuse anything absurd */
 
-typedef struct {
-  yaml_document_t *doc;
-  MPI_Comm         comm; /* run patterns are expanded on its rank 0 and broadcast */
-  const char      *origin; /* the file name used in messages */
-  PetscInt         ckcap; /* allocated length of job->checkpoints */
-  PetscBool        failed;
-  char             msg[1000]; /* PETSc keeps the first 1023 characters of an error */
-} JobCtx;
-
-/* Leave the current function when an error has been recorded. */
-#define JobTry(c, call)                      \
-  do {                                       \
-    PetscCall(call);                         \
-    if ((c)->failed) PetscFunctionReturn(0); \
-  } while (0)
-
-static PetscErrorCode JobFail(JobCtx *c, const yaml_node_t *node, const char fmt[], ...)
+PetscErrorCode JobFail(JobCtx *c, const yaml_node_t *node, const char fmt[], ...)
 {
   va_list ap;
   size_t  len, flen;
@@ -61,12 +44,8 @@ static PetscErrorCode JobFail(JobCtx *c, const yaml_node_t *node, const char fmt
   PetscFunctionReturn(0);
 }
 
-static yaml_node_t *JobNode(JobCtx *c, int i) { return yaml_document_get_node(c->doc, i); }
-
-static const char *JobScalarText(const yaml_node_t *node) { return (const char *)node->data.scalar.value; }
-
 /* A plain scalar spelled as YAML's null (an absent value: "key:" alone). */
-static PetscBool JobIsNull(const yaml_node_t *node)
+PetscBool JobIsNull(const yaml_node_t *node)
 {
   const char *s;
   if (!node) return PETSC_TRUE;
@@ -75,7 +54,7 @@ static PetscBool JobIsNull(const yaml_node_t *node)
   return (!s[0] || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL")) ? PETSC_TRUE : PETSC_FALSE;
 }
 
-static const char *JobNodeKind(const yaml_node_t *node)
+const char *JobNodeKind(const yaml_node_t *node)
 {
   if (JobIsNull(node)) return "nothing";
   switch (node->type) {
@@ -89,7 +68,7 @@ static const char *JobNodeKind(const yaml_node_t *node)
 }
 
 /* The value shown in "got ..." parts of messages. */
-static void JobDescribe(const yaml_node_t *node, char buf[], size_t len)
+void JobDescribe(const yaml_node_t *node, char buf[], size_t len)
 {
   if (node && node->type == YAML_SCALAR_NODE && !JobIsNull(node)) {
     const char *s = JobScalarText(node);
@@ -103,7 +82,7 @@ static void JobDescribe(const yaml_node_t *node, char buf[], size_t len)
 
 /* ---- keys ------------------------------------------------------------------ */
 
-static const char *const JobTopKeys[]        = { "name", "output", "checkpoints", "runs", "tensors", "weights", "compare", "solver", "resources", NULL };
+static const char *const JobTopKeys[]        = { "name", "output", "checkpoints", "runs", "tensors", "weights", "compare", "model", "data", "curvature", "solver", "resources", NULL };
 static const char *const JobCheckpointKeys[] = { "path", "label", NULL };
 static const char *const JobRunKeys[]        = { "name", "checkpoints", NULL };
 static const char *const JobRunEntryKeys[]   = { "path", "step", NULL };
@@ -111,10 +90,6 @@ static const char *const JobTensorsKeys[]    = { "include", "exclude", "split", 
 static const char *const JobSplitKeys[]      = { "match", "parts", "axis", "heads", "transpose", NULL };
 static const char *const JobWeightsKeys[]    = { "full", "full_max", "top", "bottom", "vectors", "rank_tol", "tail_min", NULL };
 static const char *const JobResourcesKeys[]  = { "memory_per_rank", "ranks_per_task", NULL };
-static const char *const JobCompareKeys[]    = { "k", "checkpoints", "runs", "layers", "differences", NULL };
-static const char *const JobPairKeys[]       = { "a", "b", "spaces", NULL };
-
-const char *const SpdSpacesNames[] = { "out-in", "out-out", "in-in", NULL };
 
 /* Levenshtein distance, except that one swap of adjacent letters ("tpo") counts 1. */
 static PetscErrorCode JobKeyDistance(const char a[], const char b[], PetscInt *d)
@@ -131,7 +106,7 @@ static PetscErrorCode JobKeyDistance(const char a[], const char b[], PetscInt *d
 
 /* Check that `node` is a mapping (a null value counts as an empty one) whose keys are
    distinct single values from `keys`; `where` names the section ("" for the top level). */
-static PetscErrorCode JobCheckMapping(JobCtx *c, yaml_node_t *node, const char where[], const char *const keys[])
+PetscErrorCode JobCheckMapping(JobCtx *c, yaml_node_t *node, const char where[], const char *const keys[])
 {
   yaml_node_pair_t *p, *q;
 
@@ -192,7 +167,7 @@ static PetscErrorCode JobCheckMapping(JobCtx *c, yaml_node_t *node, const char w
 }
 
 /* The value of `key` in a (checked) mapping, or NULL. */
-static yaml_node_t *JobFind(JobCtx *c, yaml_node_t *map, const char key[])
+yaml_node_t *JobFind(JobCtx *c, yaml_node_t *map, const char key[])
 {
   if (!map || map->type != YAML_MAPPING_NODE) return NULL;
   for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
@@ -204,7 +179,7 @@ static yaml_node_t *JobFind(JobCtx *c, yaml_node_t *map, const char key[])
 
 /* ---- typed values ------------------------------------------------------------ */
 
-static PetscErrorCode JobGetString(JobCtx *c, yaml_node_t *node, const char what[], char buf[], size_t len)
+PetscErrorCode JobGetString(JobCtx *c, yaml_node_t *node, const char what[], char buf[], size_t len)
 {
   char got[80];
 
@@ -217,7 +192,7 @@ static PetscErrorCode JobGetString(JobCtx *c, yaml_node_t *node, const char what
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode JobGetInt(JobCtx *c, yaml_node_t *node, const char what[], PetscInt min, PetscInt *val)
+PetscErrorCode JobGetInt(JobCtx *c, yaml_node_t *node, const char what[], PetscInt min, PetscInt *val)
 {
   char        got[80];
   const char *s;
@@ -236,7 +211,7 @@ static PetscErrorCode JobGetInt(JobCtx *c, yaml_node_t *node, const char what[],
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode JobGetReal(JobCtx *c, yaml_node_t *node, const char what[], PetscReal *val)
+PetscErrorCode JobGetReal(JobCtx *c, yaml_node_t *node, const char what[], PetscReal *val)
 {
   char        got[80];
   const char *s;
@@ -276,7 +251,7 @@ static PetscErrorCode JobParseBool(const char s[], PetscBool *isbool, PetscBool 
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode JobGetBool(JobCtx *c, yaml_node_t *node, const char what[], PetscBool *val)
+PetscErrorCode JobGetBool(JobCtx *c, yaml_node_t *node, const char what[], PetscBool *val)
 {
   char      got[80];
   PetscBool isbool = PETSC_FALSE;
@@ -377,7 +352,7 @@ static PetscErrorCode JobGetStringList(JobCtx *c, yaml_node_t *node, const char 
 /* ---- paths ------------------------------------------------------------------- */
 
 /* dir/path (path as is when absolute), with "." and "name/.." components removed. */
-static PetscErrorCode JobJoinPath(const char dir[], const char path[], char out[], size_t len)
+PetscErrorCode JobJoinPath(const char dir[], const char path[], char out[], size_t len)
 {
   char   tmp[2 * PETSC_MAX_PATH_LEN], res[2 * PETSC_MAX_PATH_LEN];
   char  *comp[PETSC_MAX_PATH_LEN / 2], *save = NULL, *tok;
@@ -871,147 +846,6 @@ static PetscErrorCode JobParseWeights(JobCtx *c, SpdJob job, yaml_node_t *node)
   PetscFunctionReturn(0);
 }
 
-/* A scalar text that must be one of words[]; *idx its position. */
-static PetscErrorCode JobGetWord(JobCtx *c, yaml_node_t *node, const char what[], const char *const words[], PetscInt *idx)
-{
-  char got[80], list[256] = "";
-
-  PetscFunctionBegin;
-  JobDescribe(node, got, sizeof(got));
-  if (node->type == YAML_SCALAR_NODE && !JobIsNull(node))
-    for (PetscInt i = 0; words[i]; i++)
-      if (!strcmp(JobScalarText(node), words[i])) {
-        *idx = i;
-        PetscFunctionReturn(0);
-      }
-  for (PetscInt i = 0; words[i]; i++) {
-    PetscCall(PetscStrlcat(list, i ? ", " : "", sizeof(list)));
-    PetscCall(PetscStrlcat(list, words[i], sizeof(list)));
-  }
-  JobTry(c, JobFail(c, node, "'%s' must be one of %s; got %s", what, list, got));
-  PetscFunctionReturn(0);
-}
-
-/* A list of words from words[] (a single word or [] accepted); on[i] set for each one given. */
-static PetscErrorCode JobGetWordSet(JobCtx *c, yaml_node_t *node, const char what[], const char *const words[], PetscBool on[])
-{
-  PetscInt idx;
-
-  PetscFunctionBegin;
-  for (PetscInt i = 0; words[i]; i++) on[i] = PETSC_FALSE;
-  if (JobIsNull(node)) PetscFunctionReturn(0);
-  if (node->type == YAML_SCALAR_NODE) {
-    JobTry(c, JobGetWord(c, node, what, words, &idx));
-    on[idx] = PETSC_TRUE;
-    PetscFunctionReturn(0);
-  }
-  if (node->type != YAML_SEQUENCE_NODE) JobTry(c, JobFail(c, node, "'%s' must be a list such as [%s, %s], got %s", what, words[0], words[1], JobNodeKind(node)));
-  for (yaml_node_item_t *it = node->data.sequence.items.start; it < node->data.sequence.items.top; it++) {
-    JobTry(c, JobGetWord(c, JobNode(c, *it), what, words, &idx));
-    on[idx] = PETSC_TRUE;
-  }
-  PetscFunctionReturn(0);
-}
-
-/* compare.layers: auto, none, or a list of pairs [a, b] / {a:, b:, spaces:}. */
-static PetscErrorCode JobParseLayerPairs(JobCtx *c, SpdJob job, yaml_node_t *node)
-{
-  SpdCompareSettings *cs = &job->compare;
-  PetscInt            n;
-
-  PetscFunctionBegin;
-  cs->layers_auto = PETSC_FALSE;
-  if (JobIsNull(node)) PetscFunctionReturn(0);
-  if (node->type == YAML_SCALAR_NODE) {
-    const char *const words[] = { "auto", "none", NULL };
-    PetscInt          w;
-    JobTry(c, JobGetWord(c, node, "compare.layers", words, &w));
-    cs->layers_auto = w == 0 ? PETSC_TRUE : PETSC_FALSE;
-    PetscFunctionReturn(0);
-  }
-  if (node->type != YAML_SEQUENCE_NODE) JobTry(c, JobFail(c, node, "'compare.layers' must be auto, none or a list of layer pairs ([a, b] or {a: .., b: .., spaces: ..}), got %s", JobNodeKind(node)));
-  n = (PetscInt)(node->data.sequence.items.top - node->data.sequence.items.start);
-  PetscCall(PetscCalloc1(PetscMax(n, 1), &cs->pairs));
-  for (PetscInt i = 0; i < n; i++) {
-    yaml_node_t     *item = JobNode(c, node->data.sequence.items.start[i]), *v;
-    SpdJobLayerPair *p;
-    char             where[64], what[96];
-
-    PetscCall(PetscSNPrintf(where, sizeof(where), "compare.layers[%" PetscInt_FMT "]", i));
-    if (item->type == YAML_SCALAR_NODE && !strcmp(JobScalarText(item), "auto")) { /* auto plus named pairs */
-      cs->layers_auto = PETSC_TRUE;
-      continue;
-    }
-    p          = &cs->pairs[cs->npairs];
-    cs->npairs = cs->npairs + 1;
-    if (item->type == YAML_SEQUENCE_NODE) {
-      if (item->data.sequence.items.top - item->data.sequence.items.start != 2) JobTry(c, JobFail(c, item, "'%s' must name two layers [a, b], got %d entries", where, (int)(item->data.sequence.items.top - item->data.sequence.items.start)));
-      JobTry(c, JobGetString(c, JobNode(c, item->data.sequence.items.start[0]), where, p->a, sizeof(p->a)));
-      JobTry(c, JobGetString(c, JobNode(c, item->data.sequence.items.start[1]), where, p->b, sizeof(p->b)));
-      p->spaces = SPD_SPACES_OUT_IN;
-    } else if (item->type == YAML_MAPPING_NODE) {
-      PetscInt sp = SPD_SPACES_OUT_IN;
-      JobTry(c, JobCheckMapping(c, item, where, JobPairKeys));
-      if (!(v = JobFind(c, item, "a")) || !JobFind(c, item, "b")) JobTry(c, JobFail(c, item, "'%s' needs both 'a' and 'b' (analysed names; '*' matches any text)", where));
-      PetscCall(PetscSNPrintf(what, sizeof(what), "%s.a", where));
-      JobTry(c, JobGetString(c, v, what, p->a, sizeof(p->a)));
-      PetscCall(PetscSNPrintf(what, sizeof(what), "%s.b", where));
-      JobTry(c, JobGetString(c, JobFind(c, item, "b"), what, p->b, sizeof(p->b)));
-      if ((v = JobFind(c, item, "spaces"))) {
-        PetscCall(PetscSNPrintf(what, sizeof(what), "%s.spaces", where));
-        JobTry(c, JobGetWord(c, v, what, SpdSpacesNames, &sp));
-      }
-      p->spaces = (SpdSpaces)sp;
-    } else
-      JobTry(c, JobFail(c, item, "'%s' must be [a, b], a mapping with a, b, spaces, or auto; got %s", where, JobNodeKind(item)));
-    {
-      PetscInt na = 0, nb = 0;
-      for (const char *ch = p->a; *ch; ch++) na += *ch == '*';
-      for (const char *ch = p->b; *ch; ch++) nb += *ch == '*';
-      if (na != nb) JobTry(c, JobFail(c, item, "'%s': a ('%s') and b ('%s') must have the same number of '*' (each '*' of b takes the text matched by the same '*' of a)", where, p->a, p->b));
-    }
-  }
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode JobParseCompare(JobCtx *c, SpdJob job, yaml_node_t *node)
-{
-  SpdCompareSettings *cs = &job->compare;
-  yaml_node_t        *v;
-
-  PetscFunctionBegin;
-  if (!node) PetscFunctionReturn(0);
-  if (!JobIsNull(node)) JobTry(c, JobCheckMapping(c, node, "compare", JobCompareKeys));
-  cs->enabled     = PETSC_TRUE;
-  cs->k           = job->weights.top;
-  cs->final       = PETSC_TRUE;
-  cs->previous    = PETSC_TRUE;
-  cs->runs        = PETSC_TRUE;
-  cs->layers_auto = PETSC_TRUE;
-  if ((v = JobFind(c, node, "k"))) JobTry(c, JobGetInt(c, v, "compare.k", 1, &cs->k));
-  if ((v = JobFind(c, node, "checkpoints"))) {
-    const char *const words[] = { "final", "previous", NULL };
-    PetscBool         on[2];
-    JobTry(c, JobGetWordSet(c, v, "compare.checkpoints", words, on));
-    cs->final    = on[0];
-    cs->previous = on[1];
-  }
-  if ((v = JobFind(c, node, "runs"))) JobTry(c, JobGetBool(c, v, "compare.runs", &cs->runs));
-  if ((v = JobFind(c, node, "layers"))) JobTry(c, JobParseLayerPairs(c, job, v));
-  if ((v = JobFind(c, node, "differences"))) {
-    const char *const words[] = { "runs", "previous", "initial", NULL };
-    PetscBool         on[3];
-    JobTry(c, JobGetWordSet(c, v, "compare.differences", words, on));
-    cs->diff_runs     = on[0];
-    cs->diff_previous = on[1];
-    cs->diff_initial  = on[2];
-  }
-  if (!job->weights.top) JobTry(c, JobFail(c, node, "'compare' compares top-k singular vectors, but 'weights.top' is 0; set weights.top >= compare.k"));
-  if (cs->k > job->weights.top) JobTry(c, JobFail(c, JobFind(c, node, "k"), "'compare.k' is %" PetscInt_FMT " but only weights.top = %" PetscInt_FMT " singular vectors are computed; raise weights.top or lower compare.k", cs->k, job->weights.top));
-  job->weights.vectors = PETSC_TRUE; /* comparisons read the stored vectors */
-  PetscFunctionReturn(0);
-}
-
 /* Option names are '-' followed by a letter; "-1e-3" is a value. */
 static PetscBool JobIsOptionName(const char s[]) { return (s[0] == '-' && isalpha((unsigned char)s[1])) ? PETSC_TRUE : PETSC_FALSE; }
 
@@ -1129,6 +963,12 @@ static PetscErrorCode JobParseDocument(JobCtx *c, SpdJob job)
   JobTry(c, JobParseRuns(c, job, JobFind(c, root, "runs")));
   JobTry(c, JobParseTensors(c, job, JobFind(c, root, "tensors")));
   JobTry(c, JobParseWeights(c, job, JobFind(c, root, "weights")));
+  JobTry(c, JobParseModel(c, job, JobFind(c, root, "model")));
+  JobTry(c, JobParseData(c, job, JobFind(c, root, "data")));
+  JobTry(c, JobParseCurvature(c, job, JobFind(c, root, "curvature")));
+  /* weight spectra unless the job asks only for curvature */
+  job->weights_enabled = (JobFind(c, root, "weights") || !job->curvature.enabled) ? PETSC_TRUE : PETSC_FALSE;
+  if (job->compare.enabled && !job->weights_enabled) JobTry(c, JobFail(c, JobFind(c, root, "compare"), "'compare' compares weight spectra, but the job has no 'weights:' section; add one"));
   JobTry(c, JobParseCompare(c, job, JobFind(c, root, "compare")));
   JobTry(c, JobParseSolver(c, job, JobFind(c, root, "solver")));
   JobTry(c, JobParseResources(c, job, JobFind(c, root, "resources")));
@@ -1418,6 +1258,29 @@ static const char SpdJobKeysText[] = "Job file keys (YAML; every key optional un
                                      "                               (pairs of split parts are also compared head by head)\n"
                                      "    differences: [runs, previous, initial]  spectra of W_a - W_b: between runs at equal steps,\n"
                                      "                               W_t - W_previous, W_t - W_first (default none)\n"
+                                     "  model:                       the MLP of each checkpoint, for curvature: (docs/curvature.md)\n"
+                                     "    loss: cross_entropy|mse    per-sample loss (default cross_entropy; mse: 1/2 ||z - y||^2)\n"
+                                     "    activation: ACT|[ACT,...]  identity, relu, leaky_relu, tanh, gelu: one for all hidden layers or one\n"
+                                     "                               per hidden layer (default: Keras model_config, else relu)\n"
+                                     "    leaky_slope: X             negative slope of leaky_relu (default 0.01)\n"
+                                     "    parameterization: standard|ntk|mup|{weights: [a_l..], biases: [c_l..]}  multipliers (default standard)\n"
+                                     "    layers: auto|LIST          {weight: NAME, bias: NAME|null} per layer (default auto: Keras model_config,\n"
+                                     "                               else 2-D ...weight/...kernel tensors in natural order with their ...bias)\n"
+                                     "  data:                        samples of the loss (REQUIRED with curvature:)\n"
+                                     "    source: hdf5|idx|fashion_mnist|gaussian_mixture|teacher_student\n"
+                                     "    path, x, y                 hdf5: file and dataset paths (y: integer labels or real targets)\n"
+                                     "    images, labels             idx: IDX files (.gz allowed)\n"
+                                     "    split: train|test          fashion_mnist (Debian's dataset-fashion-mnist)\n"
+                                     "    n, d, classes, outputs, snr, seed   sample count (files: first n) and generator settings\n"
+                                     "  curvature:                   loss-curvature spectra of each checkpoint (data parallel)\n"
+                                     "    operators: [hessian, gauss_newton, gradient_covariance]   (default [hessian])\n"
+                                     "    blocks: [model, layers]    all parameters and/or each layer's block (default [model])\n"
+                                     "    top: K                     largest eigenpairs (default 10); bottom: K most negative (default 0)\n"
+                                     "    vectors: BOOL              store the top eigenvectors (default false)\n"
+                                     "    trace: N | {products: N}   Hutch++ trace estimate with N products (default none)\n"
+                                     "    density: {probes, steps, grid, sigma}   spectral density by stochastic Lanczos quadrature\n"
+                                     "    learning_rate: X           sharpness against 2/eta when known\n"
+                                     "    seed: N                    seed of the random probes (default 0)\n"
                                      "  solver:                      PETSc/SLEPc options, below the command line (which wins):\n"
                                      "    svd_tol: 1e-10             a mapping option: value (leading '-' optional; no value: a flag)\n"
                                      "                               or a single string \"-svd_tol 1e-10 -log_view\"\n"

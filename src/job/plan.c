@@ -73,6 +73,10 @@ PetscInt64 SpdTaskMemoryPerRank(PetscInt64 m, PetscInt64 n, PetscBool full, Pets
 /* Memory of one task on p ranks: a difference task also holds W_b while forming W_a - W_b. */
 static PetscInt64 PlanTaskMemory(const SpdTask *t, PetscInt p)
 {
+  if (t->curv_op >= 0) { /* the per-sample part splits over the ranks; parameter vectors are replicated */
+    double ncv = PetscMax(2 * PetscMax(t->top, t->bottom) + 16, 32);
+    return (PetscInt64)((double)t->mem_split / PetscMax(p, 1) + (double)t->mem_replicated + 8.0 * ncv * (double)t->m / PetscMax(p, 1));
+  }
   PetscInt64 b = SpdTaskMemoryPerRank(t->m, t->n, t->full, t->top, t->bottom, p);
   if (t->checkpoint_b >= 0) b += (PetscInt64)ceil(8.0 * (double)t->m * (double)t->n / (double)PetscMax(p, 1));
   return b;
@@ -166,6 +170,8 @@ static PetscErrorCode PlanAddView(SpdPlan plan, PetscInt *cap, PetscInt c, const
   PetscCall(PlanAddTask(plan, cap, &t));
   t->checkpoint   = c;
   t->checkpoint_b = -1;
+  t->curv_op      = -1;
+  t->curv_block   = -1;
   t->view         = *view;
   SpdMatrixViewShape(view, &t->m, &t->n);
   mn        = PetscMin(t->m, t->n);
@@ -307,6 +313,74 @@ static int PlanCompareTasks(const void *a, const void *b)
   return (x->checkpoint > y->checkpoint) - (x->checkpoint < y->checkpoint);
 }
 
+/* Curvature tasks of checkpoint c: one per operator and block (the whole model, each
+   layer). The architecture is resolved from metadata; a model that does not fit the
+   checkpoint is recorded as the checkpoint's error and the study goes on. */
+static PetscErrorCode PlanAddCurvature(SpdPlan plan, PetscInt *cap, PetscInt c)
+{
+  SpdJob                      job = plan->job;
+  const SpdCurvatureSettings *k   = &job->curvature;
+  SpdMLPSpec                  spec;
+  PetscInt                    L, width[SPD_MLP_MAX_LAYERS + 1], P = 0, wsum = 0, n = job->data.n ? job->data.n : 10000;
+  PetscInt                    psize[SPD_MLP_MAX_LAYERS];
+  PetscErrorCode              ierr;
+  char                        msg[1024];
+
+  PetscFunctionBegin;
+  PetscCall(SpdErrorCapturePush(msg, sizeof(msg)));
+  ierr = SpdMLPResolve(plan->readers[c], &job->model, &spec, &L, width);
+  PetscCall(SpdErrorCapturePop());
+  if (ierr) {
+    char full[1100];
+    PetscCall(PetscSNPrintf(full, sizeof(full), "model: %s", msg));
+    PetscCall(PetscStrallocpy(full, &plan->errors[c]));
+    PetscFunctionReturn(0);
+  }
+  for (PetscInt l = 0; l < L; l++) {
+    psize[l] = width[l + 1] * width[l] + (spec.bias[l][0] ? width[l + 1] : 0);
+    P += psize[l];
+  }
+  for (PetscInt l = 0; l <= L; l++) wsum += width[l];
+  for (PetscInt op = 0; op < 3; op++) {
+    if (!k->op[op]) continue;
+    for (PetscInt b = k->whole ? -1 : 0; b < (k->layers ? L : 0); b++) {
+      SpdTask *t;
+      PetscInt N = b < 0 ? P : psize[b], ncv = PetscMax(2 * PetscMax(k->top, k->bottom) + 16, 32);
+      double   products;
+      char     buf[3 * SPD_MAX_NAME + 2 * PETSC_MAX_PATH_LEN + 256];
+
+      PetscCall(PlanAddTask(plan, cap, &t));
+      t->checkpoint   = c;
+      t->checkpoint_b = -1;
+      t->curv_op      = op;
+      t->curv_block   = b;
+      t->samples      = n;
+      t->m = t->n = N;
+      if (b < 0)
+        PetscCall(PetscSNPrintf(t->view.name, sizeof(t->view.name), "%s/model", SpdCurvatures[op]));
+      else
+        PetscCall(PetscSNPrintf(t->view.name, sizeof(t->view.name), "%s/%s", SpdCurvatures[op], spec.weight[b]));
+      t->top    = (PetscInt)PetscMin(k->top, N);
+      t->bottom = (PetscInt)PetscMin(k->bottom, N);
+      /* products: Krylov-Schur restarts (~ 3 for well separated extremes), trace, density */
+      products = (t->top ? 3.0 * ncv : 0) + (t->bottom ? 10.0 * ncv : 0) + k->trace_products + (double)k->density_probes * k->density_steps;
+      t->cost  = products * 12.0 * (double)P * (double)n;
+      /* data-parallel memory: per-sample caches (~8 arrays of the layer widths), the
+         replicated parameter-sized vectors (~8), the Krylov basis on the block */
+      t->mem_split      = (PetscInt64)(8.0 * 8.0 * (double)wsum * (double)n);
+      t->mem_replicated = (PetscInt64)(8.0 * 8.0 * (double)P);
+      PetscCall(PetscSNPrintf(buf, sizeof(buf), "specdyn-curvature-v1\n%s\n%s\nL=%" PetscInt_FMT " P=%" PetscInt_FMT "\ntop=%" PetscInt_FMT " bottom=%" PetscInt_FMT " vectors=%d trace=%" PetscInt_FMT " density=%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ",%.17g lr=%.17g seed=%" PetscInt64_FMT "\n", job->checkpoints[c].path, t->view.name, L, P, t->top, t->bottom, (int)k->vectors, k->trace_products, k->density_probes, k->density_steps, k->density_grid, (double)k->density_sigma, (double)k->learning_rate, k->seed));
+      /* the model and data settings enter the id verbatim (the job text of those sections) */
+      {
+        size_t len = strlen(buf);
+        PetscCall(PetscSNPrintf(buf + len, sizeof(buf) - len, "loss=%d param=%d act=%d,%" PetscInt_FMT ",%d slope=%.17g data=%d,%s,%s,%s,%s,%s,%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ",%.17g,%" PetscInt64_FMT, (int)spec.loss, (int)spec.param, (int)spec.act_given, spec.nact, (int)spec.act[0], (double)spec.leaky_slope, (int)job->data.source, job->data.path, job->data.x, job->data.y, job->data.images, job->data.labels, job->data.n, job->data.d, job->data.classes, job->data.outputs, (double)job->data.snr, job->data.seed));
+      }
+      PetscCall(SpdHashId(buf, t->id, sizeof(t->id)));
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
 /* Plan the tensors of one opened checkpoint; *err is set on a split error. */
 static PetscErrorCode PlanCheckpoint(SpdPlan plan, PetscInt c, PetscInt *tcap, PetscInt *scap, char err[], size_t errlen)
 {
@@ -317,6 +391,7 @@ static PetscErrorCode PlanCheckpoint(SpdPlan plan, PetscInt c, PetscInt *tcap, P
   PetscFunctionBegin;
   err[0] = 0;
   PetscCall(SpdReaderGetNumTensors(r, &nt));
+  if (!job->weights_enabled) nt = 0; /* a curvature-only study */
   for (PetscInt i = 0; i < nt; i++) {
     const SpdTensorInfo *info;
     PetscBool            sel, empty = PETSC_FALSE;
@@ -475,6 +550,7 @@ PetscErrorCode SpdPlanCreate(SpdJob job, MPI_Comm comm, SpdPlan *plan)
       continue;
     }
     PetscCall(PlanCheckpoint(p, c, &tcap, &scap, err, sizeof(err)));
+    if (!err[0] && job->curvature.enabled) PetscCall(PlanAddCurvature(p, &tcap, c));
   }
   if (err[0]) {
     PetscCall(SpdPlanDestroy(&p));

@@ -1,0 +1,219 @@
+/* The `model:`, `data:` and `curvature:` sections of a job (docs/jobs.md): the MLP read
+   from each checkpoint, the data its loss is evaluated on, and the curvature analysis
+   (Hessian, Gauss-Newton, gradient covariance spectra). */
+#include "jobparse.h"
+
+static const char *const JobModelKeys[]     = { "loss", "activation", "leaky_slope", "parameterization", "layers", NULL };
+static const char *const JobLayerKeys[]     = { "weight", "bias", NULL };
+static const char *const JobParamKeys[]     = { "weights", "biases", NULL };
+static const char *const JobDataKeys[]      = { "source", "path", "x", "y", "images", "labels", "split", "n", "d", "classes", "outputs", "snr", "seed", NULL };
+static const char *const JobCurvatureKeys[] = { "operators", "blocks", "top", "bottom", "vectors", "trace", "density", "learning_rate", "seed", NULL };
+static const char *const JobTraceKeys[]     = { "products", NULL };
+static const char *const JobDensityKeys[]   = { "probes", "steps", "grid", "sigma", NULL };
+
+const char *const SpdDataSources[] = { "none", "hdf5", "idx", "fashion_mnist", "gaussian_mixture", "teacher_student", NULL };
+
+#define SPD_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
+
+/* A list of reals (per-layer multipliers). */
+static PetscErrorCode JobGetRealList(JobCtx *c, yaml_node_t *node, const char what[], PetscInt max, PetscInt *n, PetscReal v[])
+{
+  PetscFunctionBegin;
+  *n = 0;
+  if (node->type != YAML_SEQUENCE_NODE) JobTry(c, JobFail(c, node, "'%s' must be a list of numbers, one per layer, got %s", what, JobNodeKind(node)));
+  for (yaml_node_item_t *it = node->data.sequence.items.start; it < node->data.sequence.items.top; it++) {
+    if (*n >= max) JobTry(c, JobFail(c, node, "'%s' has more than %" PetscInt_FMT " entries", what, max));
+    JobTry(c, JobGetReal(c, JobNode(c, *it), what, &v[(*n)++]));
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode JobParseModel(JobCtx *c, SpdJob job, yaml_node_t *node)
+{
+  SpdMLPSpec  *s = &job->model;
+  yaml_node_t *v;
+  PetscInt     w;
+
+  PetscFunctionBegin;
+  s->loss  = SPD_LOSS_CROSS_ENTROPY;
+  s->param = SPD_PARAM_STANDARD;
+  if (!node || JobIsNull(node)) PetscFunctionReturn(0);
+  JobTry(c, JobCheckMapping(c, node, "model", JobModelKeys));
+  if ((v = JobFind(c, node, "loss"))) {
+    JobTry(c, JobGetWord(c, v, "model.loss", SpdLosses, &w));
+    s->loss = (SpdLoss)w;
+  }
+  if ((v = JobFind(c, node, "activation"))) {
+    s->act_given = PETSC_TRUE;
+    if (v->type == YAML_SEQUENCE_NODE) {
+      for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+        if (s->nact >= SPD_MLP_MAX_LAYERS) JobTry(c, JobFail(c, v, "'model.activation' lists more than %d activations", SPD_MLP_MAX_LAYERS));
+        JobTry(c, JobGetWord(c, JobNode(c, *it), "model.activation", SpdActivations, &w));
+        s->act[s->nact++] = (SpdActivation)w;
+      }
+      if (!s->nact) JobTry(c, JobFail(c, v, "'model.activation' is an empty list; give one activation for all hidden layers or one per hidden layer"));
+    } else {
+      JobTry(c, JobGetWord(c, v, "model.activation", SpdActivations, &w));
+      s->act[0] = (SpdActivation)w;
+      s->nact   = 1;
+    }
+  }
+  if ((v = JobFind(c, node, "leaky_slope"))) JobTry(c, JobGetReal(c, v, "model.leaky_slope", &s->leaky_slope));
+  if ((v = JobFind(c, node, "parameterization"))) {
+    if (v->type == YAML_MAPPING_NODE) {
+      PetscInt nw = 0, nb = 0;
+      JobTry(c, JobCheckMapping(c, v, "model.parameterization", JobParamKeys));
+      s->param = SPD_PARAM_CUSTOM;
+      for (PetscInt l = 0; l < SPD_MLP_MAX_LAYERS; l++) s->wmult[l] = s->bmult[l] = 1.0;
+      if (JobFind(c, v, "weights")) JobTry(c, JobGetRealList(c, JobFind(c, v, "weights"), "model.parameterization.weights", SPD_MLP_MAX_LAYERS, &nw, s->wmult));
+      if (JobFind(c, v, "biases")) JobTry(c, JobGetRealList(c, JobFind(c, v, "biases"), "model.parameterization.biases", SPD_MLP_MAX_LAYERS, &nb, s->bmult));
+      if (!nw) JobTry(c, JobFail(c, v, "'model.parameterization' as a mapping needs 'weights': one multiplier per layer (a_l in z_l = a_l W_l h + c_l b_l)"));
+    } else {
+      JobTry(c, JobGetWord(c, v, "model.parameterization", SpdParameterizations, &w));
+      if (w == SPD_PARAM_CUSTOM) JobTry(c, JobFail(c, v, "'model.parameterization: custom' is written as a mapping {weights: [a_1, ...], biases: [c_1, ...]}"));
+      s->param = (SpdParameterization)w;
+    }
+  }
+  if ((v = JobFind(c, node, "layers")) && !(v->type == YAML_SCALAR_NODE && !strcmp(JobScalarText(v), "auto"))) {
+    if (v->type != YAML_SEQUENCE_NODE) JobTry(c, JobFail(c, v, "'model.layers' must be auto or a list of {weight: NAME, bias: NAME}, got %s", JobNodeKind(v)));
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+      yaml_node_t *item = JobNode(c, *it), *x;
+      char         where[64];
+      PetscInt     l = s->nlayers;
+
+      PetscCall(PetscSNPrintf(where, sizeof(where), "model.layers[%" PetscInt_FMT "]", l));
+      if (l >= SPD_MLP_MAX_LAYERS) JobTry(c, JobFail(c, item, "'model.layers' has more than %d layers", SPD_MLP_MAX_LAYERS));
+      if (item->type == YAML_SCALAR_NODE && !JobIsNull(item)) { /* just the weight's name: no bias */
+        JobTry(c, JobGetString(c, item, where, s->weight[l], sizeof(s->weight[l])));
+        s->bias[l][0] = 0;
+      } else {
+        if (item->type != YAML_MAPPING_NODE) JobTry(c, JobFail(c, item, "'%s' must be {weight: NAME, bias: NAME} or a weight name, got %s", where, JobNodeKind(item)));
+        JobTry(c, JobCheckMapping(c, item, where, JobLayerKeys));
+        if (!(x = JobFind(c, item, "weight"))) JobTry(c, JobFail(c, item, "'%s' has no 'weight' (the tensor name of the layer's weight matrix)", where));
+        JobTry(c, JobGetString(c, x, where, s->weight[l], sizeof(s->weight[l])));
+        s->bias[l][0] = 0;
+        if ((x = JobFind(c, item, "bias")) && !JobIsNull(x)) JobTry(c, JobGetString(c, x, where, s->bias[l], sizeof(s->bias[l])));
+      }
+      s->nlayers++;
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode JobParseData(JobCtx *c, SpdJob job, yaml_node_t *node)
+{
+  SpdJobData  *d = &job->data;
+  yaml_node_t *v;
+  PetscInt     w;
+  char         buf[PETSC_MAX_PATH_LEN];
+
+  PetscFunctionBegin;
+  d->classes = 10;
+  d->outputs = 1;
+  d->snr     = 1.0;
+  if (!node || JobIsNull(node)) PetscFunctionReturn(0);
+  JobTry(c, JobCheckMapping(c, node, "data", JobDataKeys));
+  if (!(v = JobFind(c, node, "source"))) JobTry(c, JobFail(c, node, "'data' needs a 'source': hdf5, idx, fashion_mnist, gaussian_mixture or teacher_student"));
+  JobTry(c, JobGetWord(c, v, "data.source", SpdDataSources, &w));
+  if (w == SPD_DATA_NONE) JobTry(c, JobFail(c, v, "'data.source' must be hdf5, idx, fashion_mnist, gaussian_mixture or teacher_student"));
+  d->source = (SpdDataSource)w;
+  if ((v = JobFind(c, node, "n"))) JobTry(c, JobGetInt(c, v, "data.n", 1, &d->n));
+  if ((v = JobFind(c, node, "d"))) JobTry(c, JobGetInt(c, v, "data.d", 1, &d->d));
+  if ((v = JobFind(c, node, "classes"))) JobTry(c, JobGetInt(c, v, "data.classes", 2, &d->classes));
+  if ((v = JobFind(c, node, "outputs"))) JobTry(c, JobGetInt(c, v, "data.outputs", 1, &d->outputs));
+  if ((v = JobFind(c, node, "snr"))) JobTry(c, JobGetReal(c, v, "data.snr", &d->snr));
+  if ((v = JobFind(c, node, "seed"))) {
+    PetscInt s;
+    JobTry(c, JobGetInt(c, v, "data.seed", 0, &s));
+    d->seed = s;
+  }
+  switch (d->source) {
+  case SPD_DATA_HDF5:
+    if (!(v = JobFind(c, node, "path"))) JobTry(c, JobFail(c, node, "'data' with source hdf5 needs 'path' (the HDF5 file) and 'x', 'y' (dataset paths)"));
+    JobTry(c, JobGetString(c, v, "data.path", buf, sizeof(buf)));
+    PetscCall(JobJoinPath(job->dir, buf, d->path, sizeof(d->path)));
+    if (!(v = JobFind(c, node, "x")) || !JobFind(c, node, "y")) JobTry(c, JobFail(c, node, "'data' with source hdf5 needs both 'x' and 'y' (dataset paths in %s)", d->path));
+    JobTry(c, JobGetString(c, v, "data.x", d->x, sizeof(d->x)));
+    JobTry(c, JobGetString(c, JobFind(c, node, "y"), "data.y", d->y, sizeof(d->y)));
+    break;
+  case SPD_DATA_IDX:
+    if (!(v = JobFind(c, node, "images")) || !JobFind(c, node, "labels")) JobTry(c, JobFail(c, node, "'data' with source idx needs 'images' and 'labels' (IDX files, .gz allowed)"));
+    JobTry(c, JobGetString(c, v, "data.images", buf, sizeof(buf)));
+    PetscCall(JobJoinPath(job->dir, buf, d->images, sizeof(d->images)));
+    JobTry(c, JobGetString(c, JobFind(c, node, "labels"), "data.labels", buf, sizeof(buf)));
+    PetscCall(JobJoinPath(job->dir, buf, d->labels, sizeof(d->labels)));
+    break;
+  case SPD_DATA_FASHION_MNIST: {
+    const char *const splits[] = { "train", "test", NULL };
+    PetscInt          sp       = 0;
+    if ((v = JobFind(c, node, "split"))) JobTry(c, JobGetWord(c, v, "data.split", splits, &sp));
+    PetscCall(PetscSNPrintf(d->images, sizeof(d->images), "%s/%s-images-idx3-ubyte.gz", SPD_FASHION_MNIST_DIR, sp ? "t10k" : "train"));
+    PetscCall(PetscSNPrintf(d->labels, sizeof(d->labels), "%s/%s-labels-idx1-ubyte.gz", SPD_FASHION_MNIST_DIR, sp ? "t10k" : "train"));
+  } break;
+  case SPD_DATA_GAUSSIAN_MIXTURE:
+  case SPD_DATA_TEACHER_STUDENT:
+    if (!d->n || !d->d) JobTry(c, JobFail(c, node, "'data' with source %s needs 'n' (samples) and 'd' (input dimension)", SpdDataSources[d->source]));
+    if (d->source == SPD_DATA_GAUSSIAN_MIXTURE && d->classes > d->d) JobTry(c, JobFail(c, node, "'data.classes' (%" PetscInt_FMT ") must not exceed 'data.d' (%" PetscInt_FMT "): the class means are the first unit vectors", d->classes, d->d));
+    break;
+  default:
+    break;
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode JobParseCurvature(JobCtx *c, SpdJob job, yaml_node_t *node)
+{
+  SpdCurvatureSettings *k = &job->curvature;
+  yaml_node_t          *v, *x;
+
+  PetscFunctionBegin;
+  if (!node) PetscFunctionReturn(0);
+  k->enabled              = PETSC_TRUE;
+  k->op[SPD_CURV_HESSIAN] = PETSC_TRUE;
+  k->whole                = PETSC_TRUE;
+  k->top                  = 10;
+  if (!JobIsNull(node)) JobTry(c, JobCheckMapping(c, node, "curvature", JobCurvatureKeys));
+  if ((v = JobFind(c, node, "operators"))) {
+    JobTry(c, JobGetWordSet(c, v, "curvature.operators", SpdCurvatures, k->op));
+    if (!k->op[0] && !k->op[1] && !k->op[2]) JobTry(c, JobFail(c, v, "'curvature.operators' is empty; list hessian, gauss_newton and/or gradient_covariance"));
+  }
+  if ((v = JobFind(c, node, "blocks"))) {
+    const char *const words[] = { "model", "layers", NULL };
+    PetscBool         on[2];
+    JobTry(c, JobGetWordSet(c, v, "curvature.blocks", words, on));
+    k->whole  = on[0];
+    k->layers = on[1];
+    if (!on[0] && !on[1]) JobTry(c, JobFail(c, v, "'curvature.blocks' is empty; list model (all parameters) and/or layers (each layer's block)"));
+  }
+  if ((v = JobFind(c, node, "top"))) JobTry(c, JobGetInt(c, v, "curvature.top", 0, &k->top));
+  if ((v = JobFind(c, node, "bottom"))) JobTry(c, JobGetInt(c, v, "curvature.bottom", 0, &k->bottom));
+  if ((v = JobFind(c, node, "vectors"))) JobTry(c, JobGetBool(c, v, "curvature.vectors", &k->vectors));
+  if ((v = JobFind(c, node, "trace"))) {
+    if (v->type == YAML_MAPPING_NODE) {
+      JobTry(c, JobCheckMapping(c, v, "curvature.trace", JobTraceKeys));
+      k->trace_products = 60;
+      if ((x = JobFind(c, v, "products"))) JobTry(c, JobGetInt(c, x, "curvature.trace.products", 3, &k->trace_products));
+    } else
+      JobTry(c, JobGetInt(c, v, "curvature.trace", 0, &k->trace_products));
+  }
+  if ((v = JobFind(c, node, "density"))) {
+    JobTry(c, JobCheckMapping(c, v, "curvature.density", JobDensityKeys));
+    k->density_probes = 4;
+    k->density_steps  = 60;
+    k->density_grid   = 400;
+    if ((x = JobFind(c, v, "probes"))) JobTry(c, JobGetInt(c, x, "curvature.density.probes", 1, &k->density_probes));
+    if ((x = JobFind(c, v, "steps"))) JobTry(c, JobGetInt(c, x, "curvature.density.steps", 2, &k->density_steps));
+    if ((x = JobFind(c, v, "grid"))) JobTry(c, JobGetInt(c, x, "curvature.density.grid", 10, &k->density_grid));
+    if ((x = JobFind(c, v, "sigma"))) JobTry(c, JobGetReal(c, x, "curvature.density.sigma", &k->density_sigma));
+  }
+  if ((v = JobFind(c, node, "learning_rate"))) JobTry(c, JobGetReal(c, v, "curvature.learning_rate", &k->learning_rate));
+  if ((v = JobFind(c, node, "seed"))) {
+    PetscInt s;
+    JobTry(c, JobGetInt(c, v, "curvature.seed", 0, &s));
+    k->seed = s;
+  }
+  if (!k->top && !k->bottom && !k->trace_products && !k->density_probes) JobTry(c, JobFail(c, node, "'curvature' asks for nothing: top and bottom are 0 and there is no trace or density"));
+  if (k->vectors && !k->top) JobTry(c, JobFail(c, JobFind(c, node, "vectors"), "'curvature.vectors' keeps the top eigenvectors, but 'curvature.top' is 0"));
+  if (job->data.source == SPD_DATA_NONE) JobTry(c, JobFail(c, node, "'curvature' needs a 'data:' section (the samples the loss is evaluated on)"));
+  PetscFunctionReturn(0);
+}
