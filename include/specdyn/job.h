@@ -179,6 +179,7 @@ typedef struct {
   SpdSpaces          spaces; /* layers only */
   PetscInt           a, b; /* indices into plan->tasks                      */
   PetscInt           k; /* requested vectors (fewer if fewer converged)   */
+  PetscBool          eigen; /* curvature tasks: top-k eigenvectors (top/X)  */
 } SpdComparison;
 
 typedef struct _p_SpdPlan *SpdPlan;

@@ -15,6 +15,12 @@
 /* One side of a layer comparison: which stored vectors ("top/U" or "top/V") and their length. */
 static void SpdLayerSides_Private(const SpdComparison *c, const SpdTask *a, const SpdTask *b, const char **pa, const char **pb, PetscInt64 *N)
 {
+  if (c->eigen) { /* eigenvectors of one operator at two checkpoints */
+    *pa = *pb = "top/X";
+    *N        = a->m;
+    (void)b;
+    return;
+  }
   *pa = c->spaces == SPD_SPACES_IN_IN ? "top/V" : "top/U";
   *pb = c->spaces == SPD_SPACES_OUT_OUT ? "top/U" : "top/V";
   *N  = c->spaces == SPD_SPACES_IN_IN ? a->n : a->m;
@@ -85,7 +91,7 @@ static PetscErrorCode SpdCompareWriteHeader_Private(SpdTaskFile f, SpdPlan plan,
   PetscCall(SpdTaskFileSetAttrString(f, "/", "study", job->name));
   PetscCall(SpdTaskFileSetAttrString(f, "/", "comparison_id", c->id));
   PetscCall(SpdTaskFileSetAttrString(f, "/", "relation", SpdCompareRelationNames[c->relation]));
-  PetscCall(SpdTaskFileSetAttrString(f, "/", "spaces", c->relation == SPD_CMP_LAYERS ? SpdSpacesNames[c->spaces] : ""));
+  PetscCall(SpdTaskFileSetAttrString(f, "/", "spaces", c->relation == SPD_CMP_LAYERS ? SpdSpacesNames[c->spaces] : (c->eigen ? "eigen" : "")));
   PetscCall(SpdTaskFileSetAttrInt(f, "/", "k", k));
   PetscCall(SpdTaskFileSetAttrInt(f, "/", "k_requested", c->k));
   PetscCall(SpdTaskFileSetAttrString(f, "/", "task_a", a->id));
@@ -266,7 +272,7 @@ PetscErrorCode SpdCompareRun(SpdPlan plan, SpdStore store, SpdCompareSummary *su
         break;
       }
     }
-    if (c->relation == SPD_CMP_LAYERS)
+    if (c->relation == SPD_CMP_LAYERS || c->eigen)
       PetscCall(SpdCompareLayers_Private(plan, store, comm, c, msg, sizeof(msg), &failed));
     else
       PetscCall(SpdCompareCheckpoints_Private(plan, store, comm, c, msg, sizeof(msg), &failed));

@@ -28,13 +28,13 @@ static int SpdLookupCompare_Private(const void *x, const void *y)
   return strcmp(a->view.name, b->view.name);
 }
 
-PetscErrorCode SpdTaskLookupCreate(SpdPlan plan, SpdTaskLookup *lk)
+PetscErrorCode SpdTaskLookupCreate(SpdPlan plan, PetscBool curvature, SpdTaskLookup *lk)
 {
   PetscFunctionBegin;
   lk->n = 0;
   PetscCall(PetscMalloc1(plan->ntasks + 1, &lk->order));
   for (PetscInt i = 0; i < plan->ntasks; i++)
-    if (plan->tasks[i].checkpoint_b < 0 && plan->tasks[i].curv_op < 0) lk->order[lk->n++] = i;
+    if (plan->tasks[i].checkpoint_b < 0 && (plan->tasks[i].curv_op >= 0) == curvature) lk->order[lk->n++] = i;
   SpdLookupPlan_Private = plan;
   qsort(lk->order, (size_t)lk->n, sizeof(PetscInt), SpdLookupCompare_Private);
   SpdLookupPlan_Private = NULL;
@@ -174,7 +174,8 @@ static PetscErrorCode SpdCmpAdd_Private(SpdPlan plan, SpdCmpList *l, SpdCompareR
   const SpdTask *ta = &plan->tasks[a], *tb = &plan->tasks[b];
   SpdComparison *c;
   char           buf[256];
-  PetscInt       k = PetscMin(plan->job->compare.k, PetscMin(ta->top, tb->top));
+  PetscBool      eigen = ta->curv_op >= 0 ? PETSC_TRUE : PETSC_FALSE;
+  PetscInt       k     = PetscMin(eigen ? PETSC_MAX_INT : plan->job->compare.k, PetscMin(ta->top, tb->top));
 
   PetscFunctionBegin;
   if (k < 1 || a == b) PetscFunctionReturn(0);
@@ -189,7 +190,8 @@ static PetscErrorCode SpdCmpAdd_Private(SpdPlan plan, SpdCmpList *l, SpdCompareR
   c->a        = a;
   c->b        = b;
   c->k        = k;
-  PetscCall(PetscSNPrintf(buf, sizeof(buf), "specdyn-compare-v1\n%s\n%s\n%s\n%s\nk=%" PetscInt_FMT, SpdCompareRelationNames[rel], SpdSpacesNames[c->spaces], ta->id, tb->id, k));
+  c->eigen    = eigen;
+  PetscCall(PetscSNPrintf(buf, sizeof(buf), "specdyn-compare-v1\n%s\n%s\n%s\n%s\nk=%" PetscInt_FMT "%s", SpdCompareRelationNames[rel], SpdSpacesNames[c->spaces], ta->id, tb->id, k, eigen ? "\neigen" : ""));
   PetscCall(SpdHashId(buf, c->id, sizeof(c->id)));
   for (PetscInt i = from; i < l->n - 1; i++) /* a pair named twice (auto and the job) */
     if (!strcmp(l->c[i].id, c->id)) {
@@ -299,6 +301,31 @@ static PetscErrorCode SpdLayerPairs_Private(SpdPlan plan, const SpdTaskLookup *l
   PetscFunctionReturn(0);
 }
 
+/* Curvature tasks with stored eigenvectors: principal angles between the top-k
+   eigenspaces of consecutive checkpoints of a run (same operator and block). */
+static PetscErrorCode SpdEigenPairs_Private(SpdPlan plan, SpdCmpList *l)
+{
+  SpdJob        job = plan->job;
+  SpdTaskLookup lk;
+  PetscInt      np, *pairs;
+
+  PetscFunctionBegin;
+  if (!job->curvature.enabled || !job->curvature.vectors) PetscFunctionReturn(0);
+  PetscCall(SpdTaskLookupCreate(plan, PETSC_TRUE, &lk));
+  PetscCall(SpdCheckpointPairs_Private(job, SPD_CMP_PREVIOUS, &np, &pairs));
+  for (PetscInt p = 0; p < np; p++)
+    for (PetscInt i = 0; i < lk.n; i++) {
+      const SpdTask *ta = &plan->tasks[lk.order[i]];
+      PetscInt       b;
+      if (ta->checkpoint != pairs[2 * p]) continue;
+      b = SpdTaskLookupFind(plan, &lk, pairs[2 * p + 1], ta->view.name);
+      if (b >= 0 && plan->tasks[b].m == ta->m) PetscCall(SpdCmpAdd_Private(plan, l, SPD_CMP_PREVIOUS, SPD_SPACES_OUT_IN, lk.order[i], b, l->n));
+    }
+  PetscCall(PetscFree(pairs));
+  PetscCall(SpdTaskLookupDestroy(&lk));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode SpdPlanAddComparisons_Private(SpdPlan plan)
 {
   SpdJob                    job = plan->job;
@@ -311,8 +338,13 @@ PetscErrorCode SpdPlanAddComparisons_Private(SpdPlan plan)
   PetscFunctionBegin;
   plan->ncomparisons = 0;
   PetscCall(PetscFree(plan->comparisons));
-  if (!cs->enabled) PetscFunctionReturn(0);
-  PetscCall(SpdTaskLookupCreate(plan, &lk));
+  if (!cs->enabled) {
+    PetscCall(SpdEigenPairs_Private(plan, &l));
+    plan->ncomparisons = l.n;
+    plan->comparisons  = l.c;
+    PetscFunctionReturn(0);
+  }
+  PetscCall(SpdTaskLookupCreate(plan, PETSC_FALSE, &lk));
   for (int r = 0; r < 3; r++) {
     PetscInt np, *pairs;
     if (!on[r]) continue;
@@ -330,6 +362,7 @@ PetscErrorCode SpdPlanAddComparisons_Private(SpdPlan plan)
   if (cs->layers_auto || cs->npairs)
     for (PetscInt c = 0; c < job->ncheckpoints; c++) PetscCall(SpdLayerPairs_Private(plan, &lk, c, &l));
   PetscCall(SpdTaskLookupDestroy(&lk));
+  PetscCall(SpdEigenPairs_Private(plan, &l));
   plan->ncomparisons = l.n;
   plan->comparisons  = l.c;
   PetscFunctionReturn(0);

@@ -445,7 +445,7 @@ static PetscErrorCode PlanAddDifferences(SpdPlan plan, PetscInt *tcap, PetscInt 
   PetscFunctionBegin;
   PetscCall(SpdPlanDifferencePairs_Private(job, &np, &pairs));
   if (!np) PetscFunctionReturn(0);
-  PetscCall(SpdTaskLookupCreate(plan, &lk));
+  PetscCall(SpdTaskLookupCreate(plan, PETSC_FALSE, &lk));
   for (PetscInt p = 0; p < np; p++) {
     PetscInt ca = pairs[2 * p], cb = pairs[2 * p + 1];
     if (!plan->readers[ca] || !plan->readers[cb]) continue;
@@ -640,10 +640,16 @@ PetscErrorCode SpdPlanView(SpdPlan plan, PetscViewer viewer)
     }
     if (!used) PetscCall(PetscViewerASCIIPrintf(viewer, "Note: split rule tensors.split[%" PetscInt_FMT "] (match '%s') cut no tensor; compare the pattern with the names `specdyn inspect` lists\n", r, job->splits[r].match));
   }
-  if (job->compare.enabled) {
-    PetscInt count[4] = { 0, 0, 0, 0 };
-    for (PetscInt i = 0; i < plan->ncomparisons; i++) count[plan->comparisons[i].relation]++;
-    PetscCall(PetscViewerASCIIPrintf(viewer, "Comparisons of top-%" PetscInt_FMT " singular vectors (after the tasks): %" PetscInt_FMT " vs final, %" PetscInt_FMT " vs previous, %" PetscInt_FMT " between runs, %" PetscInt_FMT " layer pairs\n", job->compare.k, count[SPD_CMP_FINAL], count[SPD_CMP_PREVIOUS], count[SPD_CMP_RUNS], count[SPD_CMP_LAYERS]));
+  if (plan->ncomparisons) {
+    PetscInt count[4] = { 0, 0, 0, 0 }, neigen = 0;
+    for (PetscInt i = 0; i < plan->ncomparisons; i++) {
+      if (plan->comparisons[i].eigen)
+        neigen++;
+      else
+        count[plan->comparisons[i].relation]++;
+    }
+    if (job->compare.enabled) PetscCall(PetscViewerASCIIPrintf(viewer, "Comparisons of top-%" PetscInt_FMT " singular vectors (after the tasks): %" PetscInt_FMT " vs final, %" PetscInt_FMT " vs previous, %" PetscInt_FMT " between runs, %" PetscInt_FMT " layer pairs\n", job->compare.k, count[SPD_CMP_FINAL], count[SPD_CMP_PREVIOUS], count[SPD_CMP_RUNS], count[SPD_CMP_LAYERS]));
+    if (neigen) PetscCall(PetscViewerASCIIPrintf(viewer, "Comparisons of top eigenspaces of consecutive checkpoints (curvature): %" PetscInt_FMT "\n", neigen));
   }
   PetscCall(SpdFormatBytes(peak, buf, sizeof(buf)));
   PetscCall(PetscViewerASCIIPrintf(viewer, "Total: %" PetscInt_FMT " tasks (%" PetscInt_FMT " refused), %.3g Gflop, peak memory per rank %s; %" PetscInt_FMT " tensors skipped; %" PetscInt_FMT " of %" PetscInt_FMT " checkpoints failed to open\n", plan->ntasks, nrefused, (double)(total * 1e-9), buf, plan->nskipped, nfailed,

@@ -2,13 +2,14 @@
 #pragma once
 #include <specdyn/job.h>
 
-/* Weight tasks (not differences) ordered by (checkpoint, analysed name) for lookups. */
+/* Weight tasks (not differences), or curvature tasks, ordered by (checkpoint, name) for lookups. */
 typedef struct {
   PetscInt  n;
   PetscInt *order;
 } SpdTaskLookup;
 
-PETSC_INTERN PetscErrorCode SpdTaskLookupCreate(SpdPlan, SpdTaskLookup *);
+/* curvature: the curvature tasks instead of the weights tasks */
+PETSC_INTERN PetscErrorCode SpdTaskLookupCreate(SpdPlan, PetscBool curvature, SpdTaskLookup *);
 /* Index in plan->tasks of the weights task of `name` in checkpoint c, or -1. */
 PETSC_INTERN PetscInt       SpdTaskLookupFind(SpdPlan, const SpdTaskLookup *, PetscInt c, const char name[]);
 PETSC_INTERN PetscErrorCode SpdTaskLookupDestroy(SpdTaskLookup *);

@@ -65,7 +65,7 @@ PetscErrorCode SpdIndexWriteComparisons_Private(SpdStore s, SpdPlan plan, hid_t 
   static const char *const names[11] = { "id", "relation", "spaces", "name_a", "name_b", "checkpoint_a", "checkpoint_b", "run_a", "run_b", "status", "file" };
 
   PetscFunctionBegin;
-  if (!job->compare.enabled) PetscFunctionReturn(0);
+  if (!job->compare.enabled && !nc) PetscFunctionReturn(0);
   while (SpdComparisonSummaryNames[nsum]) nsum++;
   for (int c = 0; c < 11; c++) PetscCall(PetscMalloc1(nc + 1, &cols[c]));
   PetscCall(PetscMalloc4(nc + 1, &steps_a, nc + 1, &steps_b, nc + 1, &ks, (size_t)nsum * nc + 1, &sum));
@@ -80,7 +80,7 @@ PetscErrorCode SpdIndexWriteComparisons_Private(SpdStore s, SpdPlan plan, hid_t 
 
     cols[0][i] = cm->id;
     cols[1][i] = SpdCompareRelationNames[cm->relation];
-    cols[2][i] = cm->relation == SPD_CMP_LAYERS ? SpdSpacesNames[cm->spaces] : "";
+    cols[2][i] = cm->relation == SPD_CMP_LAYERS ? SpdSpacesNames[cm->spaces] : (cm->eigen ? "eigen" : "");
     cols[3][i] = a->view.name;
     cols[4][i] = b->view.name;
     cols[5][i] = ca->label;

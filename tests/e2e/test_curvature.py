@@ -199,6 +199,24 @@ for np_ in (1, 2, 4):
 for np_ in (2, 4):
     d = max(np.abs(results[np_][k] - results[1][k]).max() / max(np.abs(results[1][k]).max(), 1e-300) for k in results[1])
     check(d < 1e-10, f"curvature at {np_} ranks differs from 1 rank by {d:.3g} (relative)")
+# principal angles between the top-5 eigenspaces of consecutive checkpoints (numpy's eigenvectors)
+import scipy.linalg
+with h5py.File(f"{work}/res2/index.h5", "r") as f:
+    dec = lambda k: [x.decode() if isinstance(x, bytes) else x for x in f[k][()]]
+    rel, sp, na, ca, cb, st, fl = (dec(f"comparisons/{c}") for c in ("relation", "spaces", "name_a", "checkpoint_a", "checkpoint_b", "status", "file"))
+check(len(rel) == 2 * 12 and all(r == "previous" and s_ == "eigen" and t == "done" for r, s_, t in zip(rel, sp, st)), f"24 eigenspace comparisons expected: {list(zip(rel, sp, st))[:3]}")
+for name, a, b, fn in zip(na, ca, cb, fl):
+    i, j = int(a.split("step")[1]) // 10, int(b.split("step")[1]) // 10
+    op, block = name.split("/", 1)
+    def top5(i):
+        M = refs[i][0][op]
+        if block != "model":
+            lo, hi = blocks(nets[i])[block]
+            M = M[lo:hi, lo:hi]
+        return np.linalg.eigh(M)[1][:, ::-1][:, :5]
+    cos = np.sort(np.cos(scipy.linalg.subspace_angles(top5(i), top5(j))))[::-1]
+    with h5py.File(f"{work}/res2/{fn}", "r") as g:
+        check(np.abs(g["cos"][()] - cos).max() < 1e-6, f"eigenspace angles {name} {a}->{b}: {g['cos'][()]} vs {cos}")
 with h5py.File(f"{work}/res2/index.h5", "r") as f:
     tr = f["trajectories/r/hessian/model"]
     check(list(tr["step"][()]) == [0, 10, 20], "curvature trajectories over steps")
