@@ -42,3 +42,8 @@ PETSC_EXTERN PetscErrorCode SpdMatMultTransposeBlock(Mat A, PetscInt k, const Ve
    nblocks = 0: all parameters). A product gathers the input, each rank applies C to its
    samples, and one MPI_Reduce_scatter returns the distributed result. Collective. */
 PETSC_EXTERN PetscErrorCode SpdMatCreateCurvature(SpdMLP, SpdCurvature, PetscInt nblocks, const PetscInt off[], const PetscInt len[], Mat *);
+
+/* A MATSHELL applying A and counting the products (and transposes); norm and diagonal
+   forwarded when A has them. The solvers report products through it. */
+PETSC_EXTERN PetscErrorCode SpdMatCreateCounting(Mat A, Mat *S);
+PETSC_EXTERN PetscErrorCode SpdMatCountingGetCounts(Mat S, PetscInt *nmult, PetscInt *nmultt);

@@ -52,6 +52,11 @@ PETSC_EXTERN PetscErrorCode SpdTaskFileSetAttrString(SpdTaskFile, const char obj
 PETSC_EXTERN PetscErrorCode SpdTaskFileSetAttrReal(SpdTaskFile, const char obj[], const char name[], PetscReal value);
 PETSC_EXTERN PetscErrorCode SpdTaskFileSetAttrInt(SpdTaskFile, const char obj[], const char name[], PetscInt64 value);
 PETSC_EXTERN PetscErrorCode SpdTaskFileCreateGroup(SpdTaskFile, const char path[]);
+/* One iterative solve's group: grp/<valname>, grp/residual, grp/converged and the
+   attributes requested, nconv, iterations, products, passes (npasses < -1: omitted), solver, tol. */
+PETSC_EXTERN PetscErrorCode SpdTaskFileWriteSolve(SpdTaskFile, const char grp[], const char valname[], PetscInt k, const PetscReal values[], const PetscReal residual[], const PetscBool converged[], PetscInt nconv, PetscInt its, PetscInt nprod, PetscInt npasses, const char solver[], PetscReal tol);
+/* specdyn_version, git_revision, library_versions, written, study, job_text, petsc_options. */
+PETSC_EXTERN PetscErrorCode SpdTaskFileSetProvenance(SpdTaskFile, SpdJob);
 /* Close, rename to the final name, fsync the folder. */
 PETSC_EXTERN PetscErrorCode SpdTaskFileCommit(SpdTaskFile *);
 /* Close and remove the temporary file (the task failed). */

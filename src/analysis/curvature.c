@@ -137,25 +137,10 @@ static void SpdRunNeighbours(SpdJob job, PetscInt c, PetscInt *first, PetscInt *
 /* Write one SpdEigenpairs under grp ("top" / "bottom"). */
 static PetscErrorCode SpdWriteEigenpairs(SpdTaskFile f, const char grp[], const SpdEigenpairs *e, PetscBool vectors, PetscInt N)
 {
-  char      path[64];
-  PetscInt *conv;
+  char path[64];
 
   PetscFunctionBegin;
-  PetscCall(PetscMalloc1(e->k + 1, &conv));
-  for (PetscInt i = 0; i < e->k; i++) conv[i] = e->converged[i] ? 1 : 0;
-  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/lambda", grp));
-  PetscCall(SpdTaskFileWriteReal(f, path, e->k, e->lambda));
-  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/residual", grp));
-  PetscCall(SpdTaskFileWriteReal(f, path, e->k, e->residual));
-  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/converged", grp));
-  PetscCall(SpdTaskFileWriteInt(f, path, e->k, conv));
-  PetscCall(PetscFree(conv));
-  PetscCall(SpdTaskFileSetAttrInt(f, grp, "requested", e->k));
-  PetscCall(SpdTaskFileSetAttrInt(f, grp, "nconv", e->nconv));
-  PetscCall(SpdTaskFileSetAttrInt(f, grp, "iterations", e->its));
-  PetscCall(SpdTaskFileSetAttrInt(f, grp, "products", e->nprod));
-  PetscCall(SpdTaskFileSetAttrString(f, grp, "solver", e->solver));
-  PetscCall(SpdTaskFileSetAttrReal(f, grp, "tol", e->tol));
+  PetscCall(SpdTaskFileWriteSolve(f, grp, "lambda", e->k, e->lambda, e->residual, e->converged, e->nconv, e->its, e->nprod, -2, e->solver, e->tol));
   if (vectors && e->X && e->nconv) {
     PetscCall(PetscSNPrintf(path, sizeof(path), "%s/X", grp));
     PetscCall(SpdTaskFileWriteVecs(f, path, e->nconv, e->X, N));
@@ -173,24 +158,12 @@ static PetscErrorCode SpdCurvatureWrite(SpdTaskFile f, SpdPlan plan, const SpdTa
 {
   SpdJob                      job = plan->job;
   const SpdCurvatureSettings *k   = &job->curvature;
-  char                        versions[1024], when[64], *opts;
-  time_t                      now = time(NULL);
   PetscInt                    P;
   PetscReal                   lr = k->learning_rate, l1 = top->nconv ? top->lambda[0] : NAN;
 
   PetscFunctionBegin;
   PetscCall(SpdMLPGetNumParameters(mlp, &P));
-  PetscCall(SpdLibraryVersions(versions, sizeof(versions)));
-  strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-  PetscCall(PetscOptionsGetAll(NULL, &opts));
-  PetscCall(SpdTaskFileSetAttrString(f, "/", "specdyn_version", SpdVersion()));
-  PetscCall(SpdTaskFileSetAttrString(f, "/", "git_revision", SpdGitRevision()));
-  PetscCall(SpdTaskFileSetAttrString(f, "/", "library_versions", versions));
-  PetscCall(SpdTaskFileSetAttrString(f, "/", "written", when));
-  PetscCall(SpdTaskFileSetAttrString(f, "/", "study", job->name));
-  PetscCall(SpdTaskFileSetAttrString(f, "/", "job_text", job->text ? job->text : ""));
-  PetscCall(SpdTaskFileSetAttrString(f, "/", "petsc_options", opts ? opts : ""));
-  PetscCall(PetscFree(opts));
+  PetscCall(SpdTaskFileSetProvenance(f, job));
   PetscCall(SpdTaskFileSetAttrString(f, "/", "analysis", "curvature"));
   PetscCall(SpdTaskFileSetAttrString(f, "/", "kind", "curvature"));
   PetscCall(SpdTaskFileSetAttrString(f, "/", "task_id", task->id));

@@ -8,26 +8,10 @@
 /* Write one SpdTriplets under `grp` ("top" or "bottom"). */
 static PetscErrorCode SpdWriteTriplets_Private(SpdTaskFile f, const char grp[], const SpdTriplets *t, PetscBool vectors, PetscInt m, PetscInt n)
 {
-  char      path[64];
-  PetscInt *conv;
+  char path[64];
 
   PetscFunctionBegin;
-  PetscCall(PetscMalloc1(t->k + 1, &conv));
-  for (PetscInt i = 0; i < t->k; i++) conv[i] = t->converged[i] ? 1 : 0;
-  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/sigma", grp));
-  PetscCall(SpdTaskFileWriteReal(f, path, t->k, t->sigma));
-  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/residual", grp));
-  PetscCall(SpdTaskFileWriteReal(f, path, t->k, t->residual));
-  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/converged", grp));
-  PetscCall(SpdTaskFileWriteInt(f, path, t->k, conv));
-  PetscCall(PetscFree(conv));
-  PetscCall(SpdTaskFileSetAttrInt(f, grp, "requested", t->k));
-  PetscCall(SpdTaskFileSetAttrInt(f, grp, "nconv", t->nconv));
-  PetscCall(SpdTaskFileSetAttrInt(f, grp, "iterations", t->its));
-  PetscCall(SpdTaskFileSetAttrInt(f, grp, "products", t->nprod));
-  PetscCall(SpdTaskFileSetAttrInt(f, grp, "passes", t->npasses));
-  PetscCall(SpdTaskFileSetAttrString(f, grp, "solver", t->solver));
-  PetscCall(SpdTaskFileSetAttrReal(f, grp, "tol", t->tol));
+  PetscCall(SpdTaskFileWriteSolve(f, grp, "sigma", t->k, t->sigma, t->residual, t->converged, t->nconv, t->its, t->nprod, t->npasses, t->solver, t->tol));
   if (vectors && t->U && t->V) {
     PetscCall(PetscSNPrintf(path, sizeof(path), "%s/U", grp));
     PetscCall(SpdTaskFileWriteVecs(f, path, t->nconv, t->U, m));
@@ -69,23 +53,11 @@ static PetscErrorCode SpdWriteMetrics_Private(SpdTaskFile f, const SpdWeightMetr
 static PetscErrorCode SpdWriteProvenance_Private(SpdTaskFile f, SpdPlan plan, const SpdTask *task, const SpdTensorInfo *ti, PetscMPIInt size)
 {
   SpdJob      job = plan->job;
-  char        versions[1024], when[64], *opts;
-  time_t      now = time(NULL);
   PetscMPIInt wsize;
 
   PetscFunctionBegin;
-  PetscCall(SpdLibraryVersions(versions, sizeof(versions)));
-  strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-  PetscCall(PetscOptionsGetAll(NULL, &opts));
   PetscCallMPI(MPI_Comm_size(plan->comm, &wsize));
-  PetscCall(SpdTaskFileSetAttrString(f, "/", "specdyn_version", SpdVersion()));
-  PetscCall(SpdTaskFileSetAttrString(f, "/", "git_revision", SpdGitRevision()));
-  PetscCall(SpdTaskFileSetAttrString(f, "/", "library_versions", versions));
-  PetscCall(SpdTaskFileSetAttrString(f, "/", "written", when));
-  PetscCall(SpdTaskFileSetAttrString(f, "/", "study", job->name));
-  PetscCall(SpdTaskFileSetAttrString(f, "/", "job_text", job->text ? job->text : ""));
-  PetscCall(SpdTaskFileSetAttrString(f, "/", "petsc_options", opts ? opts : ""));
-  PetscCall(PetscFree(opts));
+  PetscCall(SpdTaskFileSetProvenance(f, job));
   PetscCall(SpdTaskFileSetAttrString(f, "/", "task_id", task->id));
   PetscCall(SpdTaskFileSetAttrString(f, "/", "analysis", "weights"));
   PetscCall(SpdTaskFileSetAttrString(f, "/", "checkpoint", job->checkpoints[task->checkpoint].path));

@@ -78,17 +78,9 @@ static PetscErrorCode SpdCompareWriteHeader_Private(SpdTaskFile f, SpdPlan plan,
   SpdJob                  job = plan->job;
   const SpdTask          *a = &plan->tasks[c->a], *b = &plan->tasks[c->b];
   const SpdJobCheckpoint *ca = &job->checkpoints[a->checkpoint], *cb = &job->checkpoints[b->checkpoint];
-  char                    versions[1024], when[64];
-  time_t                  now = time(NULL);
 
   PetscFunctionBegin;
-  PetscCall(SpdLibraryVersions(versions, sizeof(versions)));
-  strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-  PetscCall(SpdTaskFileSetAttrString(f, "/", "specdyn_version", SpdVersion()));
-  PetscCall(SpdTaskFileSetAttrString(f, "/", "git_revision", SpdGitRevision()));
-  PetscCall(SpdTaskFileSetAttrString(f, "/", "library_versions", versions));
-  PetscCall(SpdTaskFileSetAttrString(f, "/", "written", when));
-  PetscCall(SpdTaskFileSetAttrString(f, "/", "study", job->name));
+  PetscCall(SpdTaskFileSetProvenance(f, job));
   PetscCall(SpdTaskFileSetAttrString(f, "/", "comparison_id", c->id));
   PetscCall(SpdTaskFileSetAttrString(f, "/", "relation", SpdCompareRelationNames[c->relation]));
   PetscCall(SpdTaskFileSetAttrString(f, "/", "spaces", c->relation == SPD_CMP_LAYERS ? SpdSpacesNames[c->spaces] : (c->eigen ? "eigen" : "")));

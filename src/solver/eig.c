@@ -42,55 +42,6 @@ static PetscErrorCode SpdEigInitializePackage_Private(void)
   PetscFunctionReturn(0);
 }
 
-typedef struct {
-  Mat      A;
-  PetscInt nmult;
-} SpdEigCountCtx;
-
-/* A is symmetric, so the transpose product is the product: both count. */
-static PetscErrorCode SpdEigCountMult_Private(Mat S, Vec x, Vec y)
-{
-  SpdEigCountCtx *c;
-
-  PetscFunctionBegin;
-  PetscCall(MatShellGetContext(S, &c));
-  c->nmult++;
-  PetscCall(MatMult(c->A, x, y));
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode SpdEigCountCreateVecs_Private(Mat S, Vec *right, Vec *left)
-{
-  SpdEigCountCtx *c;
-
-  PetscFunctionBegin;
-  PetscCall(MatShellGetContext(S, &c));
-  PetscCall(MatCreateVecs(c->A, right, left));
-  PetscFunctionReturn(0);
-}
-
-/* Forwarded only when A has them: -eps_conv_norm needs a norm, preconditioned solvers
-   (gd, jd with -st_pc_type jacobi) a diagonal. */
-static PetscErrorCode SpdEigCountNorm_Private(Mat S, NormType type, PetscReal *nrm)
-{
-  SpdEigCountCtx *c;
-
-  PetscFunctionBegin;
-  PetscCall(MatShellGetContext(S, &c));
-  PetscCall(MatNorm(c->A, type, nrm));
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode SpdEigCountGetDiagonal_Private(Mat S, Vec d)
-{
-  SpdEigCountCtx *c;
-
-  PetscFunctionBegin;
-  PetscCall(MatShellGetContext(S, &c));
-  PetscCall(MatGetDiagonal(c->A, d));
-  PetscFunctionReturn(0);
-}
-
 /* The solver's latest estimates, kept for pairs that do not converge. */
 typedef struct {
   PetscInt   nest, n;
@@ -176,7 +127,7 @@ PetscErrorCode SpdEigExtreme(Mat A, SpdEigWhich which, PetscInt k, PetscBool vec
 {
   MPI_Comm            comm;
   PetscInt            M, N, mloc, nloc, ncv, nconv, maxit;
-  SpdEigCountCtx      cnt  = { NULL, 0 };
+  PetscInt            nmult = 0, nmultt = 0;
   SpdEigLastEstimates last = { 0, 0, NULL, NULL };
   Mat                 S;
   EPS                 eps;
@@ -207,16 +158,7 @@ PetscErrorCode SpdEigExtreme(Mat A, SpdEigWhich which, PetscInt k, PetscBool vec
   PetscCall(PetscMalloc3(k, &e->lambda, k, &e->residual, k, &e->converged));
 
   PetscCall(PetscLogEventBegin(SPD_EigExtreme, A, 0, 0, 0));
-  cnt.A = A;
-  PetscCall(MatCreateShell(comm, mloc, nloc, M, N, &cnt, &S));
-  PetscCall(MatShellSetOperation(S, MATOP_MULT, (void (*)(void))SpdEigCountMult_Private));
-  PetscCall(MatShellSetOperation(S, MATOP_MULT_TRANSPOSE, (void (*)(void))SpdEigCountMult_Private));
-  PetscCall(MatShellSetOperation(S, MATOP_MULT_HERMITIAN_TRANSPOSE, (void (*)(void))SpdEigCountMult_Private));
-  PetscCall(MatShellSetOperation(S, MATOP_CREATE_VECS, (void (*)(void))SpdEigCountCreateVecs_Private));
-  PetscCall(MatHasOperation(A, MATOP_NORM, &has));
-  if (has) PetscCall(MatShellSetOperation(S, MATOP_NORM, (void (*)(void))SpdEigCountNorm_Private));
-  PetscCall(MatHasOperation(A, MATOP_GET_DIAGONAL, &has));
-  if (has) PetscCall(MatShellSetOperation(S, MATOP_GET_DIAGONAL, (void (*)(void))SpdEigCountGetDiagonal_Private));
+  PetscCall(SpdMatCreateCounting(A, &S));
   PetscCall(MatSetOption(S, MAT_SYMMETRIC, PETSC_TRUE));
   PetscCall(MatSetOption(S, MAT_SYMMETRY_ETERNAL, PETSC_TRUE));
 
@@ -312,7 +254,8 @@ PetscErrorCode SpdEigExtreme(Mat A, SpdEigWhich which, PetscInt k, PetscBool vec
   PetscCall(EPSMonitorSet(eps, SpdEigSaveEstimates_Private, &last, NULL));
 
   PetscCall(EPSSolve(eps));
-  e->nprod = explicitonly ? -1 : cnt.nmult;
+  PetscCall(SpdMatCountingGetCounts(S, &nmult, &nmultt));
+  e->nprod = explicitonly ? -1 : nmult + nmultt;
   PetscCall(EPSGetIterationNumber(eps, &e->its));
   PetscCall(EPSGetTolerances(eps, &e->tol, &maxit));
   if (normest > 0) e->tol /= normest; /* report the tolerance relative to ||A|| */

@@ -17,54 +17,6 @@
 #include <petsc/private/petscimpl.h> /* PetscValid*() argument checks */
 #include <math.h>
 
-typedef struct {
-  Mat      A;
-  PetscInt nmult, nmultt; /* products with A and with A^T */
-} SpdCountCtx;
-
-static PetscErrorCode SpdCountMult_Private(Mat S, Vec x, Vec y)
-{
-  SpdCountCtx *c;
-
-  PetscFunctionBegin;
-  PetscCall(MatShellGetContext(S, &c));
-  c->nmult++;
-  PetscCall(MatMult(c->A, x, y));
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode SpdCountMultTranspose_Private(Mat S, Vec x, Vec y)
-{
-  SpdCountCtx *c;
-
-  PetscFunctionBegin;
-  PetscCall(MatShellGetContext(S, &c));
-  c->nmultt++;
-  PetscCall(MatMultTranspose(c->A, x, y));
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode SpdCountCreateVecs_Private(Mat S, Vec *right, Vec *left)
-{
-  SpdCountCtx *c;
-
-  PetscFunctionBegin;
-  PetscCall(MatShellGetContext(S, &c));
-  PetscCall(MatCreateVecs(c->A, right, left));
-  PetscFunctionReturn(0);
-}
-
-/* Lets -svd_conv_norm work on the shell. */
-static PetscErrorCode SpdCountNorm_Private(Mat S, NormType type, PetscReal *nrm)
-{
-  SpdCountCtx *c;
-
-  PetscFunctionBegin;
-  PetscCall(MatShellGetContext(S, &c));
-  PetscCall(MatNorm(c->A, type, nrm));
-  PetscFunctionReturn(0);
-}
-
 /* The solver's latest estimates, kept for triplets that do not converge. */
 typedef struct {
   PetscInt   nest, n;
@@ -148,8 +100,8 @@ static PetscErrorCode SpdTripletResiduals_Private(Mat A, PetscInt k, const Petsc
 PetscErrorCode SpdSVDExtreme(Mat A, SpdSVDWhich which, PetscInt k, PetscBool vectors, const char prefix[], SpdTriplets *t)
 {
   MPI_Comm         comm;
-  PetscInt         M, N, mloc, nloc, mn, ncv, nconv, maxit;
-  SpdCountCtx      cnt  = { NULL, 0, 0 };
+  PetscInt         M, N, mn, ncv, nconv, maxit;
+  PetscInt         nmult = 0, nmultt = 0;
   SpdLastEstimates last = { 0, 0, NULL, NULL };
   Mat              S;
   SVD              svd;
@@ -165,7 +117,6 @@ PetscErrorCode SpdSVDExtreme(Mat A, SpdSVDWhich which, PetscInt k, PetscBool vec
   PetscCheck(which == SPD_SVD_TOP || which == SPD_SVD_BOTTOM, comm, PETSC_ERR_ARG_OUTOFRANGE, "SpdSVDExtreme: which = %d is neither SPD_SVD_TOP nor SPD_SVD_BOTTOM", (int)which);
   PetscCheck(k >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "SpdSVDExtreme: k = %" PetscInt_FMT " singular triplets requested; ask for at least 1", k);
   PetscCall(MatGetSize(A, &M, &N));
-  PetscCall(MatGetLocalSize(A, &mloc, &nloc));
   mn = PetscMin(M, N);
   if (k > mn) {
     PetscCall(PetscInfo(A, "%" PetscInt_FMT " singular triplets requested of a %" PetscInt_FMT " x %" PetscInt_FMT " matrix; computing %" PetscInt_FMT "\n", k, M, N, mn));
@@ -176,13 +127,7 @@ PetscErrorCode SpdSVDExtreme(Mat A, SpdSVDWhich which, PetscInt k, PetscBool vec
   PetscCall(PetscMalloc3(k, &t->sigma, k, &t->residual, k, &t->converged));
 
   PetscCall(PetscLogEventBegin(SPD_SVDPartial, A, 0, 0, 0));
-  cnt.A = A;
-  PetscCall(MatCreateShell(comm, mloc, nloc, M, N, &cnt, &S));
-  PetscCall(MatShellSetOperation(S, MATOP_MULT, (void (*)(void))SpdCountMult_Private));
-  PetscCall(MatShellSetOperation(S, MATOP_MULT_TRANSPOSE, (void (*)(void))SpdCountMultTranspose_Private));
-  PetscCall(MatShellSetOperation(S, MATOP_MULT_HERMITIAN_TRANSPOSE, (void (*)(void))SpdCountMultTranspose_Private));
-  PetscCall(MatShellSetOperation(S, MATOP_CREATE_VECS, (void (*)(void))SpdCountCreateVecs_Private));
-  PetscCall(MatShellSetOperation(S, MATOP_NORM, (void (*)(void))SpdCountNorm_Private));
+  PetscCall(SpdMatCreateCounting(A, &S));
 
   PetscCall(SVDCreate(comm, &svd));
   PetscCall(SVDSetOperators(svd, S, NULL));
@@ -214,7 +159,8 @@ PetscErrorCode SpdSVDExtreme(Mat A, SpdSVDWhich which, PetscInt k, PetscBool vec
   PetscCall(SVDMonitorSet(svd, SpdSaveEstimates_Private, &last, NULL));
 
   PetscCall(SVDSolve(svd));
-  t->nprod = (explicitonly || !impltrans) ? -1 : cnt.nmult + cnt.nmultt;
+  PetscCall(SpdMatCountingGetCounts(S, &nmult, &nmultt));
+  t->nprod = (explicitonly || !impltrans) ? -1 : nmult + nmultt;
   PetscCall(SVDGetIterationNumber(svd, &t->its));
   PetscCall(SVDGetTolerances(svd, &t->tol, &maxit));
   PetscCall(PetscStrncpy(t->solver, type, sizeof(t->solver)));

@@ -5,6 +5,7 @@
 #include <specdyn/private/storeimpl.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <time.h>
 
 struct _p_SpdTaskFile {
   MPI_Comm    comm;
@@ -256,5 +257,79 @@ PetscErrorCode SpdTaskFileAbort(SpdTaskFile *tf)
   (void)H5Fclose(f->file); /* best effort: the file is being thrown away */
   if (f->rank == 0) (void)unlink(f->tmp);
   PetscCall(PetscFree(*tf));
+  PetscFunctionReturn(0);
+}
+
+/*@C
+  SpdTaskFileSetProvenance - the provenance attributes every result file carries
+
+  Collective on the file's communicator
+
+  Notes:
+  specdyn_version, git_revision, library_versions, written (UTC), study, job_text (the job
+  file verbatim) and petsc_options (the whole options database of the run).
+@*/
+PetscErrorCode SpdTaskFileSetProvenance(SpdTaskFile f, SpdJob job)
+{
+  char   versions[1024], when[64], *opts;
+  time_t now = time(NULL);
+
+  PetscFunctionBegin;
+  PetscCall(SpdLibraryVersions(versions, sizeof(versions)));
+  strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+  PetscCall(PetscOptionsGetAll(NULL, &opts));
+  PetscCall(SpdTaskFileSetAttrString(f, "/", "specdyn_version", SpdVersion()));
+  PetscCall(SpdTaskFileSetAttrString(f, "/", "git_revision", SpdGitRevision()));
+  PetscCall(SpdTaskFileSetAttrString(f, "/", "library_versions", versions));
+  PetscCall(SpdTaskFileSetAttrString(f, "/", "written", when));
+  PetscCall(SpdTaskFileSetAttrString(f, "/", "study", job->name));
+  PetscCall(SpdTaskFileSetAttrString(f, "/", "job_text", job->text ? job->text : ""));
+  PetscCall(SpdTaskFileSetAttrString(f, "/", "petsc_options", opts ? opts : ""));
+  PetscCall(PetscFree(opts));
+  PetscFunctionReturn(0);
+}
+
+/*@C
+  SpdTaskFileWriteSolve - the group of one iterative solve: values, residuals, flags, counts
+
+  Collective on the file's communicator
+
+  Input Parameters:
++ f        - the file
+. grp      - the group ("top", "bottom")
+. valname  - name of the values dataset ("sigma", "lambda")
+. k        - requested values (length of the arrays)
+. values, residual, converged - the solver's results
+. nconv, its, nprod - converged count, iterations, products
+. npasses  - passes over the matrix (< -1: not written)
+. solver   - solver type
+- tol      - tolerance
+
+  Notes:
+  Writes grp/<valname>, grp/residual, grp/converged (int64 0/1) and the attributes
+  requested, nconv, iterations, products, [passes], solver, tol.
+@*/
+PetscErrorCode SpdTaskFileWriteSolve(SpdTaskFile f, const char grp[], const char valname[], PetscInt k, const PetscReal values[], const PetscReal residual[], const PetscBool converged[], PetscInt nconv, PetscInt its, PetscInt nprod, PetscInt npasses, const char solver[], PetscReal tol)
+{
+  char      path[128];
+  PetscInt *conv;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(k + 1, &conv));
+  for (PetscInt i = 0; i < k; i++) conv[i] = converged[i] ? 1 : 0;
+  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/%s", grp, valname));
+  PetscCall(SpdTaskFileWriteReal(f, path, k, values));
+  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/residual", grp));
+  PetscCall(SpdTaskFileWriteReal(f, path, k, residual));
+  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/converged", grp));
+  PetscCall(SpdTaskFileWriteInt(f, path, k, conv));
+  PetscCall(PetscFree(conv));
+  PetscCall(SpdTaskFileSetAttrInt(f, grp, "requested", k));
+  PetscCall(SpdTaskFileSetAttrInt(f, grp, "nconv", nconv));
+  PetscCall(SpdTaskFileSetAttrInt(f, grp, "iterations", its));
+  PetscCall(SpdTaskFileSetAttrInt(f, grp, "products", nprod));
+  if (npasses >= -1) PetscCall(SpdTaskFileSetAttrInt(f, grp, "passes", npasses));
+  PetscCall(SpdTaskFileSetAttrString(f, grp, "solver", solver));
+  PetscCall(SpdTaskFileSetAttrReal(f, grp, "tol", tol));
   PetscFunctionReturn(0);
 }
