@@ -7,7 +7,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OPENBLAS_NUM_THREADS=1
 
-.PHONY: all deps build test demo bench sanitize format clean
+.PHONY: all deps build test demo bench sanitize fuzz format clean
 
 all: build
 
@@ -35,8 +35,22 @@ sanitize: deps
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=0 ctest --output-on-failure -j $(JOBS) -LE nosan $(CTEST_FLAGS)
 
+# libFuzzer targets (tests/fuzz, docs/reliability.md): a separate clang build in
+# build-fuzz; each target runs FUZZ_SECONDS from its seed corpus after its regressions.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= safetensors safetensors_index hdf5 keras_config job idx
+fuzz: deps
+	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DSPD_FUZZ=ON
+	cmake --build build-fuzz --target fuzz_targets -j $(JOBS)
+	@mkdir -p build-fuzz/fuzz/logs; for t in $(FUZZ_TARGETS); do \
+	  log=build-fuzz/fuzz/logs/$$t.log; echo "== fuzz_$$t: $(FUZZ_SECONDS) s (log: $$log)"; \
+	  if bash tests/fuzz/run.sh $(CURDIR)/build-fuzz/fuzz fuzz_$$t $(FUZZ_SECONDS) > $$log 2>&1; then \
+	    grep -E '^#[0-9]+[[:space:]]+DONE' $$log || true; \
+	  else grep -E 'ERROR|SUMMARY|fuzz finding|Test unit written' $$log; exit 1; fi; \
+	done
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-fuzz

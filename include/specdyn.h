@@ -7,6 +7,7 @@
 #include <specdyn/eig.h>
 #include <specdyn/data.h>
 #include <specdyn/model.h>
+#include <specdyn/jacobian.h>
 #include <specdyn/metrics.h>
 #include <specdyn/job.h>
 #include <specdyn/store.h>

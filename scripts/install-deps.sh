@@ -6,6 +6,8 @@ set -euo pipefail
 PKGS=(
   # toolchain
   build-essential gfortran cmake pkg-config make git ca-certificates clang-format
+  # the fuzz build (`make fuzz`): clang 14 and its runtime libraries (libFuzzer, ASan, UBSan)
+  clang libclang-rt-14-dev
   # MPI, PETSc/SLEPc, ScaLAPACK, parallel HDF5
   openmpi-bin libopenmpi-dev petsc-dev slepc-dev
   libhdf5-openmpi-dev hdf5-tools libscalapack-openmpi-dev

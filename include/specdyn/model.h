@@ -50,6 +50,10 @@ PETSC_EXTERN PetscErrorCode SpdMLPSetLeakySlope(SpdMLP, PetscReal);
 PETSC_EXTERN PetscErrorCode SpdMLPGetNumParameters(SpdMLP, PetscInt *);
 /* Offsets into theta of layer l's weights and bias (-1 when none), and their sizes. */
 PETSC_EXTERN PetscErrorCode SpdMLPGetLayerBlock(SpdMLP, PetscInt l, PetscInt *woff, PetscInt *wsize, PetscInt *boff, PetscInt *bsize);
+/* The architecture (arrays owned by the model, each output optional): L, width[0..L],
+   act[0..L-1] (act[L-1] = identity), bias[0..L-1], multipliers a[0..L-1], c[0..L-1],
+   leaky slope. */
+PETSC_EXTERN PetscErrorCode SpdMLPGetArchitecture(SpdMLP, PetscInt *L, const PetscInt *width[], const SpdActivation *act[], const PetscBool *bias[], const PetscReal *a[], const PetscReal *c[], PetscReal *slope);
 /* theta (replicated, length nparams), read or written in place; call SpdMLPSetPoint again after a change. */
 PETSC_EXTERN PetscErrorCode SpdMLPGetParameters(SpdMLP, PetscReal **theta);
 /* Forward and backward at theta on data's local samples; keeps the caches products reuse.

@@ -217,10 +217,8 @@ PetscErrorCode SpdWeightsRunTask(SpdPlan plan, const SpdTask *task, MPI_Comm com
     PetscCall(PetscLogStagePush(SPD_StageStore));
     ierr = SpdTaskFileCreate(store, comm, task->id, &f);
     if (!ierr) ierr = SpdWeightsWrite_Private(f, plan, task, ti, size, f32, &w, full, &top, &bottom, tread, secs);
-    if (!ierr)
-      ierr = SpdTaskFileCommit(&f);
-    else
-      PetscCall(SpdTaskFileAbort(&f));
+    if (!ierr) ierr = SpdTaskFileCommit(&f);
+    if (ierr) PetscCall(SpdTaskFileAbort(&f));
     PetscCall(PetscLogStagePop());
   }
   *nprod = top.nprod + bottom.nprod;

@@ -115,7 +115,14 @@ int SpdCmdRun(int argc, char **argv)
   }
 
   SpdErrorCapturePush(msg, sizeof(msg));
-  ierr = SpdStoreOpen(PETSC_COMM_WORLD, job->output, &store);
+  {
+    /* the results folder's lock: slices of one study (and their merge) share it, a plain
+       run holds it alone; -spd_store_lock given by the user wins */
+    PetscBool given = PETSC_FALSE;
+    ierr            = PetscOptionsHasName(NULL, NULL, "-spd_store_lock", &given);
+    if (!ierr && !given) ierr = PetscOptionsSetValue(NULL, "-spd_store_lock", slice || indexonly ? "shared" : "exclusive");
+  }
+  if (!ierr) ierr = SpdStoreOpen(PETSC_COMM_WORLD, job->output, &store);
   if (!ierr && (indexonly || merge))
     ierr = SpdMerge(plan, store, merge, &status, &sum);
   else if (!ierr)

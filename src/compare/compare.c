@@ -109,14 +109,82 @@ static void SpdAngles_Private(PetscInt k, const PetscReal cosv[], PetscReal deg[
   for (PetscInt i = 0; i < k; i++) deg[i] = PetscAcosReal(cosv[i]) * SPD_DEG;
 }
 
+static PetscErrorCode SpdCompareWriteCheckpoints_Private(SpdTaskFile f, SpdPlan plan, const SpdComparison *c, PetscInt k, const PetscReal OU[], const PetscReal OV[], const PetscReal agree[], const PetscReal cu[], const PetscReal cv[], const PetscReal du[], const PetscReal dv[])
+{
+  PetscFunctionBegin;
+  PetscCall(SpdCompareWriteHeader_Private(f, plan, c, k));
+  PetscCall(SpdTaskFileWriteMatrix(f, "overlap_U", k, k, OU));
+  PetscCall(SpdTaskFileWriteMatrix(f, "overlap_V", k, k, OV));
+  PetscCall(SpdTaskFileWriteMatrix(f, "agreement", k, k, agree));
+  PetscCall(SpdTaskFileWriteReal(f, "cos_U", k, cu));
+  PetscCall(SpdTaskFileWriteReal(f, "cos_V", k, cv));
+  PetscCall(SpdTaskFileWriteReal(f, "angles_U_deg", k, du));
+  PetscCall(SpdTaskFileWriteReal(f, "angles_V_deg", k, dv));
+  PetscCall(SpdTaskFileCreateGroup(f, "summary"));
+  PetscCall(SpdTaskFileSetAttrReal(f, "summary", "agreement_top", k ? agree[0] : NAN));
+  PetscCall(SpdTaskFileSetAttrReal(f, "summary", "agreement_diag_mean", SpdDiagMean_Private(k, agree)));
+  PetscCall(SpdTaskFileSetAttrReal(f, "summary", "overlap_U", SpdFrob2Mean_Private(k, OU)));
+  PetscCall(SpdTaskFileSetAttrReal(f, "summary", "overlap_V", SpdFrob2Mean_Private(k, OV)));
+  PetscCall(SpdTaskFileSetAttrReal(f, "summary", "angle_U_max", k ? du[k - 1] : NAN));
+  PetscCall(SpdTaskFileSetAttrReal(f, "summary", "angle_V_max", k ? dv[k - 1] : NAN));
+
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SpdCompareWriteLayers_Private(SpdTaskFile f, SpdPlan plan, const SpdComparison *c, PetscInt k, const PetscReal O[], const PetscReal al[], const PetscReal unused1[], const PetscReal cs[], const PetscReal unused2[], const PetscReal deg[], const PetscReal unused3[])
+{
+  PetscFunctionBegin;
+  (void)unused1;
+  (void)unused2;
+  (void)unused3;
+  PetscCall(SpdCompareWriteHeader_Private(f, plan, c, k));
+  PetscCall(SpdTaskFileWriteMatrix(f, "overlap", k, k, O));
+  PetscCall(SpdTaskFileWriteMatrix(f, "alignment", k, k, al));
+  PetscCall(SpdTaskFileWriteReal(f, "cos", k, cs));
+  PetscCall(SpdTaskFileWriteReal(f, "angles_deg", k, deg));
+  PetscCall(SpdTaskFileCreateGroup(f, "summary"));
+  PetscCall(SpdTaskFileSetAttrReal(f, "summary", "alignment_top", k ? al[0] : NAN));
+  PetscCall(SpdTaskFileSetAttrReal(f, "summary", "alignment_diag_mean", SpdDiagMean_Private(k, al)));
+  PetscCall(SpdTaskFileSetAttrReal(f, "summary", "overlap", SpdFrob2Mean_Private(k, O)));
+  PetscCall(SpdTaskFileSetAttrReal(f, "summary", "angle_max", k ? deg[k - 1] : NAN));
+
+  PetscFunctionReturn(0);
+}
+
+typedef PetscErrorCode (*SpdCompareWriter)(SpdTaskFile, SpdPlan, const SpdComparison *, PetscInt, const PetscReal[], const PetscReal[], const PetscReal[], const PetscReal[], const PetscReal[], const PetscReal[], const PetscReal[]);
+
+/* Rank 0 writes the comparison's small file (through its temporary name); the outcome
+   is agreed on, so a failed write (a full disk) is one failed comparison on every rank,
+   and the temporary file is removed. */
+static PetscErrorCode SpdCompareStore_Private(SpdStore store, MPI_Comm comm, const char id[], char msg[], size_t msglen, PetscBool *failed, SpdCompareWriter write, SpdPlan plan, const SpdComparison *c, PetscInt k, const PetscReal a0[], const PetscReal a1[], const PetscReal a2[], const PetscReal a3[], const PetscReal a4[], const PetscReal a5[], const PetscReal a6[])
+{
+  PetscMPIInt rank;
+  int         err = 0;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (!rank) {
+    SpdTaskFile    f = NULL;
+    PetscErrorCode ierr;
+    PetscCall(SpdErrorCapturePush(msg, msglen));
+    ierr = SpdComparisonFileCreate(store, PETSC_COMM_SELF, id, &f);
+    if (!ierr) ierr = write(f, plan, c, k, a0, a1, a2, a3, a4, a5, a6);
+    if (!ierr) ierr = SpdTaskFileCommit(&f);
+    PetscCall(SpdErrorCapturePop());
+    if (ierr && f) PetscCall(SpdTaskFileAbort(&f));
+    err = ierr ? 1 : 0;
+  }
+  PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
+  *failed = err ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
 /* One comparison between checkpoints: overlaps in both spaces, agreement, angles. */
 static PetscErrorCode SpdCompareCheckpoints_Private(SpdPlan plan, SpdStore store, MPI_Comm comm, const SpdComparison *c, char msg[], size_t msglen, PetscBool *failed)
 {
   const SpdTask *a = &plan->tasks[c->a], *b = &plan->tasks[c->b];
   PetscReal     *OU = NULL, *OV = NULL, *agree, *cu, *cv, *du, *dv;
   PetscInt       ku = 0, kv = 0, k;
-  PetscMPIInt    rank;
-  SpdTaskFile    f;
 
   PetscFunctionBegin;
   PetscCall(SpdCompareOverlap_Private(store, comm, a, b, "top/U", "top/U", a->m, c->k, &ku, &OU, msg, msglen, failed));
@@ -138,26 +206,7 @@ static PetscErrorCode SpdCompareCheckpoints_Private(SpdPlan plan, SpdStore store
   PetscCall(SpdPrincipalCosines(k, k, OV, cv));
   SpdAngles_Private(k, cu, du);
   SpdAngles_Private(k, cv, dv);
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  if (!rank) {
-    PetscCall(SpdComparisonFileCreate(store, PETSC_COMM_SELF, c->id, &f));
-    PetscCall(SpdCompareWriteHeader_Private(f, plan, c, k));
-    PetscCall(SpdTaskFileWriteMatrix(f, "overlap_U", k, k, OU));
-    PetscCall(SpdTaskFileWriteMatrix(f, "overlap_V", k, k, OV));
-    PetscCall(SpdTaskFileWriteMatrix(f, "agreement", k, k, agree));
-    PetscCall(SpdTaskFileWriteReal(f, "cos_U", k, cu));
-    PetscCall(SpdTaskFileWriteReal(f, "cos_V", k, cv));
-    PetscCall(SpdTaskFileWriteReal(f, "angles_U_deg", k, du));
-    PetscCall(SpdTaskFileWriteReal(f, "angles_V_deg", k, dv));
-    PetscCall(SpdTaskFileCreateGroup(f, "summary"));
-    PetscCall(SpdTaskFileSetAttrReal(f, "summary", "agreement_top", k ? agree[0] : NAN));
-    PetscCall(SpdTaskFileSetAttrReal(f, "summary", "agreement_diag_mean", SpdDiagMean_Private(k, agree)));
-    PetscCall(SpdTaskFileSetAttrReal(f, "summary", "overlap_U", SpdFrob2Mean_Private(k, OU)));
-    PetscCall(SpdTaskFileSetAttrReal(f, "summary", "overlap_V", SpdFrob2Mean_Private(k, OV)));
-    PetscCall(SpdTaskFileSetAttrReal(f, "summary", "angle_U_max", k ? du[k - 1] : NAN));
-    PetscCall(SpdTaskFileSetAttrReal(f, "summary", "angle_V_max", k ? dv[k - 1] : NAN));
-    PetscCall(SpdTaskFileCommit(&f));
-  }
+  PetscCall(SpdCompareStore_Private(store, comm, c->id, msg, msglen, failed, SpdCompareWriteCheckpoints_Private, plan, c, k, OU, OV, agree, cu, cv, du, dv));
   PetscCall(PetscFree5(agree, cu, cv, du, dv));
   PetscCall(PetscFree(OU));
   PetscCall(PetscFree(OV));
@@ -172,8 +221,6 @@ static PetscErrorCode SpdCompareLayers_Private(SpdPlan plan, SpdStore store, MPI
   PetscInt64     N;
   PetscReal     *O = NULL, *al, *cs, *deg;
   PetscInt       k = 0;
-  PetscMPIInt    rank;
-  SpdTaskFile    f;
 
   PetscFunctionBegin;
   SpdLayerSides_Private(c, a, b, &pa, &pb, &N);
@@ -183,21 +230,7 @@ static PetscErrorCode SpdCompareLayers_Private(SpdPlan plan, SpdStore store, MPI
   for (PetscInt i = 0; i < k * k; i++) al[i] = PetscAbsReal(O[i]);
   PetscCall(SpdPrincipalCosines(k, k, O, cs));
   SpdAngles_Private(k, cs, deg);
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  if (!rank) {
-    PetscCall(SpdComparisonFileCreate(store, PETSC_COMM_SELF, c->id, &f));
-    PetscCall(SpdCompareWriteHeader_Private(f, plan, c, k));
-    PetscCall(SpdTaskFileWriteMatrix(f, "overlap", k, k, O));
-    PetscCall(SpdTaskFileWriteMatrix(f, "alignment", k, k, al));
-    PetscCall(SpdTaskFileWriteReal(f, "cos", k, cs));
-    PetscCall(SpdTaskFileWriteReal(f, "angles_deg", k, deg));
-    PetscCall(SpdTaskFileCreateGroup(f, "summary"));
-    PetscCall(SpdTaskFileSetAttrReal(f, "summary", "alignment_top", k ? al[0] : NAN));
-    PetscCall(SpdTaskFileSetAttrReal(f, "summary", "alignment_diag_mean", SpdDiagMean_Private(k, al)));
-    PetscCall(SpdTaskFileSetAttrReal(f, "summary", "overlap", SpdFrob2Mean_Private(k, O)));
-    PetscCall(SpdTaskFileSetAttrReal(f, "summary", "angle_max", k ? deg[k - 1] : NAN));
-    PetscCall(SpdTaskFileCommit(&f));
-  }
+  PetscCall(SpdCompareStore_Private(store, comm, c->id, msg, msglen, failed, SpdCompareWriteLayers_Private, plan, c, k, O, al, NULL, cs, NULL, deg, NULL));
   PetscCall(PetscFree3(al, cs, deg));
   PetscCall(PetscFree(O));
   PetscFunctionReturn(0);

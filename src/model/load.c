@@ -93,10 +93,15 @@ static PetscErrorCode SpdLayersFromKeras(SpdReader r, const char cfg[], SpdMLPSp
     const char *cn = cJSON_IsString(cls) ? cls->valuestring : "";
     if (!strcmp(cn, "InputLayer") || !strcmp(cn, "Flatten") || !strcmp(cn, "Dropout")) continue;
     if (strcmp(cn, "Dense")) {
+      char cls_name[64];
+      PetscCall(PetscStrncpy(cls_name, cn, sizeof(cls_name))); /* cn lives in root */
       cJSON_Delete(root);
-      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_SUP, "%s: the Keras model has a '%s' layer; specdyn's model family is dense layers (MLPs) only", path, cn);
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_SUP, "%s: the Keras model has a '%s' layer; specdyn's model family is dense layers (MLPs) only", path, cls_name);
     }
-    PetscCheck(n < SPD_MLP_MAX_LAYERS && cJSON_IsString(name), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: cannot read the Dense layers of model_config", path);
+    if (n >= SPD_MLP_MAX_LAYERS || !cJSON_IsString(name)) {
+      cJSON_Delete(root);
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: cannot read the Dense layers of model_config (a layer without a name, or more than %d layers)", path, SPD_MLP_MAX_LAYERS);
+    }
     PetscCall(PetscSNPrintf(s->weight[n], sizeof(s->weight[n]), "%s/kernel", name->valuestring));
     if (!cJSON_IsFalse(ub))
       PetscCall(PetscSNPrintf(s->bias[n], sizeof(s->bias[n]), "%s/bias", name->valuestring));
@@ -137,6 +142,7 @@ static PetscErrorCode SpdLayersFromTensors(SpdReader r, SpdMLPSpec *s)
     if (ti->ndim != 2 || !SpdDTypeIsFloat(ti->dtype)) continue;
     if ((len >= 6 && !strcmp(ti->name + len - 6, "weight")) || (len >= 6 && !strcmp(ti->name + len - 6, "kernel"))) names[n++] = ti->name;
   }
+  if (n == 0 || n > SPD_MLP_MAX_LAYERS) PetscCall(PetscFree(names));
   PetscCheck(n > 0 && n <= SPD_MLP_MAX_LAYERS, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: found %" PetscInt_FMT " 2-D tensors named ...weight or ...kernel; name the layers in the job (model.layers: [{weight: NAME, bias: NAME}, ...])", path, n);
   qsort(names, (size_t)n, sizeof(char *), SpdNaturalTensor_Cmp);
   for (PetscInt l = 0; l < n; l++) {

@@ -112,6 +112,19 @@ PetscErrorCode SpdMLPGetLayerBlock(SpdMLP m, PetscInt l, PetscInt *woff, PetscIn
   PetscFunctionReturn(0);
 }
 
+PetscErrorCode SpdMLPGetArchitecture(SpdMLP m, PetscInt *L, const PetscInt *width[], const SpdActivation *act[], const PetscBool *bias[], const PetscReal *a[], const PetscReal *c[], PetscReal *slope)
+{
+  PetscFunctionBegin;
+  if (L) *L = m->L;
+  if (width) *width = m->w;
+  if (act) *act = m->act;
+  if (bias) *bias = m->bias;
+  if (a) *a = m->a;
+  if (c) *c = m->c;
+  if (slope) *slope = m->slope;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode SpdMLPGetParameters(SpdMLP m, PetscReal **theta)
 {
   PetscFunctionBegin;

@@ -4,6 +4,7 @@
    each run's scalars and spectra over steps (trajectories.c); the comparisons table
    (comparisons.c) carries each comparison's headline numbers. */
 #include <specdyn/private/storeimpl.h>
+#include <specdyn/private/h5util.h>
 #include <errno.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,22 +70,17 @@ PetscErrorCode SpdWriteAttrString_Private(hid_t loc, const char name[], const ch
 /* The index: /checkpoints/<label>/<analysed name> are external links to the task
    files' root groups; the tasks group is the status table of every planned task;
    skipped/ and checkpoint_errors/ list what was not analysed and why. */
-static PetscErrorCode SpdStoreWriteIndex_Private(SpdStore s, SpdPlan plan)
+static PetscErrorCode SpdStoreWriteIndexContents_Private(SpdStore s, SpdPlan plan, hid_t file)
 {
   SpdJob       job = plan->job;
-  char         tmp[PETSC_MAX_PATH_LEN], final[PETSC_MAX_PATH_LEN], versions[1024], when[64];
-  hid_t        file, lcpl;
+  char         versions[1024], when[64];
+  hid_t        lcpl;
   const char **ids, **names, **labels, **status, **msgs, **files;
   char       **owned, **ownlabels;
   PetscInt     nt  = plan->ntasks;
   time_t       now = time(NULL);
 
   PetscFunctionBegin;
-  PetscCall(PetscSNPrintf(final, sizeof(final), "%s/index.h5", s->dir));
-  /* one temporary name per writer: slices of a study (SLURM array jobs) may write the
-     index at the same time; each rename is atomic and the last one wins */
-  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s/index.h5.tmp.%ld", s->dir, (long)getpid()));
-  SpdCallH5Return(file, H5Fcreate, (tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
   PetscCall(SpdLibraryVersions(versions, sizeof(versions)));
   strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
   PetscCall(SpdWriteAttrString_Private(file, "specdyn_version", SpdVersion()));
@@ -230,7 +226,33 @@ static PetscErrorCode SpdStoreWriteIndex_Private(SpdStore s, SpdPlan plan)
   PetscCall(SpdIndexWriteComparisons_Private(s, plan, file));
   PetscCall(SpdIndexWriteTrajectories_Private(s, plan, file));
   SpdCallH5(H5Pclose, (lcpl));
-  SpdCallH5(H5Fclose, (file));
+  PetscFunctionReturn(0);
+}
+
+/* index.h5 through a temporary name per writer: slices of a study (SLURM array jobs)
+   may write the index at the same time; each rename is atomic and the last one wins.
+   On an error (a full disk) everything still open is closed and the temporary file
+   removed: the previous index.h5 stays as it was. */
+static PetscErrorCode SpdStoreWriteIndex_Private(SpdStore s, SpdPlan plan)
+{
+  char           tmp[PETSC_MAX_PATH_LEN], final[PETSC_MAX_PATH_LEN];
+  hid_t          file;
+  PetscErrorCode ierr;
+  PetscBool      closed;
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(final, sizeof(final), "%s/index.h5", s->dir));
+  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s/index.h5.tmp.%ld", s->dir, (long)getpid()));
+  PetscCall(SpdStoreCheckSpace_Private(s->dir, tmp));
+  H5E_BEGIN_TRY { file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT); }
+  H5E_END_TRY;
+  if (file < 0) (void)unlink(tmp);
+  PetscCheck(file >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "Cannot create %s (%s); is the disk full or the folder read-only?", tmp, strerror(errno));
+  ierr   = SpdStoreWriteIndexContents_Private(s, plan, file);
+  closed = SpdH5CloseFile(file);
+  if (ierr || !closed) (void)unlink(tmp);
+  PetscCall(ierr);
+  PetscCheck(closed, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "Writing %s failed while closing it (%s); is the disk full or the quota exceeded? The previous index.h5 is unchanged", tmp, strerror(errno));
   PetscCheck(rename(tmp, final) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "Cannot rename %s to %s: %s", tmp, final, strerror(errno));
   PetscCall(SpdStoreSyncDir_Private(s->dir));
   PetscFunctionReturn(0);

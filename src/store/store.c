@@ -2,6 +2,7 @@
    records, and the index file that presents the study as one HDF5 tree. */
 #include <specdyn/private/storeimpl.h>
 #include <errno.h>
+#include <sys/statvfs.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -49,15 +50,32 @@ static PetscErrorCode SpdMkdirP_Private(const char path[], int *err)
 
   Output Parameter:
 . store - the store
+
+  Options Database Key:
+. -spd_store_lock <exclusive,shared,none> - how this run locks the folder (<dir>/.lock,
+  held by rank 0 until SpdStoreDestroy()): `exclusive` for a run that may write any task
+  (a plain run, --merge), `shared` for runs that may share the folder (slices of one
+  study, --tasks i/n; --index-only), `none` for file systems without flock(). Default
+  `shared`; `specdyn run` sets it from its arguments.
+
+  Notes:
+  A run that conflicts with the current holder fails on every rank with a message naming
+  the folder and the holder's pid and host. The first run to find the folder free removes
+  the temporary files of interrupted runs.
+
+.seealso: SpdStoreDestroy(), docs/results-format.md (crash consistency)
 @*/
 PetscErrorCode SpdStoreOpen(MPI_Comm comm, const char dir[], SpdStore *store)
 {
-  SpdStore s;
-  int      err = 0;
+  SpdStore       s;
+  int            err  = 0;
+  PetscInt       mode = SPD_STORE_LOCK_SHARED;
+  PetscErrorCode ierr;
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&s));
-  s->comm = comm;
+  s->comm   = comm;
+  s->lockfd = -1;
   PetscCallMPI(MPI_Comm_rank(comm, &s->rank));
   PetscCall(PetscStrncpy(s->dir, dir, sizeof(s->dir)));
   PetscCall(PetscSNPrintf(s->tasksdir, sizeof(s->tasksdir), "%s/tasks", dir));
@@ -69,7 +87,12 @@ PetscErrorCode SpdStoreOpen(MPI_Comm comm, const char dir[], SpdStore *store)
     if (!err) PetscCall(SpdMkdirP_Private(s->comparisonsdir, &err));
   }
   PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
+  if (err) PetscCall(PetscFree(s));
   PetscCheck(!err, comm, PETSC_ERR_FILE_OPEN, "Cannot create the results folder %s: %s; choose another folder with -o", dir, strerror(err));
+  PetscCall(PetscOptionsGetEList(NULL, NULL, "-spd_store_lock", SpdStoreLockModes, 3, &mode, NULL));
+  ierr = SpdStoreLockAcquire_Private(s, (SpdStoreLockMode)mode);
+  if (ierr) PetscCall(PetscFree(s)); /* refused: the message is already set */
+  PetscCall(ierr);
   *store = s;
   PetscFunctionReturn(0);
 }
@@ -88,6 +111,21 @@ PetscErrorCode SpdStoreTaskDone(SpdStore s, const char id[], PetscBool *done)
   PetscFunctionBegin;
   PetscCall(PetscSNPrintf(path, sizeof(path), "%s/%s.h5", s->tasksdir, id));
   *done = access(path, R_OK) == 0 ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(0);
+}
+
+/* Refuse to create a result file in `dir` when less than SPD_STORE_MIN_FREE bytes are
+   free: HDF5 1.10 cannot recover from a file creation whose first flush fails (it
+   crashes at MPI_Finalize), so a full disk is reported before that point. Writes that
+   fail later are caught by the task file (its space released, the file removed). */
+#define SPD_STORE_MIN_FREE (64 * 1024)
+PetscErrorCode SpdStoreCheckSpace_Private(const char dir[], const char file[])
+{
+  struct statvfs st;
+
+  PetscFunctionBegin;
+  if (statvfs(dir, &st)) PetscFunctionReturn(0); /* unknown: let the write tell */
+  PetscCheck((double)st.f_bavail * (double)st.f_frsize >= SPD_STORE_MIN_FREE, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "Not enough space to write %s: %.0f KiB free in %s; the disk is full or the quota exceeded. Earlier results are intact; free space and rerun", file, (double)st.f_bavail * (double)st.f_frsize / 1024.0, dir);
   PetscFunctionReturn(0);
 }
 
@@ -187,6 +225,8 @@ PetscErrorCode SpdStoreReadFailure_Private(SpdStore s, const char id[], char **m
 PetscErrorCode SpdStoreDestroy(SpdStore *s)
 {
   PetscFunctionBegin;
+  if (!*s) PetscFunctionReturn(0);
+  PetscCall(SpdStoreLockRelease_Private(*s));
   PetscCall(PetscFree(*s));
   PetscFunctionReturn(0);
 }

@@ -3,6 +3,8 @@
    HDF5 1.10 has no journal (FACTS.md): a file killed mid-write is unreadable, so the
    final name only ever denotes a closed, complete file. */
 #include <specdyn/private/storeimpl.h>
+#include <specdyn/private/h5util.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <time.h>
@@ -28,6 +30,20 @@ static PetscErrorCode SpdResultFileCreate_Private(const char dir[], MPI_Comm com
   PetscCallMPI(MPI_Comm_rank(comm, &f->rank));
   PetscCall(PetscSNPrintf(f->final, sizeof(f->final), "%s/%s.h5", dir, id));
   PetscCall(PetscSNPrintf(f->tmp, sizeof(f->tmp), "%s.tmp", f->final));
+  {
+    /* rank 0 checks the free space; every rank raises the same error */
+    PetscErrorCode ierr      = 0;
+    char           msg[1024] = "";
+    if (f->rank == 0) {
+      PetscCall(SpdErrorCapturePush(msg, sizeof(msg)));
+      ierr = SpdStoreCheckSpace_Private(dir, f->tmp);
+      PetscCall(SpdErrorCapturePop());
+      if (!ierr) msg[0] = 0;
+    }
+    PetscCallMPI(MPI_Bcast(msg, sizeof(msg), MPI_CHAR, 0, comm));
+    if (msg[0]) PetscCall(PetscFree(f));
+    PetscCheck(!msg[0], PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s", msg);
+  }
   SpdCallH5Return(fapl, H5Pcreate, (H5P_FILE_ACCESS));
   SpdCallH5(H5Pset_fapl_mpio, (fapl, comm, MPI_INFO_NULL));
   f->file = H5Fcreate(f->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
@@ -48,6 +64,19 @@ PetscErrorCode SpdComparisonFileCreate(SpdStore store, MPI_Comm comm, const char
 {
   PetscFunctionBegin;
   PetscCall(SpdResultFileCreate_Private(store->comparisonsdir, comm, id, tf));
+  PetscFunctionReturn(0);
+}
+
+/* Agree on the outcome of a write across the file's ranks (only some ranks may fail, a
+   full disk hits the rank that writes): every rank raises the same error, so that no rank
+   waits in a collective call the others have left. */
+static PetscErrorCode SpdTaskFileAgree_Private(SpdTaskFile f, herr_t status, const char what[], const char path[])
+{
+  int err = status < 0 ? (errno ? errno : EIO) : 0, any;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Allreduce(&err, &any, 1, MPI_INT, MPI_MAX, f->comm));
+  PetscCheck(!any, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s '%s' in %s failed (%s); is the disk full or the quota exceeded? Earlier results are intact; free space and rerun", what, path, f->tmp, strerror(any));
   PetscFunctionReturn(0);
 }
 
@@ -73,7 +102,8 @@ static PetscErrorCode SpdTaskFileWrite1D_Private(SpdTaskFile f, const char path[
   SpdCallH5Return(dset, H5Dcreate2, (f->file, path, filetype, space, lcpl, H5P_DEFAULT, H5P_DEFAULT));
   SpdCallH5Return(sel, H5Scopy, (space));
   if (f->rank != 0 || n == 0) SpdCallH5(H5Sselect_none, (sel));
-  SpdCallH5(H5Dwrite, (dset, memtype, sel, sel, H5P_DEFAULT, v));
+  errno = 0;
+  PetscCall(SpdTaskFileAgree_Private(f, H5Dwrite(dset, memtype, sel, sel, H5P_DEFAULT, v), "Writing", path));
   SpdCallH5(H5Sclose, (sel));
   SpdCallH5(H5Dclose, (dset));
   SpdCallH5(H5Sclose, (space));
@@ -114,7 +144,8 @@ PetscErrorCode SpdTaskFileWriteMatrix(SpdTaskFile f, const char path[], PetscInt
   SpdCallH5Return(dset, H5Dcreate2, (f->file, path, H5T_IEEE_F64LE, space, lcpl, H5P_DEFAULT, H5P_DEFAULT));
   SpdCallH5Return(sel, H5Scopy, (space));
   if (f->rank != 0 || m * n == 0) SpdCallH5(H5Sselect_none, (sel));
-  SpdCallH5(H5Dwrite, (dset, H5T_NATIVE_DOUBLE, sel, sel, H5P_DEFAULT, v));
+  errno = 0;
+  PetscCall(SpdTaskFileAgree_Private(f, H5Dwrite(dset, H5T_NATIVE_DOUBLE, sel, sel, H5P_DEFAULT, v), "Writing", path));
   SpdCallH5(H5Sclose, (sel));
   SpdCallH5(H5Dclose, (dset));
   SpdCallH5(H5Sclose, (space));
@@ -163,7 +194,8 @@ PetscErrorCode SpdTaskFileWriteVecs(SpdTaskFile f, const char path[], PetscInt k
   if (!(k > 0 && nloc > 0)) SpdCallH5(H5Sselect_none, (mspace));
   SpdCallH5Return(dxpl, H5Pcreate, (H5P_DATASET_XFER));
   SpdCallH5(H5Pset_dxpl_mpio, (dxpl, H5FD_MPIO_COLLECTIVE));
-  SpdCallH5(H5Dwrite, (dset, H5T_NATIVE_DOUBLE, mspace, fspace, dxpl, buf));
+  errno = 0;
+  PetscCall(SpdTaskFileAgree_Private(f, H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, dxpl, buf), "Writing", path));
   SpdCallH5(H5Pclose, (dxpl));
   SpdCallH5(H5Sclose, (mspace));
   SpdCallH5(H5Sclose, (fspace));
@@ -237,7 +269,18 @@ PetscErrorCode SpdTaskFileCommit(SpdTaskFile *tf)
   int         err = 0;
 
   PetscFunctionBegin;
-  SpdCallH5(H5Fclose, (f->file));
+  {
+    herr_t st;
+    errno = 0;
+    /* flush first: a flush that fails (a full disk) leaves the file open for Abort,
+       whereas HDF5 cannot be asked to close a file again after a failed H5Fclose */
+    st = H5Fflush(f->file, H5F_SCOPE_GLOBAL);
+    PetscCall(SpdTaskFileAgree_Private(f, st, "Flushing", "/"));
+    errno   = 0;
+    st      = H5Fclose(f->file);
+    f->file = -1;
+    PetscCall(SpdTaskFileAgree_Private(f, st, "Closing", "/"));
+  }
   if (f->rank == 0) {
     err = rename(f->tmp, f->final);
     if (!err) PetscCall(SpdStoreSyncDir_Private(f->dir));
@@ -254,7 +297,15 @@ PetscErrorCode SpdTaskFileAbort(SpdTaskFile *tf)
 
   PetscFunctionBegin;
   if (!f) PetscFunctionReturn(0);
-  (void)H5Fclose(f->file); /* best effort: the file is being thrown away */
+  /* The file is thrown away: release its blocks first (its last flush may have hit a
+     full disk, and a failed close cannot be retried: HDF5 would close it again at
+     MPI_Finalize and crash there), then close it with every object an error left open. */
+  if (f->file >= 0) {
+    if (f->rank == 0 && truncate(f->tmp, 0)) PetscCall(PetscInfo(NULL, "could not truncate %s: %s\n", f->tmp, strerror(errno)));
+    PetscCallMPI(MPI_Barrier(f->comm));
+    (void)SpdH5CloseFile(f->file);
+    f->file = -1;
+  }
   if (f->rank == 0) (void)unlink(f->tmp);
   PetscCall(PetscFree(*tf));
   PetscFunctionReturn(0);

@@ -86,14 +86,16 @@ check(os.path.exists(f"{out}/index.h5"), "SIGTERM: the index must still be writt
 st = statuses(out)
 check(sum(1 for v in st.values() if v[0] == "pending") == 16 - n_term, "SIGTERM: pending tasks listed in the index")
 
-# SIGTERM to mpirun (a batch script's launcher): Open MPI forwards it to the ranks, which
-# stop before their next task and write the index; mpirun itself then exits non-zero
+# SIGTERM to the ranks of an mpirun job (what `scancel --signal=TERM` does to the tasks of
+# a SLURM step, slurm/specdyn-*.sbatch): each rank stops before its next task and the
+# index is written; mpirun then exits non-zero. (Signalling mpirun itself is not
+# reliable: Open MPI 4.1 often kills the ranks without forwarding the SIGTERM.)
 out = f"{work}/termmpi"
 p = subprocess.Popen([MPIEXEC, "--oversubscribe", "-n", "2", SPECDYN, "run", job(out, "big")], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 t0 = time.time()
 while time.time() - t0 < 120 and len(glob.glob(f"{out}/tasks/*.h5")) < 2:
     time.sleep(0.01)
-p.send_signal(signal.SIGTERM)
+signal_children(p.pid, signal.SIGTERM)
 so, se = p.communicate(timeout=120)
 n_mpi = len(glob.glob(f"{out}/tasks/*.h5"))
 check(n_mpi < 16, "SIGTERM under mpirun must stop the study before its end")

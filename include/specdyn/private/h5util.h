@@ -3,3 +3,5 @@
 #include <specdyn/sys.h>
 
 PETSC_INTERN PetscErrorCode SpdH5ReadAttrString(hid_t loc, const char obj[], const char name[], char **out);
+/* Close all objects still open in a file, then the file (errors silenced); PETSC_TRUE if it closed. */
+PETSC_INTERN PetscBool SpdH5CloseFile(hid_t file);

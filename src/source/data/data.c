@@ -38,6 +38,11 @@ PetscErrorCode SpdDataSetSizes_Private(SpdData data, PetscInt64 n, PetscInt64 d)
   data->d      = (PetscInt)d;
   data->nlocal = nlocal;
   data->start  = (PetscInt)(end - nl);
+  /* n and d each fit a PetscInt but their product may not fit a byte count: a 1 MiB
+     gzipped IDX file can announce 2^31 x 2^30 values, whose size in bytes wrapped to a
+     tiny allocation that the read then overflowed (found by fuzzing) */
+  PetscCheck(nlocal == 0 || d <= ((PetscInt64)1 << 60) / (PetscInt64)sizeof(PetscReal) / (PetscInt64)nlocal, PETSC_COMM_SELF, PETSC_ERR_SUP,
+      "%s: %" PetscInt_FMT " samples x %" PetscInt64_FMT " features per rank is more data than any memory holds; the file's header is corrupt, or pass a smaller nmax", data->name, nlocal, d);
   PetscCall(PetscMalloc1((size_t)nlocal * (size_t)d + 1, &data->X));
   PetscFunctionReturn(0);
 }

@@ -83,59 +83,96 @@ static void DTypeFromH5(hid_t type, SpdDType *dt, PetscBool *numeric)
     *numeric = PETSC_FALSE;
 }
 
+static PetscErrorCode FreeStrings(PetscInt n, char ***s)
+{
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < n; i++) PetscCall(PetscFree((*s)[i]));
+  PetscCall(PetscFree(*s));
+  PetscFunctionReturn(0);
+}
+
+/* Read the npts strings of attribute `attr` (string type `atype`) into out[] (allocated). */
+static PetscErrorCode ReadStrings(hid_t attr, hid_t atype, hid_t space, hssize_t npts, char **out)
+{
+  PetscFunctionBegin;
+  if (H5Tis_variable_str(atype) > 0) {
+    char         **s;
+    hid_t          memtype;
+    PetscErrorCode ierr = 0;
+
+    PetscCall(PetscCalloc1(npts, &s));
+    SpdCallH5Return(memtype, H5Tcopy, (H5T_C_S1));
+    if (H5Tset_size(memtype, H5T_VARIABLE) < 0 || H5Aread(attr, memtype, s) < 0) {
+      H5Tclose(memtype);
+      PetscCall(PetscFree(s));
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 cannot read a variable-length string attribute");
+    }
+    for (hssize_t i = 0; i < npts && !ierr; i++) ierr = PetscStrallocpy(s[i] ? s[i] : "", &out[i]);
+    H5Dvlen_reclaim(memtype, space, H5P_DEFAULT, s);
+    H5Tclose(memtype);
+    PetscCall(PetscFree(s));
+    PetscCall(ierr);
+  } else {
+    size_t         sz = H5Tget_size(atype);
+    char          *buf;
+    PetscErrorCode ierr = 0;
+
+    PetscCheck(sz > 0 && (size_t)npts <= ((size_t)1 << 40) / sz, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "a string attribute of %lld strings of %zu bytes is corrupt", (long long)npts, sz);
+    PetscCall(PetscCalloc1(sz * npts + 1, &buf));
+    if (H5Aread(attr, atype, buf) < 0) {
+      PetscCall(PetscFree(buf));
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 cannot read a fixed-length string attribute");
+    }
+    for (hssize_t i = 0; i < npts && !ierr; i++) {
+      ierr = PetscCalloc1(sz + 1, &out[i]);
+      if (!ierr) ierr = PetscMemcpy(out[i], buf + i * sz, sz);
+    }
+    PetscCall(PetscFree(buf));
+    PetscCall(ierr);
+  }
+  PetscFunctionReturn(0);
+}
+
 /* A 1-D string-array attribute (Keras layer_names / weight_names); n = 0 if absent or
-   not strings (Keras writes an empty float array for layers without weights). */
+   not strings (Keras writes an empty float array for layers without weights). On error
+   nothing stays allocated or open. */
 static PetscErrorCode ReadStringArrayAttr(hid_t obj, const char name[], PetscInt *n, char ***out)
 {
-  hid_t    attr, atype, space, memtype;
-  hssize_t npts;
+  hid_t          attr, atype, space;
+  hssize_t       npts;
+  PetscErrorCode ierr = 0;
 
   PetscFunctionBegin;
   *n   = 0;
   *out = NULL;
   if (H5Aexists(obj, name) <= 0) PetscFunctionReturn(0);
   SpdCallH5Return(attr, H5Aopen, (obj, name, H5P_DEFAULT));
-  SpdCallH5Return(atype, H5Aget_type, (attr));
-  SpdCallH5Return(space, H5Aget_space, (attr));
-  npts = H5Sget_simple_extent_npoints(space);
-  if (H5Tget_class(atype) == H5T_STRING && npts > 0) {
-    PetscCall(PetscCalloc1(npts, out));
-    if (H5Tis_variable_str(atype) > 0) {
-      char **s;
-
-      PetscCall(PetscCalloc1(npts, &s));
-      SpdCallH5Return(memtype, H5Tcopy, (H5T_C_S1));
-      SpdCallH5(H5Tset_size, (memtype, H5T_VARIABLE));
-      SpdCallH5(H5Aread, (attr, memtype, s));
-      for (hssize_t i = 0; i < npts; i++) PetscCall(PetscStrallocpy(s[i] ? s[i] : "", &(*out)[i]));
-      SpdCallH5(H5Dvlen_reclaim, (memtype, space, H5P_DEFAULT, s));
-      SpdCallH5(H5Tclose, (memtype));
-      PetscCall(PetscFree(s));
-    } else {
-      size_t sz = H5Tget_size(atype);
-      char  *buf;
-
-      PetscCall(PetscCalloc1(sz * npts + 1, &buf));
-      SpdCallH5(H5Aread, (attr, atype, buf));
-      for (hssize_t i = 0; i < npts; i++) {
-        PetscCall(PetscCalloc1(sz + 1, &(*out)[i]));
-        PetscCall(PetscMemcpy((*out)[i], buf + i * sz, sz));
-      }
-      PetscCall(PetscFree(buf));
-    }
-    *n = (PetscInt)npts;
+  atype = H5Aget_type(attr);
+  space = atype >= 0 ? H5Aget_space(attr) : -1;
+  npts  = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+  if (atype < 0 || space < 0 || npts < 0) {
+    if (space >= 0) H5Sclose(space);
+    if (atype >= 0) H5Tclose(atype);
+    H5Aclose(attr);
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 cannot read the type or shape of attribute %s", name);
   }
-  SpdCallH5(H5Sclose, (space));
-  SpdCallH5(H5Tclose, (atype));
-  SpdCallH5(H5Aclose, (attr));
-  PetscFunctionReturn(0);
-}
+  if (H5Tget_class(atype) == H5T_STRING && npts > 0) {
+    char **strs = NULL;
 
-static PetscErrorCode FreeStrings(PetscInt n, char ***s)
-{
-  PetscFunctionBegin;
-  for (PetscInt i = 0; i < n; i++) PetscCall(PetscFree((*s)[i]));
-  PetscCall(PetscFree(*s));
+    ierr = PetscCalloc1(npts, &strs);
+    if (!ierr) ierr = ReadStrings(attr, atype, space, npts, strs);
+    if (ierr && strs) {
+      for (hssize_t i = 0; i < npts; i++) PetscCall(PetscFree(strs[i]));
+      PetscCall(PetscFree(strs));
+    } else {
+      *out = strs;
+      *n   = (PetscInt)npts;
+    }
+  }
+  H5Sclose(space);
+  H5Tclose(atype);
+  H5Aclose(attr);
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 
@@ -283,29 +320,12 @@ static void KerasBaseName(const char path[], char out[], size_t len)
   if (l > 2 && !strcmp(out + l - 2, ":0")) out[l - 2] = 0;
 }
 
-static PetscErrorCode ListKerasLayer(SpdReader r, const char file[], hid_t wg, const char wgpath[], const char layer[])
+/* Add the weights w[0..nw) of one Keras layer group `lg`. */
+static PetscErrorCode ListKerasWeights(SpdReader r, const char file[], hid_t lg, const char wgpath[], const char layer[], PetscInt nw, char **w)
 {
-  hid_t      lg;
-  PetscInt   nw;
-  char     **w;
-  SpdH5Visit v    = { 0 };
-  PetscBool  full = PETSC_FALSE;
+  PetscBool full = PETSC_FALSE;
 
   PetscFunctionBegin;
-  if (H5Lexists(wg, layer, H5P_DEFAULT) <= 0) PetscFunctionReturn(0);
-  SpdCallH5Return(lg, H5Gopen2, (wg, layer, H5P_DEFAULT));
-  PetscCall(ReadStringArrayAttr(lg, "weight_names", &nw, &w));
-  if (!nw) {
-    /* no weight_names: every dataset below the layer group, in name order */
-    v.r     = r;
-    v.file  = file;
-    v.paths = NULL;
-    v.max   = 16;
-    PetscCall(PetscCalloc1(v.max, &v.paths));
-    PetscCall(VisitGroup(&v, lg));
-    nw = v.n;
-    w  = v.paths;
-  }
   /* two weights with the same base name: keep whole relative paths for this layer */
   for (PetscInt i = 0; i < nw && !full; i++)
     for (PetscInt j = 0; j < i && !full; j++) {
@@ -316,8 +336,9 @@ static PetscErrorCode ListKerasLayer(SpdReader r, const char file[], hid_t wg, c
       if (!strcmp(a, b)) full = PETSC_TRUE;
     }
   for (PetscInt i = 0; i < nw; i++) {
-    char  name[2 * SPD_MAX_NAME], h5path[3 * SPD_MAX_NAME], base[SPD_MAX_NAME];
-    hid_t ds;
+    char           name[2 * SPD_MAX_NAME], h5path[3 * SPD_MAX_NAME], base[SPD_MAX_NAME];
+    hid_t          ds;
+    PetscErrorCode ierr;
 
     PetscCheck(H5Lexists(lg, w[i], H5P_DEFAULT) > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: Keras layer '%s' lists weight '%s' in its weight_names but the file has no dataset %s/%s/%s; the file is corrupt", file, layer, w[i], wgpath, layer, w[i]);
     if (full) {
@@ -327,35 +348,70 @@ static PetscErrorCode ListKerasLayer(SpdReader r, const char file[], hid_t wg, c
       KerasBaseName(w[i], base, sizeof(base));
     PetscCall(PetscSNPrintf(name, sizeof(name), "%s/%s", layer, base));
     PetscCall(PetscSNPrintf(h5path, sizeof(h5path), "%s/%s/%s", wgpath, layer, w[i]));
-    SpdCallH5Return(ds, H5Dopen2, (lg, w[i], H5P_DEFAULT));
-    PetscCall(AddDataset(r, file, ds, h5path, name, PETSC_TRUE));
-    SpdCallH5(H5Dclose, (ds));
+    ds = H5Dopen2(lg, w[i], H5P_DEFAULT);
+    PetscCheck(ds >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: Keras layer '%s' lists weight '%s' but %s/%s/%s is not a dataset HDF5 can open; the file is corrupt", file, layer, w[i], wgpath, layer, w[i]);
+    ierr = AddDataset(r, file, ds, h5path, name, PETSC_TRUE);
+    H5Dclose(ds);
+    PetscCall(ierr);
   }
-  PetscCall(FreeStrings(nw, &w));
-  SpdCallH5(H5Gclose, (lg));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode ListKerasLayer(SpdReader r, const char file[], hid_t wg, const char wgpath[], const char layer[])
+{
+  hid_t          lg;
+  PetscInt       nw = 0;
+  char         **w  = NULL;
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  if (H5Lexists(wg, layer, H5P_DEFAULT) <= 0) PetscFunctionReturn(0);
+  lg = H5Gopen2(wg, layer, H5P_DEFAULT);
+  PetscCheck(lg >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: Keras layer '%s' is listed in %s but is not a group HDF5 can open; the file is corrupt", file, layer, wgpath[0] ? wgpath : "/");
+  ierr = ReadStringArrayAttr(lg, "weight_names", &nw, &w);
+  if (!ierr && !nw) {
+    /* no weight_names: every dataset below the layer group, in name order */
+    SpdH5Visit v = { 0 };
+
+    v.r    = r;
+    v.file = file;
+    v.max  = 16;
+    ierr   = PetscCalloc1(v.max, &v.paths);
+    if (!ierr) ierr = VisitGroup(&v, lg);
+    nw = v.n;
+    w  = v.paths;
+  }
+  if (!ierr) ierr = ListKerasWeights(r, file, lg, wgpath, layer, nw, w);
+  if (w) PetscCall(FreeStrings(nw, &w));
+  H5Gclose(lg);
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 
 static PetscErrorCode ListKeras(SpdReader r, const char file[], hid_t fid, const char wgpath[])
 {
-  hid_t    wg;
-  PetscInt nl;
-  char   **layers;
+  hid_t          wg;
+  PetscInt       nl     = 0;
+  char         **layers = NULL;
+  PetscErrorCode ierr;
 
   PetscFunctionBegin;
-  SpdCallH5Return(wg, H5Gopen2, (fid, wgpath[0] ? wgpath : "/", H5P_DEFAULT));
-  PetscCall(ReadStringArrayAttr(wg, "layer_names", &nl, &layers));
-  if (!nl) {
+  wg = H5Gopen2(fid, wgpath[0] ? wgpath : "/", H5P_DEFAULT);
+  PetscCheck(wg >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: HDF5 cannot open the group %s of the Keras weights; the file is corrupt", file, wgpath[0] ? wgpath : "/");
+  ierr = ReadStringArrayAttr(wg, "layer_names", &nl, &layers);
+  if (!ierr && !nl) {
     SpdH5Visit v = { 0 };
 
     v.file = file;
-    SpdCallH5(H5Literate, (wg, H5_INDEX_NAME, H5_ITER_INC, NULL, ListGroupsCallback, &v));
+    if (H5Literate(wg, H5_INDEX_NAME, H5_ITER_INC, NULL, ListGroupsCallback, &v) < 0)
+      ierr = PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_FILE_READ, PETSC_ERROR_INITIAL, "%s: cannot list the layer groups of %s (H5Literate failed); the file may be corrupt", file, wgpath[0] ? wgpath : "/");
     nl     = v.n;
     layers = v.paths;
   }
-  for (PetscInt i = 0; i < nl; i++) PetscCall(ListKerasLayer(r, file, wg, wgpath, layers[i]));
-  PetscCall(FreeStrings(nl, &layers));
-  SpdCallH5(H5Gclose, (wg));
+  for (PetscInt i = 0; i < nl && !ierr; i++) ierr = ListKerasLayer(r, file, wg, wgpath, layers[i]);
+  if (layers) PetscCall(FreeStrings(nl, &layers));
+  H5Gclose(wg);
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 
@@ -365,7 +421,8 @@ static PetscErrorCode ListFile(SpdReader r, const char path[], hid_t fid)
   PetscBool keras_weights = PETSC_FALSE, weights_only = PETSC_FALSE;
 
   PetscFunctionBegin;
-  SpdCallH5Return(root, H5Gopen2, (fid, "/", H5P_DEFAULT));
+  root = H5Gopen2(fid, "/", H5P_DEFAULT);
+  PetscCheck(root >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: HDF5 cannot open the root group; the file is corrupt", path);
   PetscCall(SpdH5ReadAttrString(root, ".", "model_config", &r->model_config));
   if (H5Lexists(fid, "model_weights", H5P_DEFAULT) > 0) {
     H5O_info_t oi;
@@ -391,7 +448,7 @@ static PetscErrorCode ListFile(SpdReader r, const char path[], hid_t fid)
 static PetscErrorCode SpdReaderOpenMeta_HDF5(SpdReader r, const char path[])
 {
   SpdH5Quiet     q;
-  hid_t          fid;
+  hid_t          fapl, fid;
   htri_t         is;
   PetscErrorCode ierr;
 
@@ -402,7 +459,16 @@ static PetscErrorCode SpdReaderOpenMeta_HDF5(SpdReader r, const char path[])
     H5QuietEnd(&q);
     SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: not an HDF5 file (no HDF5 signature), or it cannot be read; give an HDF5 checkpoint or a safetensors file", path);
   }
-  fid = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  /* strong close: H5Fclose below also closes whatever an error path of the listing left
+     open (groups, datasets, attributes), so a bad file never stays open (found by fuzzing) */
+  fapl = H5Pcreate(H5P_FILE_ACCESS);
+  if (fapl < 0 || H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0) {
+    if (fapl >= 0) H5Pclose(fapl);
+    H5QuietEnd(&q);
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_LIB, "%s: cannot create an HDF5 file access property list", path);
+  }
+  fid = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+  H5Pclose(fapl);
   if (fid < 0) {
     H5QuietEnd(&q);
     SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "%s: HDF5 cannot open the file; it is truncated or corrupt", path);
