@@ -131,6 +131,28 @@ static PetscErrorCode ReadBlock(SpdData data, IDXFile *im, IDXFile *lb)
   PetscFunctionReturn(0);
 }
 
+/* A gzip file's size is only known by decompressing it: before any memory is reserved
+   for n samples, check that the data part really holds nbytes (a corrupt header could
+   otherwise make every rank reserve gigabytes). gzseek decompresses up to the offset. */
+static PetscErrorCode IDXProbe(IDXFile *x, PetscInt64 nbytes)
+{
+  unsigned char c, buf[65536];
+  z_off_t       pos;
+  PetscInt64    have = 0, rowlen = x->rowlen > 0 ? x->rowlen : 1;
+  int           got;
+
+  PetscFunctionBegin;
+  if (gzdirect(x->f) || nbytes <= 0) PetscFunctionReturn(0); /* plain files: size checked at open */
+  pos = gzseek(x->f, (z_off_t)(x->header + nbytes - 1), SEEK_SET);
+  if (pos < 0 || gzread(x->f, &c, 1) != 1) { /* count what is there, for the message */
+    PetscCheck(gzrewind(x->f) == 0 && gzseek(x->f, (z_off_t)x->header, SEEK_SET) >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: the IDX %s file is truncated or corrupt (the gzip stream cannot be read back)", x->path, x->role);
+    while (have < nbytes && (got = gzread(x->f, buf, (unsigned)PetscMin((PetscInt64)sizeof(buf), nbytes - have))) > 0) have += got;
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: the IDX %s file is truncated or corrupt: its header announces %" PetscInt64_FMT " samples but the data end inside sample %" PetscInt64_FMT, x->path, x->role, x->dims[0], have / rowlen);
+  }
+  PetscCheck(gzrewind(x->f) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: cannot rewind the gzip stream", x->path);
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode LoadIDX(SpdData data, const char images[], const char labels[], PetscInt nmax)
 {
   MPI_Comm       comm = data->comm;
@@ -156,6 +178,13 @@ static PetscErrorCode LoadIDX(SpdData data, const char images[], const char labe
   PetscCall(SpdDataAnyError_Private(comm, lerr, &any));
   if (!any) {
     n = nmax > 0 ? PetscMin((PetscInt64)nmax, im.dims[0]) : im.dims[0];
+    PetscCall(SpdErrorCapturePush(msg, sizeof(msg)));
+    lerr = IDXProbe(&im, n * im.rowlen);
+    if (!lerr) lerr = IDXProbe(&lb, n);
+    PetscCall(SpdErrorCapturePop());
+    PetscCall(SpdDataAnyError_Private(comm, lerr, &any));
+  }
+  if (!any) {
     PetscCall(SpdErrorCapturePush(msg, sizeof(msg)));
     lerr = SpdDataSetSizes_Private(data, n, im.rowlen); /* fails on every rank or none */
     PetscCall(SpdErrorCapturePop());
