@@ -171,18 +171,22 @@ if os.path.exists(sj):
     big = st["sizes"][0]
     small = st["sizes"][-1]
     kf, kt = st["kinds"]["full"], st["kinds"]["top"]
+    job5 = st.get("weights", "full + top-16 for min(m,n) ≤ 1024, top-16 above")
+    lo5 = st.get("loss")
+    top5 = f"top-16-only tasks {kt['study']:.2f} vs {kt['alone']:.2f} s ({st['contention']['top']:.2f}×); " if kt["n"] else ""
     noisy = f"; other work on the machine during the measured pair: up to {st['noise']:.2f} cores" + (" (**noisy**)" if st["noise"] >= 0.2 else "")
     pairs = ", ".join(f"{q['efficiency']:.2f}" for q in st["pairs"])
     rows.append([f"5. study: {st['tasks']} F32 matrices in {st['checkpoints']} checkpoints, {small[0]}×{small[1]} … {big[0]}×{big[1]} "
-                 f"(full + top-16 for min(m,n) ≤ 1024, top-16 above), `mpirun -n {NPs} specdyn run`",
+                 f"(weights: {job5}), `mpirun -n {NPs} specdyn run` ({st.get('schedule', 'static')} schedule)",
                  f"{st['total']:.2f} s", f"{st['ideal']:.2f} s (ideal: Σ single-task times / {NPs})", f"{st['efficiency']:.2f} (efficiency ideal/total)",
                  f"≥ 0.90: {verdict(st['efficiency'] >= 0.90)}",
                  f"every task ran alone ({st['alone_mode']}: one study per rank count, tasks one after the other, the other core idle) on the "
                  f"rank count the plan gave it ({', '.join(f'{n} tasks on {p} rank' + ('s' if p != '1' else '') for p, n in st['ranks'].items())}); "
                  f"busiest group {st['makespan_study']:.2f} s + {st['fixed']:.2f} s outside the tasks (start-up, plan, index); "
                  f"task times in the study vs alone: full-spectrum tasks {kf['study']:.2f} vs {kf['alone']:.2f} s ({st['contention']['full']:.2f}×), "
-                 f"top-16-only tasks {kt['study']:.2f} vs {kt['alone']:.2f} s ({st['contention']['top']:.2f}×); "
-                 f"efficiency of the pairs measured: {pairs}{noisy}"])
+                 + top5 + (f"loss total − ideal {lo5['total']:.2f} s = outside the tasks {lo5['outside']:.2f} + imbalance {lo5['imbalance']:.2f} "
+                           f"+ contention {lo5['contention']:.2f} s; " if lo5 else "")
+                 + f"efficiency of the pairs measured: {pairs}{noisy}"])
     pt = st["parts"]
     med = lambda v: float(np.median(v))
     lv = st["logview"]
@@ -191,14 +195,22 @@ if os.path.exists(sj):
                  f"`mpirun -n {NPs} /bin/true` {med(pt['mpirun']):.3f} s; `--dry-run` {med(pt['dryrun']):.3f} s; `--index-only` {med(pt['indexonly']):.3f} s; "
                  f"inside the rerun's processes (PETSc's -log_view clock) {1e3 * lv['process']:.1f} ms, of which planning {1e3 * lv['SpdPlan']:.1f} ms "
                  f"({lv['SpdReaderOpen_count']} checkpoints opened: {1e3 * lv['SpdReaderOpen']:.1f} ms)"])
-    nts = [f"- row 5: task times (s) summed by kind, alone / in the study: full+top-16 {kf['n']} tasks ({kf['gflop']:.0f} Gflop planned) {kf['alone']:.2f} / {kf['study']:.2f}; "
-           f"top-16 only {kt['n']} tasks ({kt['gflop']:.0f} Gflop planned) {kt['alone']:.2f} / {kt['study']:.2f}. The planner's cost model gives the top-16-only tasks "
-           f"{kt['gflop'] / kt['alone']:.1f} planned Gflop per alone-second and the full ones {kf['gflop'] / kf['alone']:.1f}."]
-    if "top_overlap" in st:
+    if kt["n"]:
+        nts = [f"- row 5: task times (s) summed by kind, alone / in the study: full+top-16 {kf['n']} tasks ({kf['gflop']:.0f} Gflop planned) {kf['alone']:.2f} / {kf['study']:.2f}; "
+               f"top-16 only {kt['n']} tasks ({kt['gflop']:.0f} Gflop planned) {kt['alone']:.2f} / {kt['study']:.2f}. The planner's cost model gives the top-16-only tasks "
+               f"{kt['gflop'] / kt['alone']:.1f} planned Gflop per alone-second and the full ones {kf['gflop'] / kf['alone']:.1f}."]
+    else:
+        nts = [f"- row 5: every task computes the full spectrum: {kf['n']} tasks, {kf['gflop']:.0f} Gflop planned, {kf['alone']:.2f} s alone, {kf['study']:.2f} s in the study."]
+    if "shapes" in st:
+        nts.append("- row 5: task times by shape, in the study / alone (contention): " + ", ".join(
+            f"{n} ({v['n']}×) {v['study']:.2f} / {v['alone']:.2f} s ({v['study'] / v['alone']:.2f}×)"
+            for n, v in sorted(st["shapes"].items(), key=lambda x: -x[1]["alone"])[:6]) + ".")
+    if "top_overlap" in st and kt["n"]:
         nts.append(f"- row 5: in the study's static LPT schedule, two top-16-only tasks ran at the same time for {st['top_overlap']:.2f} s "
                    f"of the {st['top_time_study']:.2f} s the top-16-only tasks took in the study (summed over the tasks).")
     nts.append(f"- row 5: the schedule alone: the study's own assignment replayed with the alone times takes {st['makespan_static_alone']:.2f} s "
-               f"(ideal {st['ideal']:.2f} s); LPT with exact costs {st['lpt_exact_alone']:.2f} s; dynamic list scheduling in plan order {st['dynamic_alone']:.2f} s.")
+               f"(ideal {st['ideal']:.2f} s); " + (f"run.c's static LPT on estimated costs {st['static_alone']:.2f} s; " if "static_alone" in st else "")
+               + f"LPT with exact costs {st['lpt_exact_alone']:.2f} s; dynamic list scheduling in plan order {st['dynamic_alone']:.2f} s.")
     if "top_on_np" in st:
         nts.append(f"- row 5: bandwidth: the top-16-only tasks take {kt['alone']:.2f} s alone on 1 rank and {st['top_on_np']:.2f} s alone on {NPs} ranks "
                    f"({st['top_speedup_np']:.2f}× for {NPs}× the cores).")
@@ -209,6 +221,187 @@ if os.path.exists(sj):
                    f"(planned {max(pa['planned']):.2f} s), {pa['wall']:.2f} s wall; ideal/busiest = {pa['efficiency_busy']:.2f} "
                    f"vs {st['ideal'] / st['makespan_study']:.2f} for the study's busiest group.")
     notes.extend(nts)
+
+# ---- row 6: MLP loss curvature (bench_curvature.c, curvature_peer.py) ------------------
+def curv_results(name):
+    """Every RESULT line of OUTDIR/name.log as a dict (None when the log is absent)."""
+    p = path(name + ".log")
+    if not os.path.exists(p):
+        return None
+    with open(p) as f:
+        res = [dict(kv.split("=", 1) for kv in line.split()[1:]) for line in f if line.startswith("RESULT ")]
+    if not res:
+        sys.exit(f"report.py: {p} has no RESULT line; the run failed, see the log")
+    return res
+
+
+def curv_min(res, key):
+    return min(float(d[key]) for d in res)
+
+
+CURV = path("curv")
+curv_gemm = 0.0
+for m in ("small", "big"):
+    spd, peer = curv_results(f"curv_time_{m}.spd"), curv_results(f"curv_time_{m}.peer")
+    if not spd or not peer:
+        continue
+    s0 = spd[0]
+    g, h, gn, gc = (curv_min(spd, k) for k in ("grad", "hvp", "gn", "g"))
+    tg, tbest = curv_min(peer, "grad"), min(curv_min(peer, k) for k in ("hvp_functional", "vhp_functional", "hvp_cold", "hvp_warm"))
+    tf, tv, tc, tw = (curv_min(peer, k) for k in ("hvp_functional", "vhp_functional", "hvp_cold", "hvp_warm"))
+    gemm = max(float(d["dgemm_gflops"]) for d in spd)
+    curv_gemm = max(curv_gemm, gemm)
+    rate = lambda key, t: float(s0[key + "_gflop"]) / t
+    share = f"CPU/wall of the timed calls ≥ {min(float(d['cpu_share']) for d in spd):.2f} (specdyn), ≥ {min(float(d['cpu_share']) for d in peer):.2f} (torch)"
+    what = f"{s0['arch']} relu + cross-entropy ({int(s0['P']):,} parameters), {s0['n']} Fashion-MNIST samples, 1 rank / 1 thread"
+    rows.append([f"6a. one Hessian-vector product vs one gradient, {what}", f"{1e3 * h:.1f} ms (HVP)",
+                 f"{1e3 * g:.1f} ms (gradient: SpdMLPSetPoint + SpdMLPGetLossGradient at a new θ)", f"{h / g:.2f}", f"≤ 3.5: {verdict(h / g <= 3.5)}",
+                 f"Gauss–Newton product {1e3 * gn:.1f} ms ({gn / g:.2f}×), G product {1e3 * gc:.1f} ms ({gc / g:.2f}×); torch for comparison: gradient {1e3 * tg:.1f} ms, "
+                 f"best HVP {1e3 * tbest:.1f} ms ({tbest / tg:.2f}×). BLAS-3 rate (dgemm flops of the passes, 2 per multiply-add): gradient {rate('grad', g):.1f}, "
+                 f"HVP {rate('hvp', h):.1f}, GN {rate('gn', gn):.1f} GFLOP/s vs dgemm 1024³ {gemm:.1f} GFLOP/s on the same core "
+                 f"(HVP at {rate('hvp', h) / gemm:.0%} of it); {share}; load {loads(f'curv_time_{m}.spd')}"])
+    acc = ""
+    hs, ht = os.path.join(CURV, f"hv_{m}.spd.f64"), os.path.join(CURV, f"hv_{m}.torch.f64")
+    if os.path.exists(hs) and os.path.exists(ht):
+        a, b = np.fromfile(hs, dtype="<f8"), np.fromfile(ht, dtype="<f8")
+        acc = f"‖Hv − Hv_torch‖/‖Hv_torch‖ = {np.linalg.norm(a - b) / np.linalg.norm(b):.1e} (same v); "
+    rows.append([f"6b. one Hessian-vector product vs PyTorch {peer[0]['torch']} (nn.Sequential, float64), {what}", f"{1e3 * h:.1f} ms",
+                 f"{1e3 * tbest:.1f} ms (torch, best variant)", f"{h / tbest:.2f}", f"≤ 1.0 (aim 0.5): {verdict(h / tbest <= 1.0)}",
+                 acc + f"torch variants: autograd.functional.hvp {1e3 * tf:.1f} ms (ratio {h / tf:.2f}), functional.vhp {1e3 * tv:.1f} ms, double backward "
+                 f"(grad with create_graph, then grad of ⟨g, v⟩) {1e3 * tc:.1f} ms with the forward pass per product, {1e3 * tw:.1f} ms with the gradient graph "
+                 f"kept at the point (retain_graph, PyHessian's way; specdyn's product also reuses the point's caches); both sides best of "
+                 f"{len(spd)} alternating rounds; load {loads(f'curv_time_{m}.peer')}"])
+
+es, em, ep = curv_results("curv_eig.spd"), curv_results("curv_eig_matched.spd"), curv_results("curv_eig.peer")
+if es and ep:
+    s, p = es[0], ep[0]
+    ns, na = int(s["nprod"]), int(p["arpack_nprod"])
+    npw, pconv = int(p["power_nprod"]), int(p["power_nconv"])
+    k = int(s["k"])
+    extra = f"{ns - 20 - int(s['nconv'])} Krylov–Schur + 20 for the ‖H‖ estimate + {s['nconv']} residual norms"
+    lam_s, lam_p = np.fromfile(os.path.join(CURV, "lam.spd.f64")), np.fromfile(os.path.join(CURV, "lam.scipy.f64"))
+    agree = float(np.max(np.abs(lam_s - lam_p)) / abs(lam_p[0]))
+    m_txt = ""
+    if em:
+        m0 = em[0]
+        m_txt = (f"; with ARPACK's basis size and test (`-eps_ncv 21 -eps_conv_rel`, no ‖H‖ estimate) {m0['nprod']} products ({int(m0['nprod']) - int(m0['nconv'])} Krylov–Schur "
+                 f"+ {m0['nconv']} residual norms, {m0['its']} iterations), max ‖r‖/λ₁ {float(m0['maxrelres']):.0e}")
+    at = f"; eigsh with tol {float(p['arpack_target_tol']):.1e} (= 1e-8·λ₁/λ₁₀, the loosest meeting the criterion) {p['arpack_target_nprod']} products" if "arpack_target_nprod" in p else ""
+    rows.append([f"6c. top-{k} Hessian eigenpairs to ‖Hx − λx‖ ≤ 1e-8·λ₁, products ({s['arch']}, {s['n']} samples)", f"{ns} products (SpdEigExtreme, {s['solver']}, defaults of `specdyn run`)",
+                 f"{na} products (SciPy eigsh/ARPACK, tol 1e-8)", f"{ns / na:.2f}", f"< 1 (fewer): {verdict(ns < na)}",
+                 f"specdyn: {extra}, {s['its']} iterations, {float(s['time']):.2f} s, max ‖r‖/λ₁ {float(s['maxrelres']):.0e}{m_txt}; eigsh: max ‖r‖/λ₁ {float(p['arpack_maxres']):.0e}{at}; "
+                 f"eigenvalues specdyn vs eigsh: max \\|Δλ\\|/λ₁ = {agree:.1e} (λ₁ = {lam_s[0]:.6g}, λ₁₀ = {lam_s[-1]:.6g}); both on the same weights/data, eigsh driving torch's product"])
+    rows.append([f"6c. same, vs deflated power iteration (PyHessian's method)", f"{ns} products", f"{npw} products (power iteration{'' if pconv == k else f', only {pconv}/{k} converged: a lower bound'})",
+                 f"{ns / npw:.3f} ({npw / ns:.1f}× fewer)", f"≥ 5× fewer: {verdict(npw >= 5 * ns)}",
+                 f"power iteration products per pair: {p['power_per_pair']}; max ‖r‖/λ₁ {float(p['power_maxres']):.0e} (stopped on the deflated residual); "
+                 f"{float(p['power_time']):.1f} s with torch's product; eigenvalues vs eigsh {float(p['power_vs_arpack']):.0e}·λ₁; load {loads('curv_eig.peer')}"])
+
+tasks = sorted(f for f in os.listdir(os.path.join(CURV, "cli", "out", "tasks"))) if os.path.isdir(os.path.join(CURV, "cli", "out", "tasks")) else []
+if os.path.exists(path("curv_cli.log")) and tasks:
+    import h5py
+    with h5py.File(os.path.join(CURV, "cli", "out", "tasks", tasks[0]), "r") as f:
+        lam, resid = np.array(f["top/lambda"]), np.array(f["top/residual"])
+        top = dict(f["top"].attrs)
+        tm = dict(f["timings"].attrs)
+        P, nsamp, ranks = int(f.attrs["parameters"]), int(f.attrs["samples"]), int(f.attrs["ranks"])
+        ck = f.attrs["checkpoint"]
+        ck = ck.decode() if isinstance(ck, bytes) else ck
+    with h5py.File(ck, "r") as f:
+        ws = [f[k].shape for k in sorted((k for k in f if k.endswith(".weight")), key=lambda s: int(s.split(".")[0]))]
+    arch = "-".join(str(w) for w in [ws[0][1]] + [w[0] for w in ws])
+    F = sum(o * i for o, i in ws)
+    f1 = ws[0][0] * ws[0][1]
+    hv_gflop = 2 * (6 * F - 4 * f1) * nsamp / 1e9
+    txt = open(path("curv_cli.log")).read()
+    wall = float(re.search(r"mpirun wall: ([\d.]+) s", txt).group(1))
+    rss, cpu, cpus = [], [], []
+    for r in range(ranks):
+        tp = os.path.join(CURV, "cli", f"time.{r}")
+        if os.path.exists(tp):
+            t = open(tp).read()
+            rss.append(int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1)) / 1024 ** 2)
+            cpu.append(re.search(r"Percent of CPU this job got: (\d+)%", t).group(1))
+            cpus.append(float(re.search(r"User time \(seconds\): ([\d.]+)", t).group(1)) + float(re.search(r"System time \(seconds\): ([\d.]+)", t).group(1)))
+    nprod = int(top["products"])
+    per = tm["eigen_seconds"] / nprod
+    chk = curv_results("curv_check")
+    ctxt = ""
+    if chk:
+        c = chk[0]
+        ctxt = f"; check with torch's product: pairs {c['pairs']} ‖Hx − λx‖/λ₁ ≤ {float(c['maxrelres']):.0e}, loss equal to {float(c['loss_reldiff']):.0e}"
+    rows.append([f"6d. top-10 Hessian eigenpairs, {arch} relu ({P:,} parameters), {nsamp} Fashion-MNIST samples, `mpirun -n {ranks} specdyn run` (job with model:/data:/curvature:)",
+                 f"{tm['eigen_seconds']:.1f} s eigensolve ({wall:.1f} s whole run)", "—", "—", "— (report)",
+                 f"{nprod} products ({top['solver']}, tol {top['tol']:g}, {top['nconv']}/10 converged, {top['iterations']} iteration(s)), {per:.2f} s per product "
+                 f"= {hv_gflop / per / ranks:.1f} GFLOP/s per rank for the {hv_gflop:.1f} Gflop of a product (dgemm 1024³: {curv_gemm:.1f} GFLOP/s per core); "
+                 f"set-up (read, data, forward/backward) {tm['setup_seconds']:.1f} s; peak memory per rank (max RSS from /usr/bin/time -v = VmHWM) "
+                 + ", ".join(f"{x:.2f} GiB" for x in rss) + "; CPU share per rank " + ", ".join(f"{x}%" for x in cpu) + " (CPU time "
+                 + ", ".join(f"{x:.0f}" for x in cpus) + f" s: with its core to itself a rank would take ≈ {min(cpus) / nprod:.2f} s per product, "
+                 + f"{hv_gflop / ranks / (min(cpus) / nprod):.0f} GFLOP/s; Open MPI's waiting ranks spin, so the smallest CPU time is the work)"
+                 + f"; λ₁ = {lam[0]:.6g} … λ₁₀ = {lam[-1]:.6g}, max ‖r‖/λ₁ {np.max(resid) / abs(lam[0]):.0e}{ctxt}; load {loads('curv_cli')}"])
+    lv = os.path.join(CURV, "cli", "logview.txt")
+    if os.path.exists(lv):
+        ev = {}
+        for line in open(lv):
+            w = line.split()
+            if len(w) > 5 and w[0] in ("SpdEigExtreme", "EPSSolve", "SpdDensitySLQ", "MatMult", "BVOrthogonalizeV", "VecScatterEnd") and w[0] not in ev:
+                ev[w[0]] = (int(w[1]), float(w[3]))
+        notes.append("- row 6d, PETSc's event log of `specdyn run` (`curv/cli/logview.txt`): " + ", ".join(f"{k} {c}× {t:.1f} s" for k, (c, t) in ev.items())
+                     + ". MatMult is the Hessian product (every product of the solve, the ‖H‖ estimate in SpdDensitySLQ and the residual norms); the rest is the Krylov basis.")
+
+# ---- row 7: a stored Jacobian (HDF5, float32) -----------------------------------------
+def results_all(name):
+    """Every RESULT line of OUTDIR/name.log as a dict (empty when the log is absent)."""
+    p = path(name + ".log")
+    if not os.path.exists(p):
+        return []
+    with open(p) as f:
+        return [dict(kv.split("=", 1) for kv in line.split()[1:]) for line in f if line.startswith("RESULT ")]
+
+
+js, jp, jc = result("jac.spd"), result("jac.peer"), results_all("jac.copy")
+if js and jp:
+    ts, tp = float(js["time"]), float(jp["time"])
+    M, Nn, k = int(js["m"]), int(js["n"]), int(js["k"])
+    nbytes = 4.0 * M * Nn  # the float32 matrix, read once per pass
+    s, r = sigma("jac.spd.f64"), sigma("jac.peer32.f64")
+    rel, _ = relerr(s, r, k)
+    ps, pp = int(js["passes"]), int(jp["passes"])
+    acc = (f"max \\|Δσ_i\\|/σ_i vs SciPy {rel:.1e} (SciPy's single-precision ARPACK is the less accurate side); storage {js['storage']}, "
+           f"products (A and Aᵀ) specdyn {js['products']} incl. {2 * k} for residuals ({js['solver']}, {js['iterations']} its, {js['nconv']}/{k} conv., "
+           f"max ‖r‖/σ {float(js['maxres']):.0e}, tol 1e-10) vs SciPy {jp['products']} (float32 ARPACK, tol = float32 eps); passes over A {ps} vs {pp}, "
+           f"{1e3 * ts / ps:.0f} vs {1e3 * tp / pp:.0f} ms each; reading the HDF5 file {float(js['read']):.1f} s (not in the time; "
+           f"`specdyn run` wall {float(js['wall']):.1f} s) vs h5py {float(jp['load']):.1f} s; load {loads('jac.spd')} / {loads('jac.peer')}")
+    rows.append([f"7. top-16 σ of a stored {M}×{Nn} float32 Jacobian (HDF5, {nbytes / 1e9:.0f} GB), `specdyn run` top_seconds vs `svds`",
+                 f"{ts:.2f} s", f"{tp:.2f} s (SciPy ARPACK, float32)", f"{ts / tp:.2f}", f"≤ 0.5: {verdict(ts / tp <= 0.5)}", acc])
+    # achieved bandwidth of the products: passes x bytes / top_seconds (everything in the
+    # solve counted), and from -log_view the products alone
+    bw = ps * nbytes / ts
+    prod_t, nprod = None, None
+    lv = path("jac.logview")
+    if os.path.exists(lv):
+        ev, stage = {}, ""
+        with open(lv) as f:
+            for line in f:
+                if line.startswith("--- Event Stage"):
+                    stage = line
+                w = line.split()
+                if "Spd solve" in stage and len(w) > 5 and w[0] in ("MatMult", "MatMultTranspose", "SVDSolve", "SpdSVDPartial") and w[0] not in ev:
+                    ev[w[0]] = (int(w[1]), float(w[3]))
+        if "MatMult" in ev and "MatMultTranspose" in ev:
+            # A-products are logged twice (the counting shell and the dense matrix inside it)
+            nprod = ev["MatMult"][0] // 2 + ev["MatMultTranspose"][0]
+            prod_t = ev["MatMult"][1] / 2 + ev["MatMultTranspose"][1]
+            notes.append(f"- row 7 -log_view (`jac.logview`): " + ", ".join(f"{e} {c}× {t:.2f} s" for e, (c, t) in ev.items())
+                         + f"; products alone {nprod} in {prod_t:.2f} s = {nprod * nbytes / prod_t / 1e9:.2f} GB/s")
+    if jc:
+        copy = max(float(d["copy_gbs"]) for d in jc) * 1e9
+        frac = bw / copy
+        extra = f"; products alone (-log_view) {nprod * nbytes / prod_t / 1e9:.2f} GB/s = {nprod * nbytes / prod_t / copy:.2f} of the copy" if prod_t else ""
+        rows.append([f"7. same, bandwidth of the products (passes × {nbytes / 1e9:.0f} GB / top_seconds)", f"{bw / 1e9:.2f} GB/s",
+                     f"{copy / 1e9:.2f} GB/s (STREAM-like copy)", f"{frac:.2f} (bandwidth fraction)", f"≥ 0.70: {verdict(frac >= 0.70)}",
+                     f"copy = best of bench_matvec's copy kernels on the same {js['ranks']} ranks, measured before and after the solve "
+                     f"({', '.join(d['copy_gbs'] for d in jc)} GB/s); read-only kernel {max(float(d['read_gbs']) for d in jc):.2f} GB/s" + extra
+                     + f"; SciPy's products: {pp * nbytes / tp / 1e9:.2f} GB/s; load {loads('jac.copy')}"])
 
 # ---- output -------------------------------------------------------------------------
 print("# specdyn benchmark results\n")

@@ -4,8 +4,8 @@
 #
 #   BUILD                 the CMake build folder (default: build)
 #   SPD_BENCH_DATA        where generated inputs live (default: bench/data, gitignored;
-#                         reused when present, ~3.3 GB)
-#   SPD_BENCH_ROWS        rows to run, e.g. "1 3" (default: "1 2 3 4 5")
+#                         reused when present, ~3.3 GB; row 7 adds 4 GB)
+#   SPD_BENCH_ROWS        rows to run, e.g. "1 3" (default: "1 2 3 4 5 6 7")
 #   SPD_BENCH_NP          ranks of the specdyn side = threads of the peer (default: 2)
 #
 # Writes bench/results.md (the table) and prints it; raw logs, -log_view output and the
@@ -16,7 +16,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${1:-build}
 case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
 DATA=${SPD_BENCH_DATA:-$ROOT/bench/data}
-ROWS=${SPD_BENCH_ROWS:-1 2 3 4 5}
+ROWS=${SPD_BENCH_ROWS:-1 2 3 4 5 6 7}
 NP=${SPD_BENCH_NP:-2}
 BIN="$BUILD/bench"
 OUT="$BUILD/bench/out"
@@ -48,7 +48,8 @@ command -v mpirun >/dev/null || { echo "bench/run.sh: mpirun not found; install 
 START=$EPOCHREALTIME
 say "building the drivers in $BUILD"
 TARGETS=(bench_drivers)
-has_row 5 && TARGETS+=(specdyn_cli)
+{ has_row 5 || has_row 6; } && TARGETS+=(specdyn_cli)
+has_row 7 && TARGETS+=(specdyn_cli)
 cmake --build "$BUILD" --target "${TARGETS[@]}" -j 2 >/dev/null
 mkdir -p "$OUT"
 rm -f "$OUT"/*.log "$OUT"/*.logview "$OUT"/*.f64 "$OUT"/*.txt "$OUT"/study.json
@@ -127,8 +128,70 @@ fi
 
 if has_row 5; then
   say "row 5: a study of 64 matrices (64x64 to 4096x4096) by 'specdyn run' on $NP ranks vs the sum of its tasks run alone; then its rerun"
-  # generates DATA/study once; writes OUT/study.json and OUT/study.*.log (~1.5-2.5 min)
+  # generates DATA/study once; writes OUT/study.json and OUT/study.*.log (~7-8 min quiet: the
+  # default job computes every singular value, the study and its alone runs take ~80 + 155 s)
   run study "${NOENV[@]}" "$PY" "$ROOT/bench/study_bench.py" "$BUILD/bin/specdyn" "$DATA" "$OUT" --np "$NP"
+fi
+
+if has_row 6; then
+  say "row 6: MLP loss curvature: products vs a gradient and vs PyTorch (1 rank), top-10 eigenpairs vs ARPACK and power iteration, a 1.3M-parameter model by 'specdyn run' ($NP ranks)"
+  # ~3-4 min on a quiet machine. The two models are written once into DATA/curv by PyTorch
+  # (default init + 100 SGD steps) as h5py state dicts; the data are Fashion-MNIST's first n
+  # training samples (Debian's dataset-fashion-mnist) read by both sides.
+  CV="$OUT/curv"
+  rm -rf "$CV" "$OUT"/curv_*.log
+  mkdir -p "$CV/cli" "$DATA/curv"
+  CPY=("${NOENV[@]}" OPENBLAS_NUM_THREADS=1 "$PY" "$ROOT/bench/curvature_peer.py")
+  SPD1=("${NOENV[@]}" OPENBLAS_NUM_THREADS=1 mpirun -n 1)
+  [[ -f "$DATA/curv/small.h5" ]] || "${CPY[@]}" prepare "$DATA/curv/small.h5" --arch 784,64,32,10 --n 2000 --steps 100
+  [[ -f "$DATA/curv/big.h5" ]] || "${CPY[@]}" prepare "$DATA/curv/big.h5" --arch 784,1024,512,10 --n 10000 --steps 100
+  # (a), (b): gradient and products on 1 rank / 1 thread, 2000 samples; the sides alternate
+  for m in small big; do
+    calls=5
+    [[ $m == big ]] && calls=1
+    for r in 1 2; do
+      run "curv_time_$m.peer" "${CPY[@]}" time "$DATA/curv/$m.h5" --n 2000 --repeat 1 --calls "$calls" --v-out "$CV/v_$m.f64" --hv-out "$CV/hv_$m.torch.f64"
+      run "curv_time_$m.spd" "${SPD1[@]}" "$BIN/bench_curvature" -checkpoint "$DATA/curv/$m.h5" -n 2000 -mode time -repeat 1 -calls $((calls + 2)) -v "$CV/v_$m.f64" -out_hv "$CV/hv_$m.spd.f64" -dgemm 1024
+    done
+  done
+  # (c): products for the top-10 eigenpairs to ||Hx - lx|| <= 1e-8 |l_1| (small model): specdyn
+  # as `specdyn run` solves (defaults) and with ARPACK's basis size and test; then SciPy
+  run curv_eig.spd "${SPD1[@]}" "$BIN/bench_curvature" -checkpoint "$DATA/curv/small.h5" -n 2000 -mode eig -k 10 -bench_eps_tol 1e-8 -out "$CV/lam.spd.f64"
+  run curv_eig_matched.spd "${SPD1[@]}" "$BIN/bench_curvature" -checkpoint "$DATA/curv/small.h5" -n 2000 -mode eig -k 10 -bench_eps_tol 1e-8 -bench_eps_ncv 21 -bench_eps_conv_rel
+  LAM1=$(grep -o 'lam1=[^ ]*' "$OUT/curv_eig.spd.log" | tail -1 | cut -d= -f2)
+  LAMK=$(grep -o 'lamk=[^ ]*' "$OUT/curv_eig.spd.log" | tail -1 | cut -d= -f2)
+  run curv_eig.peer "${CPY[@]}" eig "$DATA/curv/small.h5" --n 2000 --k 10 --tol 1e-8 --lam "$LAM1" --lamk "$LAMK" --out "$CV/lam.scipy.f64"
+  # (d): top-10 Hessian eigenpairs of the 1.33M-parameter model on 10000 samples through the
+  # CLI on NP ranks; /usr/bin/time -v around each rank (maximum resident set size = VmHWM)
+  cat >"$CV/cli/job.yaml" <<EOF
+name: bench-curvature
+checkpoints: [$DATA/curv/big.h5]
+model: {loss: cross_entropy, activation: relu}
+data: {source: fashion_mnist, split: train, n: 10000}
+curvature: {operators: [hessian], blocks: [model], top: 10, vectors: true}
+solver: {eps_tol: 1e-8}
+EOF
+  t0=$EPOCHREALTIME
+  run curv_cli "${NOENV[@]}" OPENBLAS_NUM_THREADS=1 mpirun -n "$NP" --oversubscribe bash -c 'exec /usr/bin/time -v -o "$0.$OMPI_COMM_WORLD_RANK" "$@"' "$CV/cli/time" \
+    "$BUILD/bin/specdyn" run "$CV/cli/job.yaml" -o "$CV/cli/out" -log_view ":$CV/cli/logview.txt"
+  echo "mpirun wall: $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.2f", b-a}') s" | tee -a "$OUT/curv_cli.log"
+  run curv_check "${CPY[@]}" check "$CV"/cli/out/tasks/*.h5 "$DATA/curv/big.h5" --n 10000 --pairs 0,9
+fi
+
+if has_row 7; then
+  say "row 7: top-16 of a stored 20000x50000 float32 Jacobian (HDF5, 4 GB): 'specdyn run' ($NP ranks) vs scipy svds ($NP threads); product bandwidth vs STREAM-like copy"
+  # the matrix is generated once into DATA (~3 min, 4 GB; bench/jacobian_bench.py explains
+  # its planted spectrum); one run per side (~2 min each on a quiet machine, most of the
+  # specdyn side's wall time is reading the HDF5 file). specdyn needs ~12 GB (the matrix in
+  # double plus its float32 copy), SciPy 4 GB: they run one after the other.
+  JB=("${NOENV[@]}" "$PY" "$ROOT/bench/jacobian_bench.py")
+  "${JB[@]}" gen "$DATA"
+  rm -f "$OUT"/jac.*.log
+  run jac.copy "${SPD[@]}" "$BIN/bench_matvec" -m 1024 -n 1024 -products 1 -rounds 3
+  run jac.spd "${JB[@]}" spd "$BUILD/bin/specdyn" "$DATA" "$OUT" --np "$NP" --reps 1 --petsc="-log_view :$OUT/jac.logview"
+  run jac.copy "${SPD[@]}" "$BIN/bench_matvec" -m 1024 -n 1024 -products 1 -rounds 3
+  run jac.peer "${NOENV[@]}" OPENBLAS_NUM_THREADS="$NP" "$PY" "$ROOT/bench/jacobian_bench.py" peer "$DATA" "$OUT"
+  rm -rf "$OUT/jacobian.results"
 fi
 
 echo "load average at end: $(load); whole run $(awk -v a="$START" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.0f", b-a}') s" | tee -a "$OUT/env.txt"

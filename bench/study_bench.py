@@ -2,6 +2,7 @@
 """Row 5 of `make bench`: a whole study through `specdyn run`, and the cost of resuming it.
 
 Usage: /usr/bin/python3 bench/study_bench.py SPECDYN DATADIR OUTDIR [--np 2] [--alone sequential|process]
+                                            [--schedule dynamic|static]
 
   SPECDYN  the specdyn binary (BUILD/bin/specdyn)
   DATADIR  where the study's checkpoints are generated once (DATADIR/study/, reused)
@@ -14,9 +15,13 @@ What it does (bench/README.md, row 5, explains the why):
    ones. Each matrix is a trained-looking weight: a Gaussian bulk (Marchenko-Pastur) plus
    32 planted spikes with power-law strengths. 1-D tensors (biases, norms) are included
    and skipped by the planner, as in real checkpoints.
-2. Writes the job (weights: full for min(m,n) <= 1024, top 16 for every matrix) and
-   reads its plan (`specdyn run --dry-run` on NP ranks): rank count and cost of each task.
-3. Runs the study, `mpirun -n NP specdyn run JOB`, timed from outside (total wall time:
+2. Writes the job with specdyn's default `weights:` settings (docs/jobs.md: full: auto,
+   full_max: 4096, top: 8, so every singular value of every matrix, the 4096x4096 ones
+   included) and reads its plan (`specdyn run --dry-run` on NP ranks): rank count and
+   cost of each task.
+3. Runs the study, `mpirun -n NP specdyn run JOB` (-spd_run_schedule SCHEDULE: the tasks
+   handed out from a shared counter, or assigned in advance by estimated cost), timed
+   from outside (total wall time:
    mpirun start-up, planning, the tasks, the index), then every task alone on the rank
    count the plan gave it, with nothing else running: --alone sequential (default) runs
    one study per rank count p holding only the tasks planned on p ranks (tensors.include,
@@ -26,7 +31,11 @@ What it does (bench/README.md, row 5, explains the why):
    repeated up to --pairs times until other work on the machine (CPU time from /proc/stat
    that is not ours) stays under --quiet cores; the quietest pair is reported.
 4. ideal = sum_i p_i t_i / NP (t_i the alone time of task i on p_i ranks); efficiency
-   = ideal / total. Why it falls short: the same tasks' times in the study (contention),
+   = ideal / total. The loss total - ideal splits exactly into: outside the tasks (total
+   minus the busiest group's task time, phase by phase), imbalance (busiest group minus
+   the mean, i.e. cores idle at the end of a phase, / NP) and contention (the same tasks'
+   times in the study minus alone, rank-weighted, / NP). Also reported: task times in the
+   study vs alone by kind and by shape (contention),
    the time outside the tasks, the study's assignment replayed with the alone times
    (balance), the top-16-only (memory-bound) tasks alone on NP ranks (bandwidth scaling),
    and a schedule with every memory-bound task on one group next to compute-bound ones
@@ -191,7 +200,8 @@ def write_job(path, ckpts, output, include=None, ranks_per_task=None):
     lines += [f'  - path: "{c}"\n    label: {lab}' for lab, c in ckpts]
     if include is not None:
         lines += ["tensors:", "  include:"] + [f'    - "{n}"' for n in include]
-    lines += ["weights:", "  full: auto", "  full_max: 1024", "  top: 16"]
+    # no weights: section: specdyn's defaults (docs/jobs.md): full: auto, full_max: 4096,
+    # top: 8, i.e. every singular value of every matrix of this study (min(m,n) <= 4096)
     if ranks_per_task:
         lines += ["resources:", f"  ranks_per_task: {ranks_per_task}"]
     with open(path, "w") as f:
@@ -306,9 +316,9 @@ class Study:
         write_job(j, self.ckpts, res, include, ranks_per_task)
         return j
 
-    def study(self, i):
+    def study(self, i, schedule):
         """The whole study on NP ranks into a fresh results folder: (wall, done lines)."""
-        wall, _, e = self.run("run", self.NP, ["run", self.job(f"results{i}")])
+        wall, _, e = self.run("run", self.NP, ["run", self.job(f"results{i}"), "-spd_run_schedule", schedule])
         return wall, done_of(e)
 
     def alone(self, i, tasks, byp, mode):
@@ -359,6 +369,7 @@ def main():
     ap.add_argument("outdir")
     ap.add_argument("--np", type=int, default=2)
     ap.add_argument("--alone", choices=("sequential", "process"), default="sequential")
+    ap.add_argument("--schedule", choices=("dynamic", "static"), default="dynamic", help="-spd_run_schedule of the study (run.c)")
     ap.add_argument("--reps", type=int, default=3, help="repetitions of the rerun and of its parts")
     ap.add_argument("--pairs", type=int, default=2, help="at most this many (study, alone) pairs: stop at the first quiet one")
     ap.add_argument("--quiet", type=float, default=0.2, help="a pair is quiet when other work used fewer cores than this")
@@ -397,7 +408,7 @@ def main():
     pairs = []
     for i in range(a.pairs):
         n0 = len(OTHERS)
-        total, done = S.study(i)
+        total, done = S.study(i, a.schedule)
         assert set(done) == set(keys), f"the study ran {len(done)} of {len(keys)} tasks; see {out}/study.run.log"
         for k in keys:  # the rank counts the planner printed are the ones the tasks ran on
             assert done[k][2] == rs[k], f"{k}: planned on {rs[k]} ranks, ran on {done[k][2]}"
@@ -449,7 +460,8 @@ def main():
         busy_alone += max(ba.values())
         groups.append({"ranks": g, "study": {str(q): round(v, 3) for q, v in sorted(bs.items())}, "alone": {str(q): round(v, 3) for q, v in sorted(ba.items())}})
     r = {
-        "np": NP, "tasks": len(keys), "checkpoints": len(ckpts), "alone_mode": a.alone,
+        "np": NP, "tasks": len(keys), "checkpoints": len(ckpts), "alone_mode": a.alone, "schedule": a.schedule,
+        "weights": "defaults (full: auto, full_max: 4096, top: 8)",
         "ranks": {str(p): len(ks) for p, ks in sorted(byp.items())},
         "sizes": sorted({(tasks[k]["m"], tasks[k]["n"]) for k in keys}, key=lambda s: -s[0] * s[1]),
         "total": total, "ideal": ideal, "efficiency": ideal / total,
@@ -465,6 +477,18 @@ def main():
         kinds[kind] = {"n": len(ks), "gflop": sum(tasks[k]["gflop"] for k in ks), "alone": sum(ta[k] for k in ks), "study": sum(ts[k] for k in ks)}
     r["kinds"] = kinds
     r["contention"] = {kind: v["study"] / v["alone"] for kind, v in kinds.items() if v["alone"] > 0}
+    shapes = {}
+    for k in keys:
+        sh = shapes.setdefault(f"{tasks[k]['m']}x{tasks[k]['n']}", {"n": 0, "alone": 0.0, "study": 0.0})
+        sh["n"] += 1
+        sh["alone"] += ta[k]
+        sh["study"] += ts[k]
+    r["shapes"] = shapes
+    # total - ideal = outside + imbalance + contention, exactly (rank-weighted task times)
+    rts = sum(rs[k] * ts[k] for k in keys) / NP
+    r["loss"] = {"total": total - ideal, "outside": total - busy_study, "imbalance": busy_study - rts, "contention": rts - ideal}
+    # run.c's static assignment (estimated costs, LPT in plan order) replayed with the alone times
+    r["static_alone"] = lpt(tasks, keys, ta, NP)[0]
     if len(ph) == 1 and ph[0][0] == 1:  # every task on one rank: the schedule as it ran
         span = timeline(keys, {k: done[k][1] for k in keys}, ts)
         r["top_overlap"] = overlap(span, top_only, top_only) / 2  # each pair counted twice
@@ -502,7 +526,12 @@ def main():
     print(f"study: ideal {ideal:.2f} s = sum of alone times {r['sum_alone']:.2f} s / {NP}; efficiency {r['efficiency']:.3f}; busiest group "
           f"{busy_study:.2f} s, outside the tasks {r['fixed']:.2f} s; task times in the study / alone: "
           + ", ".join(f"{k} {v:.2f}x" for k, v in r["contention"].items())
-          + f"; the same static schedule with the alone times {busy_alone:.2f} s, dynamic {r['dynamic_alone']:.2f} s", flush=True)
+          + f"; the study's assignment replayed with the alone times {busy_alone:.2f} s, static LPT {r['static_alone']:.2f} s, "
+          f"dynamic {r['dynamic_alone']:.2f} s", flush=True)
+    lo = r["loss"]
+    print(f"study: total - ideal = {lo['total']:.2f} s = outside the tasks {lo['outside']:.2f} + imbalance {lo['imbalance']:.2f} "
+          f"+ contention {lo['contention']:.2f}; by shape (study/alone): "
+          + ", ".join(f"{n} {v['study'] / v['alone']:.2f}x" for n, v in sorted(shapes.items(), key=lambda x: -x[1]["alone"])[:6]), flush=True)
     if "paired" in r:
         print(f"study: memory-bound tasks on one group: busiest group {max(r['paired']['busy']):.2f} s (efficiency of the busy time "
               f"{r['paired']['efficiency_busy']:.3f}); top-only tasks {r['top_on_np']:.2f} s on {NP} ranks vs {kinds['top']['alone']:.2f} s on 1", flush=True)

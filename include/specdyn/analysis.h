@@ -24,6 +24,8 @@ typedef struct {
 PETSC_EXTERN PetscErrorCode SpdWeightsRunTask(SpdPlan, const SpdTask *, MPI_Comm, SpdStore, PetscInt *nprod);
 /* The curvature analysis of one task (job key curvature:). Collective on comm. */
 PETSC_EXTERN PetscErrorCode SpdCurvatureRunTask(SpdPlan, const SpdTask *, MPI_Comm, SpdStore, PetscInt *nprod);
+/* The input-output Jacobian analysis of one task (job key jacobian:). Collective on comm. */
+PETSC_EXTERN PetscErrorCode SpdJacobianRunTask(SpdPlan, const SpdTask *, MPI_Comm, SpdStore, PetscInt *nprod);
 /* Run every task of the plan not yet stored, then (unless the plan is a slice or the run
    was stopped) the comparisons not yet stored, and write the index. Collective. */
 PETSC_EXTERN PetscErrorCode SpdRun(SpdPlan, SpdStore, SpdRunSummary *, SpdRunStatus *);

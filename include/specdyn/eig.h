@@ -6,8 +6,10 @@
    SpdEigExtreme: the k largest or most negative eigenpairs (SLEPc EPS, Hermitian,
                   Krylov-Schur by default; every -eps_* option applies), each with its
                   residual norm ||A x - lambda x||; unconverged pairs are reported.
-                  Convergence: ||r|| <= tol ||A|| (EPS_CONV_NORM, tol 1e-10 by default),
-                  so that eigenvalues near zero converge as well as the extremes.
+                  Convergence (tol 1e-10 by default): ||r|| <= tol ||A|| (EPS_CONV_NORM, or
+                  an estimate of ||A|| for operators without MatNorm) so that eigenvalues
+                  near zero converge; for the largest of a products-only operator
+                  ||r|| <= tol |lambda| (as ARPACK).
    SpdTraceHutchinson / SpdTraceHutchPP: trace estimates with their standard error.
    SpdDensitySLQ: spectral density by stochastic Lanczos quadrature.
    Random probes are Rademacher vectors whose entries depend only on (seed, probe,

@@ -102,6 +102,17 @@ typedef struct {
   PetscInt64 seed;
 } SpdCurvatureSettings;
 
+/* Input-output Jacobians across depth (job key `jacobian:`; docs/jacobians.md). */
+typedef struct {
+  PetscBool  enabled;
+  PetscInt   inputs; /* the first `inputs` samples of the job's data */
+  PetscInt   k; /* singular values / exponents per depth */
+  PetscBool  lyapunov, spectra;
+  PetscInt   ndepths; /* 0: every depth */
+  PetscInt   depths[64];
+  PetscInt64 seed;
+} SpdJacobianSettings;
+
 typedef struct _p_SpdJob *SpdJob;
 struct _p_SpdJob {
   MPI_Comm             comm;
@@ -121,6 +132,7 @@ struct _p_SpdJob {
   SpdMLPSpec           model;
   SpdJobData           data;
   SpdCurvatureSettings curvature;
+  SpdJacobianSettings  jacobian;
   char                *petsc_options; /* options from the job file, inserted below the command line */
   PetscInt64           memory_per_rank; /* bytes; default 2 GiB                                   */
   PetscInt             ranks_per_task; /* 0: chosen per task by the planner                       */
@@ -145,6 +157,7 @@ typedef struct {
   SpdMatrixView view;
   PetscInt      checkpoint_b; /* difference task W_a - W_b: checkpoint of b, else -1      */
   PetscInt      curv_op; /* curvature task: SpdCurvature, else -1                     */
+  PetscBool     jacobian; /* input-output Jacobian task (job key jacobian:)             */
   PetscInt      curv_block; /* curvature task: layer index, -1 for the whole model         */
   PetscInt      samples; /* curvature task: samples of the data                        */
   PetscInt64    mem_split, mem_replicated; /* curvature task: bytes split over the ranks / on each */

@@ -102,9 +102,18 @@ static PetscErrorCode SpdPhaseNextTask_Private(SpdPhase *ph, SpdSchedule sched, 
     while (ph->next < ph->n && sched == SPD_SCHEDULE_STATIC && ph->owner[ph->next] != ph->color) ph->next++;
     *k = ph->next++;
   } else {
+    static PetscBool warned = PETSC_FALSE;
+    double           t0     = MPI_Wtime();
+
     PetscCallMPI(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win));
     PetscCallMPI(MPI_Fetch_and_op(&one, k, MPIU_INT, 0, (MPI_Aint)slot, MPI_SUM, win));
     PetscCallMPI(MPI_Win_unlock(0, win));
+    /* microseconds where the MPI updates the counter without rank 0 (shared memory, RDMA
+       atomics); otherwise the fetch waits until rank 0 enters MPI, e.g. at its next task */
+    if (MPI_Wtime() - t0 > 1.0 && !warned) {
+      warned = PETSC_TRUE;
+      PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "[specdyn] warning: taking the next task waited %.1f s for rank 0 (this MPI's one-sided operations need the target to enter MPI); -spd_run_schedule static avoids the wait\n", MPI_Wtime() - t0));
+    }
   }
   *k = PetscMin(*k, ph->n);
   PetscFunctionReturn(0);
@@ -246,7 +255,9 @@ PetscErrorCode SpdRun(SpdPlan plan, SpdStore store, SpdRunSummary *sum, SpdRunSt
       t  = &plan->tasks[ph.task[k]];
       t0 = MPI_Wtime();
       PetscCall(SpdErrorCapturePush(msg, sizeof(msg)));
-      if (t->curv_op >= 0)
+      if (t->jacobian)
+        ierr = SpdJacobianRunTask(plan, t, group, store, &nprod);
+      else if (t->curv_op >= 0)
         ierr = SpdCurvatureRunTask(plan, t, group, store, &nprod);
       else
         ierr = SpdWeightsRunTask(plan, t, group, store, &nprod);

@@ -34,7 +34,7 @@ PetscErrorCode SpdTaskLookupCreate(SpdPlan plan, PetscBool curvature, SpdTaskLoo
   lk->n = 0;
   PetscCall(PetscMalloc1(plan->ntasks + 1, &lk->order));
   for (PetscInt i = 0; i < plan->ntasks; i++)
-    if (plan->tasks[i].checkpoint_b < 0 && (plan->tasks[i].curv_op >= 0) == curvature) lk->order[lk->n++] = i;
+    if (plan->tasks[i].checkpoint_b < 0 && !plan->tasks[i].jacobian && (plan->tasks[i].curv_op >= 0) == curvature) lk->order[lk->n++] = i;
   SpdLookupPlan_Private = plan;
   qsort(lk->order, (size_t)lk->n, sizeof(PetscInt), SpdLookupCompare_Private);
   SpdLookupPlan_Private = NULL;

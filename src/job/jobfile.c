@@ -82,7 +82,7 @@ void JobDescribe(const yaml_node_t *node, char buf[], size_t len)
 
 /* ---- keys ------------------------------------------------------------------ */
 
-static const char *const JobTopKeys[]        = { "name", "output", "checkpoints", "runs", "tensors", "weights", "compare", "model", "data", "curvature", "solver", "resources", NULL };
+static const char *const JobTopKeys[]        = { "name", "output", "checkpoints", "runs", "tensors", "weights", "compare", "model", "data", "curvature", "jacobian", "solver", "resources", NULL };
 static const char *const JobCheckpointKeys[] = { "path", "label", NULL };
 static const char *const JobRunKeys[]        = { "name", "checkpoints", NULL };
 static const char *const JobRunEntryKeys[]   = { "path", "step", NULL };
@@ -966,8 +966,9 @@ static PetscErrorCode JobParseDocument(JobCtx *c, SpdJob job)
   JobTry(c, JobParseModel(c, job, JobFind(c, root, "model")));
   JobTry(c, JobParseData(c, job, JobFind(c, root, "data")));
   JobTry(c, JobParseCurvature(c, job, JobFind(c, root, "curvature")));
-  /* weight spectra unless the job asks only for curvature */
-  job->weights_enabled = (JobFind(c, root, "weights") || !job->curvature.enabled) ? PETSC_TRUE : PETSC_FALSE;
+  JobTry(c, JobParseJacobian(c, job, JobFind(c, root, "jacobian")));
+  /* weight spectra unless the job asks only for model analyses */
+  job->weights_enabled = (JobFind(c, root, "weights") || !(job->curvature.enabled || job->jacobian.enabled)) ? PETSC_TRUE : PETSC_FALSE;
   if (job->compare.enabled && !job->weights_enabled) JobTry(c, JobFail(c, JobFind(c, root, "compare"), "'compare' compares weight spectra, but the job has no 'weights:' section; add one"));
   JobTry(c, JobParseCompare(c, job, JobFind(c, root, "compare")));
   JobTry(c, JobParseSolver(c, job, JobFind(c, root, "solver")));
@@ -1281,6 +1282,13 @@ static const char SpdJobKeysText[] = "Job file keys (YAML; every key optional un
                                      "    density: {probes, steps, grid, sigma}   spectral density by stochastic Lanczos quadrature\n"
                                      "    learning_rate: X           sharpness against 2/eta when known\n"
                                      "    seed: N                    seed of the random probes (default 0)\n"
+                                     "  jacobian:                    input-output Jacobians J(x) of the MLP across depth (docs/jacobians.md)\n"
+                                     "    inputs: N                  the first N samples of data: are the points x (default 8)\n"
+                                     "    k: K                       singular values / Lyapunov exponents per depth (default 8)\n"
+                                     "    lyapunov: BOOL             exponents by QR iteration through the layers (default true)\n"
+                                     "    spectra: BOOL              top-k singular values, gaps and alignment of J_{l:1} per depth (default true)\n"
+                                     "    depths: all|[l, ...]       depths of the spectra (default all)\n"
+                                     "    seed: N                    seed of the initial orthonormal block (default 0)\n"
                                      "  solver:                      PETSc/SLEPc options, below the command line (which wins):\n"
                                      "    svd_tol: 1e-10             a mapping option: value (leading '-' optional; no value: a flag)\n"
                                      "                               or a single string \"-svd_tol 1e-10 -log_view\"\n"

@@ -10,6 +10,7 @@ static const char *const JobDataKeys[]      = { "source", "path", "x", "y", "ima
 static const char *const JobCurvatureKeys[] = { "operators", "blocks", "top", "bottom", "vectors", "trace", "density", "learning_rate", "seed", NULL };
 static const char *const JobTraceKeys[]     = { "products", NULL };
 static const char *const JobDensityKeys[]   = { "probes", "steps", "grid", "sigma", NULL };
+static const char *const JobJacobianKeys[]  = { "inputs", "k", "lyapunov", "spectra", "depths", "seed", NULL };
 
 const char *const SpdDataSources[] = { "none", "hdf5", "idx", "fashion_mnist", "gaussian_mixture", "teacher_student", NULL };
 
@@ -215,5 +216,39 @@ PetscErrorCode JobParseCurvature(JobCtx *c, SpdJob job, yaml_node_t *node)
   if (!k->top && !k->bottom && !k->trace_products && !k->density_probes) JobTry(c, JobFail(c, node, "'curvature' asks for nothing: top and bottom are 0 and there is no trace or density"));
   if (k->vectors && !k->top) JobTry(c, JobFail(c, JobFind(c, node, "vectors"), "'curvature.vectors' keeps the top eigenvectors, but 'curvature.top' is 0"));
   if (job->data.source == SPD_DATA_NONE) JobTry(c, JobFail(c, node, "'curvature' needs a 'data:' section (the samples the loss is evaluated on)"));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode JobParseJacobian(JobCtx *c, SpdJob job, yaml_node_t *node)
+{
+  SpdJacobianSettings *j = &job->jacobian;
+  yaml_node_t         *v;
+
+  PetscFunctionBegin;
+  if (!node) PetscFunctionReturn(0);
+  j->enabled  = PETSC_TRUE;
+  j->inputs   = 8;
+  j->k        = 8;
+  j->lyapunov = PETSC_TRUE;
+  j->spectra  = PETSC_TRUE;
+  if (!JobIsNull(node)) JobTry(c, JobCheckMapping(c, node, "jacobian", JobJacobianKeys));
+  if ((v = JobFind(c, node, "inputs"))) JobTry(c, JobGetInt(c, v, "jacobian.inputs", 1, &j->inputs));
+  if ((v = JobFind(c, node, "k"))) JobTry(c, JobGetInt(c, v, "jacobian.k", 1, &j->k));
+  if ((v = JobFind(c, node, "lyapunov"))) JobTry(c, JobGetBool(c, v, "jacobian.lyapunov", &j->lyapunov));
+  if ((v = JobFind(c, node, "spectra"))) JobTry(c, JobGetBool(c, v, "jacobian.spectra", &j->spectra));
+  if ((v = JobFind(c, node, "seed"))) {
+    PetscInt sd;
+    JobTry(c, JobGetInt(c, v, "jacobian.seed", 0, &sd));
+    j->seed = sd;
+  }
+  if ((v = JobFind(c, node, "depths")) && !(v->type == YAML_SCALAR_NODE && !strcmp(JobScalarText(v), "all"))) {
+    if (v->type != YAML_SEQUENCE_NODE) JobTry(c, JobFail(c, v, "'jacobian.depths' must be all or a list of depths (1 = after the first layer), got %s", JobNodeKind(v)));
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+      if (j->ndepths >= 64) JobTry(c, JobFail(c, v, "'jacobian.depths' lists more than 64 depths"));
+      JobTry(c, JobGetInt(c, JobNode(c, *it), "jacobian.depths", 1, &j->depths[j->ndepths++]));
+    }
+  }
+  if (!j->lyapunov && !j->spectra) JobTry(c, JobFail(c, node, "'jacobian' asks for nothing: lyapunov and spectra are both false"));
+  if (job->data.source == SPD_DATA_NONE) JobTry(c, JobFail(c, node, "'jacobian' needs a 'data:' section: its first 'inputs' samples are the points x at which J(x) is taken"));
   PetscFunctionReturn(0);
 }

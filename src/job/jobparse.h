@@ -47,3 +47,4 @@ PETSC_INTERN PetscErrorCode JobParseCompare(JobCtx *, SpdJob, yaml_node_t *);
 PETSC_INTERN PetscErrorCode JobParseModel(JobCtx *, SpdJob, yaml_node_t *);
 PETSC_INTERN PetscErrorCode JobParseData(JobCtx *, SpdJob, yaml_node_t *);
 PETSC_INTERN PetscErrorCode JobParseCurvature(JobCtx *, SpdJob, yaml_node_t *);
+PETSC_INTERN PetscErrorCode JobParseJacobian(JobCtx *, SpdJob, yaml_node_t *);

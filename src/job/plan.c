@@ -73,7 +73,7 @@ PetscInt64 SpdTaskMemoryPerRank(PetscInt64 m, PetscInt64 n, PetscBool full, Pets
 /* Memory of one task on p ranks: a difference task also holds W_b while forming W_a - W_b. */
 static PetscInt64 PlanTaskMemory(const SpdTask *t, PetscInt p)
 {
-  if (t->curv_op >= 0) { /* the per-sample part splits over the ranks; parameter vectors are replicated */
+  if (t->curv_op >= 0 || t->jacobian) { /* the per-sample part splits over the ranks; parameter vectors are replicated */
     double ncv = PetscMax(2 * PetscMax(t->top, t->bottom) + 16, 32);
     return (PetscInt64)((double)t->mem_split / PetscMax(p, 1) + (double)t->mem_replicated + 8.0 * ncv * (double)t->m / PetscMax(p, 1));
   }
@@ -381,6 +381,55 @@ static PetscErrorCode PlanAddCurvature(SpdPlan plan, PetscInt *cap, PetscInt c)
   PetscFunctionReturn(0);
 }
 
+/* The input-output Jacobian task of checkpoint c (job key jacobian:): J(x) of the
+   checkpoint's MLP at the first `inputs` samples, across depth. */
+static PetscErrorCode PlanAddJacobian(SpdPlan plan, PetscInt *cap, PetscInt c)
+{
+  SpdJob                     job = plan->job;
+  const SpdJacobianSettings *j   = &job->jacobian;
+  SpdMLPSpec                 spec;
+  PetscInt                   L, width[SPD_MLP_MAX_LAYERS + 1], P = 0, wmax = 0;
+  PetscErrorCode             ierr;
+  char                       msg[1024], buf[2 * PETSC_MAX_PATH_LEN + 1024];
+  SpdTask                   *t;
+
+  PetscFunctionBegin;
+  PetscCall(SpdErrorCapturePush(msg, sizeof(msg)));
+  ierr = SpdMLPResolve(plan->readers[c], &job->model, &spec, &L, width);
+  PetscCall(SpdErrorCapturePop());
+  if (ierr) {
+    if (!plan->errors[c]) {
+      char full[1100];
+      PetscCall(PetscSNPrintf(full, sizeof(full), "model: %s", msg));
+      PetscCall(PetscStrallocpy(full, &plan->errors[c]));
+    }
+    PetscFunctionReturn(0);
+  }
+  for (PetscInt l = 0; l < L; l++) P += width[l + 1] * width[l] + (spec.bias[l][0] ? width[l + 1] : 0);
+  for (PetscInt l = 0; l <= L; l++) wmax = PetscMax(wmax, width[l]);
+  PetscCall(PlanAddTask(plan, cap, &t));
+  t->checkpoint   = c;
+  t->checkpoint_b = -1;
+  t->curv_op      = -1;
+  t->curv_block   = -1;
+  t->jacobian     = PETSC_TRUE;
+  t->samples      = j->inputs;
+  t->m = t->n = wmax;
+  PetscCall(PetscStrncpy(t->view.name, "jacobian/inputs", sizeof(t->view.name)));
+  /* per input: the QR sweep (L products of a k-column block) and, per depth, a Krylov
+     solve of ~ 3 (2k + 16) products of a partial Jacobian (~ l layers each) */
+  t->cost           = (double)j->inputs * (2.0 * j->k * (double)P + (j->spectra ? 3.0 * (2 * j->k + 16) * (double)L * (double)P : 0));
+  t->mem_split      = (PetscInt64)(8.0 * (double)P);
+  t->mem_replicated = (PetscInt64)(8.0 * 2.0 * (double)P + 8.0 * 8.0 * (double)wmax * (double)(2 * j->k + 16));
+  PetscCall(PetscSNPrintf(buf, sizeof(buf), "specdyn-jacobian-v1\n%s\nL=%" PetscInt_FMT " P=%" PetscInt_FMT "\ninputs=%" PetscInt_FMT " k=%" PetscInt_FMT " lyap=%d spectra=%d nd=%" PetscInt_FMT " seed=%" PetscInt64_FMT "\nloss=%d param=%d act=%d,%" PetscInt_FMT ",%d data=%d,%s,%s,%s,%s,%s,%" PetscInt_FMT ",%" PetscInt_FMT ",%.17g,%" PetscInt64_FMT, job->checkpoints[c].path, L, P, j->inputs, j->k, (int)j->lyapunov, (int)j->spectra, j->ndepths, j->seed, (int)spec.loss, (int)spec.param, (int)spec.act_given, spec.nact, (int)spec.act[0], (int)job->data.source, job->data.path, job->data.x, job->data.y, job->data.images, job->data.labels, job->data.d, job->data.classes, (double)job->data.snr, job->data.seed));
+  for (PetscInt i = 0; i < j->ndepths; i++) {
+    size_t len = strlen(buf);
+    PetscCall(PetscSNPrintf(buf + len, sizeof(buf) - len, ",%" PetscInt_FMT, j->depths[i]));
+  }
+  PetscCall(SpdHashId(buf, t->id, sizeof(t->id)));
+  PetscFunctionReturn(0);
+}
+
 /* Plan the tensors of one opened checkpoint; *err is set on a split error. */
 static PetscErrorCode PlanCheckpoint(SpdPlan plan, PetscInt c, PetscInt *tcap, PetscInt *scap, char err[], size_t errlen)
 {
@@ -551,6 +600,7 @@ PetscErrorCode SpdPlanCreate(SpdJob job, MPI_Comm comm, SpdPlan *plan)
     }
     PetscCall(PlanCheckpoint(p, c, &tcap, &scap, err, sizeof(err)));
     if (!err[0] && job->curvature.enabled) PetscCall(PlanAddCurvature(p, &tcap, c));
+    if (!err[0] && job->jacobian.enabled) PetscCall(PlanAddJacobian(p, &tcap, c));
   }
   if (err[0]) {
     PetscCall(SpdPlanDestroy(&p));

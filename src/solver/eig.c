@@ -189,9 +189,11 @@ PetscErrorCode SpdEigExtreme(Mat A, SpdEigWhich which, PetscInt k, PetscBool vec
   PetscCall(EPSSetWhichEigenpairs(eps, ewhich));
   /* Default convergence test ||r|| <= tol ||A||, so that eigenvalues near 0 (the null
      space of a Gauss-Newton matrix, the most negative Hessian eigenvalues near a minimum)
-     converge as well as the extremes. SLEPc's EPS_CONV_NORM needs MatNorm; an operator
-     given only by products gets ||A|| from a 20-step Lanczos run (largest |Ritz value|,
-     its products counted) and the equivalent absolute test. Any -eps_conv_* option wins. */
+     converge as well as the extremes. SLEPc's EPS_CONV_NORM needs MatNorm; for an
+     operator given only by products the largest eigenvalues use the relative test
+     ||r|| <= tol |lambda| (as ARPACK; at the top |lambda| ~ ||A||), and the smallest get
+     ||A|| from a 20-step Lanczos run (largest |Ritz value|, its products counted) and the
+     equivalent absolute test. Any -eps_conv_* option wins. */
   {
     const char *const names[] = { "-eps_conv_abs", "-eps_conv_rel", "-eps_conv_norm", "-eps_conv_user" };
     PetscBool         given   = PETSC_FALSE, set;
@@ -207,6 +209,8 @@ PetscErrorCode SpdEigExtreme(Mat A, SpdEigWhich which, PetscInt k, PetscBool vec
       PetscCall(MatHasOperation(A, MATOP_NORM, &has));
       if (has)
         PetscCall(EPSSetConvergenceTest(eps, EPS_CONV_NORM));
+      else if (which == SPD_EIG_LARGEST)
+        PetscCall(EPSSetConvergenceTest(eps, EPS_CONV_REL)); /* |lambda_1| ~ ||A|| at the top: no estimate needed */
       else {
         SpdDensity d;
         PetscReal  tol, nrm = 0;
