@@ -14,6 +14,7 @@
    splitmix64 (Steele, Lea, Flood 2014) as both hash and generator, normals by
    Box-Muller. The draws do not depend on the rank count. */
 #include "jacobianimpl.h"
+#include "mlpimpl.h"
 #include <petscblaslapack.h>
 
 PetscErrorCode SpdJacobianGemm_Private(const char ta[], const char tb[], PetscInt M, PetscInt N, PetscInt K, PetscReal alpha, const PetscReal A[], PetscInt lda, const PetscReal B[], PetscInt ldb, PetscReal beta, PetscReal C[], PetscInt ldc)
@@ -100,30 +101,6 @@ static PetscErrorCode SpdJacobianAlloc_Private(MPI_Comm comm, PetscInt L, const 
   PetscFunctionReturn(0);
 }
 
-/* phi and phi' (the MLP's definitions, model.h). */
-static inline void SpdJacAct(SpdActivation act, PetscReal slope, PetscReal z, PetscReal *f, PetscReal *d)
-{
-  switch (act) {
-  case SPD_ACT_IDENTITY:
-    *f = z, *d = 1;
-    break;
-  case SPD_ACT_RELU:
-    *f = z > 0 ? z : 0, *d = z > 0 ? 1 : 0;
-    break;
-  case SPD_ACT_LEAKY_RELU:
-    *f = z > 0 ? z : slope * z, *d = z > 0 ? 1 : slope;
-    break;
-  case SPD_ACT_TANH: {
-    PetscReal t = PetscTanhReal(z);
-    *f = t, *d = 1 - t * t;
-  } break;
-  case SPD_ACT_GELU: {
-    PetscReal pdf = PetscExpReal(-0.5 * z * z) / PetscSqrtReal(2 * PETSC_PI), cdf = 0.5 * erfc(-z / PetscSqrtReal(2.0));
-    *f = z * cdf, *d = cdf + z * pdf;
-  } break;
-  }
-}
-
 /*@C
   SpdJacobianCreateMLP - the input-output Jacobian of an MLP at an input, with fixed gates
 
@@ -185,9 +162,9 @@ PetscErrorCode SpdJacobianCreateMLP(SpdMLP mlp, const PetscReal x[], MPI_Comm co
     PetscCall(SpdJacobianGemm_Private("T", "N", n, 1, in, a[j - 1], J->W[j], in, h, in, 0.0, z, PetscMax(n, 1)));
     PetscCall(PetscMalloc1(n + 1, &J->g[j]));
     for (PetscInt r = 0; r < n; r++) {
-      PetscReal f = 0, d = 0;
+      PetscReal f = 0, d = 0, d2 = 0;
       if (bias[j - 1]) z[r] += c[j - 1] * theta[boff + r0 + r];
-      SpdJacAct(act[j - 1], slope, z[r], &f, &d);
+      SpdActEval(act[j - 1], slope, z[r], &f, &d, &d2);
       J->g[j][r] = d;
       z[r]       = f;
     }

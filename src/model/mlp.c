@@ -19,7 +19,7 @@
        gradient of sum_i s_i l_i is sum_i s_i g_i = n G v, with no g_i ever formed.
    H_l is the Hessian of the loss in the output: I for MSE, diag(p) - p p^T for softmax
    cross-entropy. */
-#include <specdyn/model.h>
+#include "mlpimpl.h"
 #include <petscblaslapack.h>
 
 const char *const SpdActivations[] = { "identity", "relu", "leaky_relu", "tanh", "gelu", NULL };
@@ -155,30 +155,6 @@ static PetscErrorCode SpdGemm(const char ta[], const char tb[], PetscInt M, Pets
   PetscCall(PetscBLASIntCast(PetscMax(ldc, 1), &lc));
   PetscCallBLAS("BLASgemm", BLASgemm_(ta, tb, &m, &n, &k, &alpha, A, &la, B, &lb, &beta, C, &lc));
   PetscFunctionReturn(0);
-}
-
-/* phi, phi', phi'' of one activation at z. */
-static inline void SpdActEval(SpdActivation act, PetscReal slope, PetscReal z, PetscReal *f, PetscReal *d1, PetscReal *d2)
-{
-  switch (act) {
-  case SPD_ACT_IDENTITY:
-    *f = z, *d1 = 1, *d2 = 0;
-    break;
-  case SPD_ACT_RELU:
-    *f = z > 0 ? z : 0, *d1 = z > 0 ? 1 : 0, *d2 = 0;
-    break;
-  case SPD_ACT_LEAKY_RELU:
-    *f = z > 0 ? z : slope * z, *d1 = z > 0 ? 1 : slope, *d2 = 0;
-    break;
-  case SPD_ACT_TANH: {
-    PetscReal t = PetscTanhReal(z);
-    *f = t, *d1 = 1 - t * t, *d2 = -2 * t * (1 - t * t);
-  } break;
-  case SPD_ACT_GELU: { /* exact: z Phi(z) */
-    PetscReal pdf = PetscExpReal(-0.5 * z * z) / PetscSqrtReal(2 * PETSC_PI), cdf = 0.5 * erfc(-z / PetscSqrtReal(2.0));
-    *f = z * cdf, *d1 = cdf + z * pdf, *d2 = pdf * (2 - z * z);
-  } break;
-  }
 }
 
 /* Free the caches of the point. */

@@ -26,7 +26,8 @@ static PetscErrorCode SpdReadStrings_Private(hid_t file, const char path[], Pets
 }
 
 /* Read a 1-D int64 dataset of n entries. */
-static PetscErrorCode SpdReadInt64_Private(hid_t file, const char path[], PetscInt n, PetscInt64 **v)
+/* Read a 1-D numeric dataset of n entries as memtype (elements of `size` bytes). */
+static PetscErrorCode SpdReadNumbers_Private(hid_t file, const char path[], PetscInt n, hid_t memtype, size_t size, void **v)
 {
   hid_t    dset, space;
   hssize_t np;
@@ -35,11 +36,25 @@ static PetscErrorCode SpdReadInt64_Private(hid_t file, const char path[], PetscI
   SpdCallH5Return(dset, H5Dopen2, (file, path, H5P_DEFAULT));
   SpdCallH5Return(space, H5Dget_space, (dset));
   np = H5Sget_simple_extent_npoints(space);
-  PetscCheck(np == n, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s has %lld entries, the /tasks table %" PetscInt_FMT "; the index is damaged, rerun the job to rewrite it", path, (long long)np, n);
-  PetscCall(PetscCalloc1(n + 1, v));
-  if (n > 0) SpdCallH5(H5Dread, (dset, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, *v));
+  PetscCheck(np == n, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s has %lld entries, its table %" PetscInt_FMT "; the index is damaged, rerun the job to rewrite it", path, (long long)np, n);
+  PetscCall(PetscCalloc((size_t)(n + 1) * size, v));
+  if (n > 0) SpdCallH5(H5Dread, (dset, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, *v));
   SpdCallH5(H5Sclose, (space));
   SpdCallH5(H5Dclose, (dset));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SpdReadInt64_Private(hid_t file, const char path[], PetscInt n, PetscInt64 **v)
+{
+  PetscFunctionBegin;
+  PetscCall(SpdReadNumbers_Private(file, path, n, H5T_NATIVE_INT64, sizeof(PetscInt64), (void **)v));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SpdReadReals_Private(hid_t file, const char path[], PetscInt n, PetscReal **v)
+{
+  PetscFunctionBegin;
+  PetscCall(SpdReadNumbers_Private(file, path, n, H5T_NATIVE_DOUBLE, sizeof(PetscReal), (void **)v));
   PetscFunctionReturn(0);
 }
 
@@ -218,24 +233,6 @@ PetscErrorCode SpdExportCSV(const char results[], const char csv[])
   if (run) SpdFreeStrings_Private(n, run);
   PetscCall(PetscFree(step));
   SpdCallH5(H5Fclose, (index));
-  PetscFunctionReturn(0);
-}
-
-/* Read a 1-D float64 dataset of n entries. */
-static PetscErrorCode SpdReadReals_Private(hid_t file, const char path[], PetscInt n, PetscReal **v)
-{
-  hid_t    dset, space;
-  hssize_t np;
-
-  PetscFunctionBegin;
-  SpdCallH5Return(dset, H5Dopen2, (file, path, H5P_DEFAULT));
-  SpdCallH5Return(space, H5Dget_space, (dset));
-  np = H5Sget_simple_extent_npoints(space);
-  PetscCheck(np == n, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s has %lld entries, the /comparisons table %" PetscInt_FMT "; the index is damaged, rerun the job to rewrite it", path, (long long)np, n);
-  PetscCall(PetscCalloc1(n + 1, v));
-  if (n > 0) SpdCallH5(H5Dread, (dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *v));
-  SpdCallH5(H5Sclose, (space));
-  SpdCallH5(H5Dclose, (dset));
   PetscFunctionReturn(0);
 }
 

@@ -13,28 +13,9 @@ import json, os, sys
 import numpy as np
 
 
-def to_bf16_bits(a):
-    """Round-to-nearest-even float32 -> bfloat16 bit patterns (uint16)."""
-    u = np.ascontiguousarray(a, dtype=np.float32).view(np.uint32).astype(np.uint64)
-    rounding = ((u >> 16) & 1) + 0x7FFF
-    return ((u + rounding) >> 16).astype(np.uint16)
-
-
-def write_safetensors(path, tensors, metadata):
-    header, blobs, off = {}, [], 0
-    for name, (dtype, arr) in tensors.items():
-        data = arr.tobytes(order="C")
-        header[name] = {"dtype": dtype, "shape": list(arr.shape), "data_offsets": [off, off + len(data)]}
-        blobs.append(data)
-        off += len(data)
-    header["__metadata__"] = metadata
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)  # align data to 8 bytes, as the reference writer does
-    with open(path, "wb") as f:
-        f.write(len(h).to_bytes(8, "little"))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
+# the BF16 rounding and the hand-written safetensors writer of the demo
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+from make_demo_model import to_bf16_bits, write_safetensors  # noqa: E402
 
 
 def planted(rng, m, n, rank, noise=0.02, strength=3.0):
