@@ -10,6 +10,7 @@
    on every rank (no rank hangs: the NaN of the HDF5 case lies on the last rank at 4 ranks). */
 #include <testutil.h>
 #include <cJSON.h>
+#include "datatest.h"
 #include <math.h>
 #include <stdio.h>
 
@@ -40,27 +41,14 @@ static const char *JStr(const cJSON *c, const char key[]) { return cJSON_GetObje
 
 int main(int argc, char **argv)
 {
-  char          *text, msg[4096];
-  cJSON         *root, *c, *e;
-  size_t         len;
-  FILE          *fp;
+  char           msg[4096];
+  cJSON         *root = NULL, *c, *e;
   PetscErrorCode ierr;
   SpdData        D;
   PetscInt       ncases = 0;
 
   PetscCall(SpdInitialize(&argc, &argv, NULL, help));
-  PetscCheck(argc >= 2, PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "usage: data_errors CASES.json");
-  fp = fopen(argv[1], "rb");
-  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open %s (run gen_data.py first)", argv[1]);
-  fseek(fp, 0, SEEK_END);
-  len = (size_t)ftell(fp);
-  fseek(fp, 0, SEEK_SET);
-  PetscCall(PetscMalloc1(len + 1, &text));
-  PetscCheck(fread(text, 1, len, fp) == len, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "short read of %s", argv[1]);
-  text[len] = 0;
-  fclose(fp);
-  root = cJSON_Parse(text);
-  PetscCheck(root, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s is not JSON", argv[1]);
+  PetscCall(DataTestLoadCases(argc, argv, "data_errors", &root));
 
   cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(root, "errors"))
   {
@@ -125,7 +113,6 @@ int main(int argc, char **argv)
   }
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "data_errors: %" PetscInt_FMT " bad inputs checked\n", ncases));
   cJSON_Delete(root);
-  PetscCall(PetscFree(text));
   PetscCall(SpdTestReport());
   PetscCall(SpdFinalize());
   return 0;

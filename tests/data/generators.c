@@ -15,6 +15,7 @@
      inputs are unchanged and var(signal) / var(noise) ~ snr, noise uncorrelated with x. */
 #include <testutil.h>
 #include <cJSON.h>
+#include "datatest.h"
 #include <math.h>
 #include <stdio.h>
 
@@ -236,29 +237,14 @@ static PetscErrorCode Teacher(const cJSON *g)
 
 int main(int argc, char **argv)
 {
-  char  *text;
-  cJSON *root, *gen;
-  size_t len;
-  FILE  *fp;
+  cJSON *root = NULL, *gen;
 
   PetscCall(SpdInitialize(&argc, &argv, NULL, help));
-  PetscCheck(argc >= 2, PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "usage: data_generators CASES.json");
-  fp = fopen(argv[1], "rb");
-  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open %s (run gen_data.py first)", argv[1]);
-  fseek(fp, 0, SEEK_END);
-  len = (size_t)ftell(fp);
-  fseek(fp, 0, SEEK_SET);
-  PetscCall(PetscMalloc1(len + 1, &text));
-  PetscCheck(fread(text, 1, len, fp) == len, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "short read of %s", argv[1]);
-  text[len] = 0;
-  fclose(fp);
-  root = cJSON_Parse(text);
-  PetscCheck(root, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s is not JSON", argv[1]);
+  PetscCall(DataTestLoadCases(argc, argv, "data_generators", &root));
   gen = cJSON_GetObjectItemCaseSensitive(root, "generators");
   PetscCall(Mixture(cJSON_GetObjectItemCaseSensitive(gen, "mixture")));
   PetscCall(Teacher(cJSON_GetObjectItemCaseSensitive(gen, "teacher")));
   cJSON_Delete(root);
-  PetscCall(PetscFree(text));
   PetscCall(SpdTestReport());
   PetscCall(SpdFinalize());
   return 0;

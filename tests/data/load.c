@@ -11,6 +11,7 @@
    checks run at 1, 2 and 4 ranks. */
 #include <testutil.h>
 #include <cJSON.h>
+#include "datatest.h"
 #include <math.h>
 #include <stdio.h>
 
@@ -107,26 +108,12 @@ static PetscErrorCode CheckData(SpdData D, const cJSON *c, const char what[])
 
 int main(int argc, char **argv)
 {
-  char      *text;
-  cJSON     *root, *c;
-  size_t     len;
-  FILE      *fp;
+  cJSON     *root  = NULL, *c;
   PetscInt   nreal = 0, ncases = 0;
   const char batches[2][8] = { "", "2" };
 
   PetscCall(SpdInitialize(&argc, &argv, NULL, help));
-  PetscCheck(argc >= 2, PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "usage: data_load CASES.json");
-  fp = fopen(argv[1], "rb");
-  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open %s (run gen_data.py first)", argv[1]);
-  fseek(fp, 0, SEEK_END);
-  len = (size_t)ftell(fp);
-  fseek(fp, 0, SEEK_SET);
-  PetscCall(PetscMalloc1(len + 1, &text));
-  PetscCheck(fread(text, 1, len, fp) == len, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "short read of %s", argv[1]);
-  text[len] = 0;
-  fclose(fp);
-  root = cJSON_Parse(text);
-  PetscCheck(root, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s is not JSON", argv[1]);
+  PetscCall(DataTestLoadCases(argc, argv, "data_load", &root));
 
   cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(root, "load"))
   {
@@ -154,7 +141,6 @@ int main(int argc, char **argv)
   }
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "data_load: %" PetscInt_FMT " loads checked (%" PetscInt_FMT " of real Fashion-MNIST files)\n", ncases, nreal));
   cJSON_Delete(root);
-  PetscCall(PetscFree(text));
   PetscCall(SpdTestReport());
   PetscCall(SpdFinalize());
   return 0;
