@@ -16,28 +16,38 @@
 #include <specdyn/analysis.h>
 #include <time.h>
 
-/* The job's data, split over comm. */
-static PetscErrorCode SpdJobDataLoad(SpdJob job, MPI_Comm comm, SpdData *data)
+/*@C
+  SpdJobDataLoad - the job's data (job key data:), split over comm
+
+  Collective
+
+  Input Parameters:
++ job  - the job
+. comm - the ranks sharing the samples (PETSC_COMM_SELF: every rank holds them all)
+- nmax - the first nmax samples (0: data.n, or all of a file)
+@*/
+PetscErrorCode SpdJobDataLoad(SpdJob job, MPI_Comm comm, PetscInt nmax, SpdData *data)
 {
   const SpdJobData *d = &job->data;
+  PetscInt          n = nmax > 0 ? nmax : d->n;
 
   PetscFunctionBegin;
   switch (d->source) {
   case SPD_DATA_HDF5:
-    PetscCall(SpdDataLoadHDF5(comm, d->path, d->x, d->y, d->n, data));
+    PetscCall(SpdDataLoadHDF5(comm, d->path, d->x, d->y, n, data));
     break;
   case SPD_DATA_IDX:
   case SPD_DATA_FASHION_MNIST:
-    PetscCall(SpdDataLoadIDX(comm, d->images, d->labels, d->n, data));
+    PetscCall(SpdDataLoadIDX(comm, d->images, d->labels, n, data));
     break;
   case SPD_DATA_GAUSSIAN_MIXTURE:
-    PetscCall(SpdDataGaussianMixture(comm, d->n, d->d, d->classes, d->snr, d->seed, data));
+    PetscCall(SpdDataGaussianMixture(comm, n, d->d, d->classes, d->snr, d->seed, data));
     break;
   case SPD_DATA_TEACHER_STUDENT:
-    PetscCall(SpdDataTeacherStudent(comm, d->n, d->d, d->outputs, d->snr, d->seed, data));
+    PetscCall(SpdDataTeacherStudent(comm, n, d->d, d->outputs, d->snr, d->seed, data));
     break;
   default:
-    SETERRQ(comm, PETSC_ERR_USER_INPUT, "The job has no data: section; curvature needs samples");
+    SETERRQ(comm, PETSC_ERR_USER_INPUT, "The job has no data: section; curvature and jacobian analyses need samples");
   }
   PetscFunctionReturn(0);
 }
@@ -287,7 +297,7 @@ static PetscErrorCode SpdCurvatureRunTask_Private(SpdPlan plan, const SpdTask *t
   r.trace = r.trace_stderr = r.bulk_edge = r.grad_frac = r.update_frac = r.disp_frac = NAN;
   r.outliers                                                                         = -1;
   PetscCallMPI(MPI_Comm_size(comm, &size));
-  PetscCall(SpdJobDataLoad(job, comm, &c->data));
+  PetscCall(SpdJobDataLoad(job, comm, 0, &c->data));
   PetscCall(SpdMLPCreateFromCheckpoint(plan->readers[task->checkpoint], comm, &job->model, &c->mlp));
   PetscCall(SpdMLPSetPoint(c->mlp, c->data));
   r.classes = c->data->nclasses;

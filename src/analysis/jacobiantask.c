@@ -99,31 +99,14 @@ static PetscErrorCode SpdJacobianRunTask_Private(SpdPlan plan, const SpdTask *ta
 {
   SpdJob                     job = plan->job;
   const SpdJacobianSettings *js  = &job->jacobian;
-  const SpdJobData          *d   = &job->data;
   PetscInt                   L, k, n, nd, wmin;
   const PetscInt            *w;
   PetscMPIInt                size;
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_size(comm, &size));
-  /* the points x: the first `inputs` samples, on every rank */
-  switch (d->source) {
-  case SPD_DATA_HDF5:
-    PetscCall(SpdDataLoadHDF5(PETSC_COMM_SELF, d->path, d->x, d->y, js->inputs, &c->data));
-    break;
-  case SPD_DATA_IDX:
-  case SPD_DATA_FASHION_MNIST:
-    PetscCall(SpdDataLoadIDX(PETSC_COMM_SELF, d->images, d->labels, js->inputs, &c->data));
-    break;
-  case SPD_DATA_GAUSSIAN_MIXTURE:
-    PetscCall(SpdDataGaussianMixture(PETSC_COMM_SELF, js->inputs, d->d, d->classes, d->snr, d->seed, &c->data));
-    break;
-  case SPD_DATA_TEACHER_STUDENT:
-    PetscCall(SpdDataTeacherStudent(PETSC_COMM_SELF, js->inputs, d->d, d->outputs, d->snr, d->seed, &c->data));
-    break;
-  default:
-    SETERRQ(comm, PETSC_ERR_USER_INPUT, "jacobian: needs a data: section");
-  }
+  /* the points x: the first `inputs` samples, on every rank (they are few and small) */
+  PetscCall(SpdJobDataLoad(job, PETSC_COMM_SELF, js->inputs, &c->data));
   PetscCall(SpdMLPCreateFromCheckpoint(plan->readers[task->checkpoint], comm, &job->model, &c->mlp));
   PetscCall(SpdMLPGetArchitecture(c->mlp, &L, &w, NULL, NULL, NULL, NULL, NULL));
   PetscCheck(c->data->d == w[0], comm, PETSC_ERR_ARG_SIZ, "The data %s have %" PetscInt_FMT " features but the model of %s takes %" PetscInt_FMT " inputs", c->data->name, c->data->d, plan->job->checkpoints[task->checkpoint].path, w[0]);

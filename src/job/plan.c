@@ -313,6 +313,32 @@ static int PlanCompareTasks(const void *a, const void *b)
   return (x->checkpoint > y->checkpoint) - (x->checkpoint < y->checkpoint);
 }
 
+/* The architecture of checkpoint c's MLP (metadata only): layer count, widths and the
+   parameter count. A model that does not fit the checkpoint becomes the checkpoint's
+   error (*ok false) and the study goes on. */
+static PetscErrorCode PlanResolveModel(SpdPlan plan, PetscInt c, SpdMLPSpec *spec, PetscInt *L, PetscInt width[], PetscInt *P, PetscBool *ok)
+{
+  PetscErrorCode ierr;
+  char           msg[1024];
+
+  PetscFunctionBegin;
+  PetscCall(SpdErrorCapturePush(msg, sizeof(msg)));
+  ierr = SpdMLPResolve(plan->readers[c], &plan->job->model, spec, L, width);
+  PetscCall(SpdErrorCapturePop());
+  *ok = ierr ? PETSC_FALSE : PETSC_TRUE;
+  if (ierr) {
+    if (!plan->errors[c]) {
+      char full[1100];
+      PetscCall(PetscSNPrintf(full, sizeof(full), "model: %s", msg));
+      PetscCall(PetscStrallocpy(full, &plan->errors[c]));
+    }
+    PetscFunctionReturn(0);
+  }
+  *P = 0;
+  for (PetscInt l = 0; l < *L; l++) *P += width[l + 1] * width[l] + (spec->bias[l][0] ? width[l + 1] : 0);
+  PetscFunctionReturn(0);
+}
+
 /* Curvature tasks of checkpoint c: one per operator and block (the whole model, each
    layer). The architecture is resolved from metadata; a model that does not fit the
    checkpoint is recorded as the checkpoint's error and the study goes on. */
@@ -323,23 +349,12 @@ static PetscErrorCode PlanAddCurvature(SpdPlan plan, PetscInt *cap, PetscInt c)
   SpdMLPSpec                  spec;
   PetscInt                    L, width[SPD_MLP_MAX_LAYERS + 1], P = 0, wsum = 0, n = job->data.n ? job->data.n : 10000;
   PetscInt                    psize[SPD_MLP_MAX_LAYERS];
-  PetscErrorCode              ierr;
-  char                        msg[1024];
+  PetscBool                   ok;
 
   PetscFunctionBegin;
-  PetscCall(SpdErrorCapturePush(msg, sizeof(msg)));
-  ierr = SpdMLPResolve(plan->readers[c], &job->model, &spec, &L, width);
-  PetscCall(SpdErrorCapturePop());
-  if (ierr) {
-    char full[1100];
-    PetscCall(PetscSNPrintf(full, sizeof(full), "model: %s", msg));
-    PetscCall(PetscStrallocpy(full, &plan->errors[c]));
-    PetscFunctionReturn(0);
-  }
-  for (PetscInt l = 0; l < L; l++) {
-    psize[l] = width[l + 1] * width[l] + (spec.bias[l][0] ? width[l + 1] : 0);
-    P += psize[l];
-  }
+  PetscCall(PlanResolveModel(plan, c, &spec, &L, width, &P, &ok));
+  if (!ok) PetscFunctionReturn(0);
+  for (PetscInt l = 0; l < L; l++) psize[l] = width[l + 1] * width[l] + (spec.bias[l][0] ? width[l + 1] : 0);
   for (PetscInt l = 0; l <= L; l++) wsum += width[l];
   for (PetscInt op = 0; op < 3; op++) {
     if (!k->op[op]) continue;
@@ -389,23 +404,13 @@ static PetscErrorCode PlanAddJacobian(SpdPlan plan, PetscInt *cap, PetscInt c)
   const SpdJacobianSettings *j   = &job->jacobian;
   SpdMLPSpec                 spec;
   PetscInt                   L, width[SPD_MLP_MAX_LAYERS + 1], P = 0, wmax = 0;
-  PetscErrorCode             ierr;
-  char                       msg[1024], buf[2 * PETSC_MAX_PATH_LEN + 1024];
+  PetscBool                  ok;
+  char                       buf[2 * PETSC_MAX_PATH_LEN + 1024];
   SpdTask                   *t;
 
   PetscFunctionBegin;
-  PetscCall(SpdErrorCapturePush(msg, sizeof(msg)));
-  ierr = SpdMLPResolve(plan->readers[c], &job->model, &spec, &L, width);
-  PetscCall(SpdErrorCapturePop());
-  if (ierr) {
-    if (!plan->errors[c]) {
-      char full[1100];
-      PetscCall(PetscSNPrintf(full, sizeof(full), "model: %s", msg));
-      PetscCall(PetscStrallocpy(full, &plan->errors[c]));
-    }
-    PetscFunctionReturn(0);
-  }
-  for (PetscInt l = 0; l < L; l++) P += width[l + 1] * width[l] + (spec.bias[l][0] ? width[l + 1] : 0);
+  PetscCall(PlanResolveModel(plan, c, &spec, &L, width, &P, &ok));
+  if (!ok) PetscFunctionReturn(0);
   for (PetscInt l = 0; l <= L; l++) wmax = PetscMax(wmax, width[l]);
   PetscCall(PlanAddTask(plan, cap, &t));
   t->checkpoint   = c;

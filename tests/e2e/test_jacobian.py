@@ -86,10 +86,8 @@ for np_ in (1, 2):
                 cs = f["spectra/cosines"][()].reshape(N, 3, k)
                 for i, x in enumerate(X):
                     J, g = partials(x)
-                    full = J[2]
-                    for l in (1, 2):  # J_(3:l+1) = W_3 G_2 ... ; at l = 3 there is no upper part
+                    for l in (1, 2):  # J_(3:1) = J_(3:l+1) G_l J_(l:1); at l = 3 there is no upper part
                         upper = Ws[2] if l == 2 else Ws[2] @ np.diag(g[1]) @ Ws[1]
-                        # the upper product includes the gate G_l between the parts? J = upper G_l J_(l:1)
                         Vu = np.linalg.svd(upper)[2][:k].T
                         Ul = np.linalg.svd(J[l - 1])[0][:, :k]
                         ref_c = np.sort(np.cos(scipy.linalg.subspace_angles(Vu, Ul)))[::-1]
