@@ -7,7 +7,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OPENBLAS_NUM_THREADS=1
 
-.PHONY: all deps build test demo bench sanitize fuzz fuzz-check format clean
+.PHONY: all deps build test demo bench sanitize fuzz fuzz-check format clean build64
 
 all: build
 
@@ -28,6 +28,15 @@ demo: build
 
 bench: build
 	bash bench/run.sh $(BUILD)
+
+# The 64-bit-index build (PetscInt = int64: Debian's libpetsc64-real-dev/libslepc64-real-dev,
+# so operators may have more than 2^31 - 1 rows): every target built, then the index-width
+# test (tests/petsc64) and the solver, source and metrics tests (~1 min after the build).
+BUILD64 ?= build-64
+build64: deps
+	cmake -S . -B $(BUILD64) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSPD_PETSC64=ON $(CMAKE_FLAGS)
+	cmake --build $(BUILD64) -j $(JOBS)
+	cd $(BUILD64) && ctest --output-on-failure -j $(JOBS) -L 'petsc64|solver|source|metrics' $(CTEST_FLAGS)
 
 # The test suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 sanitize: deps

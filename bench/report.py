@@ -403,6 +403,30 @@ if js and jp:
                      f"({', '.join(d['copy_gbs'] for d in jc)} GB/s); read-only kernel {max(float(d['read_gbs']) for d in jc):.2f} GB/s" + extra
                      + f"; SciPy's products: {pp * nbytes / tp / 1e9:.2f} GB/s; load {loads('jac.copy')}"])
 
+# ---- row 8: Lyapunov exponents of a Gaussian product ----------------------------------
+ls_, lp = result("lyap.spd"), results_all("lyap.peer")
+if ls_ and lp:
+    from scipy.special import digamma
+
+    d, L, k = int(ls_["d"]), int(ls_["depth"]), int(ls_["k"])
+    i = np.arange(1, k + 1)
+    newman = -0.5 * np.log(d) + 0.5 * (np.log(2) + digamma((d - i + 1) / 2))  # s = 1/sqrt(d)
+
+    def dev(f):
+        lam = sigma(f)[:k]
+        return float(np.max(np.abs(lam - newman)))
+
+    ts = float(ls_["time"])
+    peers = {p["variant"]: p for p in lp}
+    best = min(peers.values(), key=lambda p: float(p["time"]))
+    tp = float(best["time"])
+    vtxt = "; ".join(f"NumPy {v}: {float(p['time']):.2f} s, max \\|λ_i − Newman\\| = {dev('lyap.peer.f64.' + v):.1e}" for v, p in peers.items())
+    rows.append([f"8. {k} Lyapunov exponents of {L} Gaussian {d}×{d} factors (N(0, 1/d)), SpdJacobianLyapunov vs NumPy dense GEMMs",
+                 f"{ts:.2f} s", f"{tp:.2f} s (NumPy {best['variant']})", f"{ts / tp:.3f}", "— (report)",
+                 f"specdyn max \\|λ_i − Newman\\| = {dev('lyap.spd.f64'):.1e} (λ_i = log s + ½[log 2 + ψ((d−i+1)/2)], i ≤ {k}); {vtxt}; "
+                 f"drawing the factors (not in the times): specdyn {float(ls_['create']):.1f} s, NumPy {float(best['gen']):.1f} s; "
+                 f"load {loads('lyap.spd')} / {loads('lyap.peer')}"])
+
 # ---- output -------------------------------------------------------------------------
 print("# specdyn benchmark results\n")
 print("Written by `make bench` (bench/run.sh → bench/report.py); bench/README.md explains each row.")

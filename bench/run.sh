@@ -5,7 +5,9 @@
 #   BUILD                 the CMake build folder (default: build)
 #   SPD_BENCH_DATA        where generated inputs live (default: bench/data, gitignored;
 #                         reused when present, ~3.3 GB; row 7 adds 4 GB)
-#   SPD_BENCH_ROWS        rows to run, e.g. "1 3" (default: "1 2 3 4 5 6 7")
+#   SPD_BENCH_ROWS        rows to run, e.g. "1 3" (default: "1 2 3 4 5 6 7 8")
+#   SPD_BENCH_LYAP_FULL   1: row 8 at width 2048 (the issue's size; ~10 min, the NumPy side
+#                         dominates), else width 1024 (~2 min)
 #   SPD_BENCH_NP          ranks of the specdyn side = threads of the peer (default: 2)
 #
 # Writes bench/results.md (the table) and prints it; raw logs, -log_view output and the
@@ -16,7 +18,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${1:-build}
 case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
 DATA=${SPD_BENCH_DATA:-$ROOT/bench/data}
-ROWS=${SPD_BENCH_ROWS:-1 2 3 4 5 6 7}
+ROWS=${SPD_BENCH_ROWS:-1 2 3 4 5 6 7 8}
 NP=${SPD_BENCH_NP:-2}
 BIN="$BUILD/bench"
 OUT="$BUILD/bench/out"
@@ -192,6 +194,17 @@ if has_row 7; then
   run jac.copy "${SPD[@]}" "$BIN/bench_matvec" -m 1024 -n 1024 -products 1 -rounds 3
   run jac.peer "${NOENV[@]}" OPENBLAS_NUM_THREADS="$NP" "$PY" "$ROOT/bench/jacobian_bench.py" peer "$DATA" "$OUT"
   rm -rf "$OUT/jacobian.results"
+fi
+
+if has_row 8; then
+  LD=1024
+  [[ ${SPD_BENCH_LYAP_FULL:-0} == 1 ]] && LD=2048
+  say "row 8: 32 Lyapunov exponents of 64 Gaussian ${LD}x${LD} factors: SpdJacobianLyapunov ($NP ranks) vs NumPy dense GEMMs + SVD / + QR ($NP threads)"
+  # the factors are stored (-jacobian_gaussian_store_max), so that neither side's time
+  # includes drawing them (both report that apart)
+  rm -f "$OUT"/lyap.*
+  run lyap.spd "${SPD[@]}" "$BIN/bench_lyapunov" -d "$LD" -depth 64 -k 32 -out "$OUT/lyap.spd.f64" -jacobian_gaussian_store_max 300000000
+  run lyap.peer "${NOENV[@]}" OPENBLAS_NUM_THREADS="$NP" "$PY" "$ROOT/bench/lyapunov_peer.py" "$LD" 64 32 --out "$OUT/lyap.peer.f64"
 fi
 
 echo "load average at end: $(load); whole run $(awk -v a="$START" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.0f", b-a}') s" | tee -a "$OUT/env.txt"

@@ -7,8 +7,10 @@
 #include <specdyn/eig.h>
 #include <specdyn/data.h>
 #include <specdyn/model.h>
+#include <specdyn/train.h>
 #include <specdyn/jacobian.h>
 #include <specdyn/metrics.h>
+#include <specdyn/alignment.h>
 #include <specdyn/job.h>
 #include <specdyn/store.h>
 #include <specdyn/compare.h>

@@ -11,6 +11,9 @@ PKGS=(
   # MPI, PETSc/SLEPc, ScaLAPACK, parallel HDF5
   openmpi-bin libopenmpi-dev petsc-dev slepc-dev
   libhdf5-openmpi-dev hdf5-tools libscalapack-openmpi-dev
+  # the 64-bit-index PETSc/SLEPc of `make build64` (-DSPD_PETSC64=ON); their own alternatives
+  # (petsc64, slepc64: PETSc64.pc, SLEPc64.pc), so PETSc.pc stays the 32-bit build
+  libpetsc64-real-dev libslepc64-real-dev
   # OpenBLAS replaces the reference BLAS through Debian's alternatives (FACTS.md)
   libopenblas0-pthread libopenblas-pthread-dev
   # parsers
@@ -19,6 +22,8 @@ PKGS=(
   slurmctld slurmd slurm-client munge
   # independent references for tests and benchmarks (run with /usr/bin/python3)
   python3 python3-numpy python3-scipy python3-h5py python3-matplotlib python3-torch
+  # real 8x8 digits (sklearn.datasets.load_digits) for the training-Jacobian reproduction test
+  python3-sklearn
   # real data for the data-layer tests (gzipped IDX under /usr/share/datasets/fashion-mnist)
   dataset-fashion-mnist
 )

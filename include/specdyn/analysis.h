@@ -28,6 +28,55 @@ PETSC_EXTERN PetscErrorCode SpdJobDataLoad(SpdJob, MPI_Comm, PetscInt nmax, SpdD
 PETSC_EXTERN PetscErrorCode SpdCurvatureRunTask(SpdPlan, const SpdTask *, MPI_Comm, SpdStore, PetscInt *nprod);
 /* The input-output Jacobian analysis of one task (job key jacobian:). Collective on comm. */
 PETSC_EXTERN PetscErrorCode SpdJacobianRunTask(SpdPlan, const SpdTask *, MPI_Comm, SpdStore, PetscInt *nprod);
+/* Train the runs of a training job (job keys train:, sweep:) into <output>/<run>/, on
+   groups of ranks; `only` >= 0 trains that run only (a SLURM array task). Runs that fail
+   are counted and reported; the others finish. Writes <output>/study.yaml (a job that
+   analyses the runs' weight dynamics). Collective. */
+PETSC_EXTERN PetscErrorCode SpdTrainJob(SpdJob, MPI_Comm, PetscInt only, PetscInt *ndone, PetscInt *nfailed, SpdRunStatus *);
+/* The training-Jacobian analysis of the run of `trainer` (at t = 0, theta_0) into the
+   HDF5 file `path` (docs/training.md): top/bottom singular triplets of J_T with
+   residuals and cosines u_i.v_i, the SLQ density of sigma with the sizes of the chaotic
+   (sigma > 1 + eps), bulk and stable (sigma < 1 - eps) regions and their uncertainty,
+   the same for the parameter-function Jacobian at theta_T on `train`, and perturbation
+   experiments (output change in distribution on `test` and on white noise). Collective. */
+PETSC_EXTERN PetscErrorCode SpdTrainingJacobianAnalyze(SpdTrainer, const SpdTrainJacSettings *, SpdData train, SpdData test, const char path[]);
 /* Run every task of the plan not yet stored, then (unless the plan is a slice or the run
    was stopped) the comparisons not yet stored, and write the index. Collective. */
 PETSC_EXTERN PetscErrorCode SpdRun(SpdPlan, SpdStore, SpdRunSummary *, SpdRunStatus *);
+
+/* ---- representational alignment across an ensemble (src/analysis/ensemble.c) ----
+   For each (snr, n) of a grid, M members are trained on teacher-student data with the
+   same teacher and inputs and independent label noise; the pairwise alignment of their
+   layers' representations on common probe inputs (SpdAlignmentCompute) and their test
+   error on noiseless fresh data are written to an HDF5 file (docs/alignment.md). */
+#include <specdyn/train.h>
+#include <specdyn/alignment.h>
+
+#define SPD_ENSEMBLE_MAX_GRID 32
+typedef struct {
+  PetscInt       nsnr; /* grid of signal-to-noise ratios (<= 0: noiseless targets) */
+  PetscReal      snr[SPD_ENSEMBLE_MAX_GRID];
+  PetscInt       nn; /* grid of training-set sizes */
+  PetscInt       n[SPD_ENSEMBLE_MAX_GRID];
+  PetscInt       members; /* M >= 2 */
+  PetscInt       d, c; /* input and output dimension of the teacher */
+  PetscInt       width, depth; /* the students: depth hidden layers of `width` units */
+  SpdActivation  act; /* of every hidden layer */
+  PetscBool      bias;
+  SpdTrainConfig train; /* optimizer, steps, initialization (train.param, train.seed) */
+  PetscBool      same_init; /* members start from one theta_0 (train.seed); else from hash(train.seed, m) */
+  PetscInt       nprobe; /* common probe inputs the representations are taken on (>= 2) */
+  PetscInt       ntest; /* noiseless test samples of the test error */
+  PetscInt64     data_seed; /* teacher, training inputs, probe and test inputs */
+  PetscInt64     noise_seed; /* member m's label noise comes from hash(noise_seed, m) */
+  PetscReal      svcca_var; /* SVCCA variance fraction (default 0.99) */
+  PetscInt       svcca_k; /* SVCCA components (> 0 overrides svcca_var) */
+} SpdEnsembleConfig;
+
+/* Defaults: snr {0.1, 1, 10}, n {64, 256}, 3 members, d 10, c 5, width 16, depth 1,
+   identity activation, bias, SpdTrainConfigDefaults (full-batch GD, lr 0.1, 100 steps),
+   same_init, 256 probes, 1024 test samples, seeds 0 and 1, SVCCA 0.99. Not collective. */
+PETSC_EXTERN PetscErrorCode SpdEnsembleConfigDefaults(SpdEnsembleConfig *);
+/* Run the whole grid on comm (samples split over its ranks) and write out_path (rank 0,
+   serial HDF5, through out_path.tmp and a rename). Collective. */
+PETSC_EXTERN PetscErrorCode SpdEnsembleAlignmentRun(MPI_Comm, const SpdEnsembleConfig *, const char out_path[]);

@@ -45,4 +45,25 @@ PETSC_EXTERN PetscErrorCode SpdDataGaussianMixture(MPI_Comm, PetscInt n, PetscIn
    random teacher T (c x d, N(0,1) entries, from seed) and Gaussian noise scaled so that
    Var(signal)/Var(noise) = snr (snr <= 0: no noise). Collective. */
 PETSC_EXTERN PetscErrorCode SpdDataTeacherStudent(MPI_Comm, PetscInt n, PetscInt d, PetscInt c, PetscReal snr, PetscInt64 seed, SpdData *);
+/* Teacher-student data whose label noise comes from its own seed: the teacher and the
+   inputs from `seed` (identical to SpdDataTeacherStudent(seed) when noise_seed == seed),
+   the noise e_i from the stream (noise_seed, i). Ensembles trained on independently
+   noised copies of one training set use one seed and different noise seeds. Collective. */
+PETSC_EXTERN PetscErrorCode SpdDataTeacherStudentNoise(MPI_Comm, PetscInt n, PetscInt d, PetscInt c, PetscReal snr, PetscInt64 seed, PetscInt64 noise_seed, SpdData *);
+/* The samples with global indices gidx[0..m) (strictly increasing, in [0, n)): each rank
+   keeps those inside its own block, copied, in the order given; the subset has n = m
+   samples and its own contiguous numbering (start = number of selected samples on lower
+   ranks). No communication beyond one scan. Minibatches and "subsets of n samples" use
+   it. Collective. */
+PETSC_EXTERN PetscErrorCode SpdDataSubset(SpdData, PetscInt m, const PetscInt gidx[], SpdData *);
+/* Label corruption for classification data, in place: sample i (global index) is chosen
+   with probability `fraction` by the stream (seed, i) and its label replaced by a
+   uniformly drawn label from [0, nclasses) different from the true one (fraction = 1:
+   every label wrong; random_labels: every label replaced by a uniform draw, which may
+   equal the true one). The same for any number of ranks. Errors on regression data. */
+PETSC_EXTERN PetscErrorCode SpdDataCorruptLabels(SpdData, PetscReal fraction, PetscBool random_labels, PetscInt64 seed);
+/* Far out-of-distribution inputs: n samples of white noise x ~ N(0, I_d) from the streams
+   (seed, i), with targets shaped like `like`'s (labels 0, or zero vectors) so a model
+   built for `like` evaluates them. Collective. */
+PETSC_EXTERN PetscErrorCode SpdDataWhiteNoise(SpdData like, PetscInt n, PetscInt64 seed, SpdData *);
 PETSC_EXTERN PetscErrorCode SpdDataDestroy(SpdData *);

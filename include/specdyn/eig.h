@@ -62,7 +62,10 @@ typedef struct {
   PetscInt   nprobe, nsteps, ngrid;
   PetscReal  sigma;
   PetscReal *grid, *density, *nodes, *weights;
-  PetscInt   nprod;
+  PetscReal *alpha, *beta; /* each probe's Lanczos tridiagonal (probe-major, nsteps each; beta[j]
+                              couples steps j and j+1), for quadratures of fewer steps */
+  PetscInt *steps; /* Lanczos steps taken per probe (< nsteps when the space became invariant) */
+  PetscInt  nprod;
 } SpdDensity;
 PETSC_EXTERN PetscErrorCode SpdDensitySLQ(Mat A, PetscInt nprobe, PetscInt nsteps, PetscInt64 seed, PetscInt ngrid, PetscReal sigma, SpdDensity *);
 PETSC_EXTERN PetscErrorCode SpdDensityDestroy(SpdDensity *);

@@ -113,6 +113,60 @@ typedef struct {
   PetscInt64 seed;
 } SpdJacobianSettings;
 
+/* Training runs (job keys `train:`, `sweep:`, `training_jacobian:`; docs/training.md).
+   The architecture comes from `model:` (widths, activation, bias, loss,
+   parameterization), the samples from `data:`. */
+#define SPD_SWEEP_MAX 32
+typedef enum { SPD_SWEEP_SEED,
+  SPD_SWEEP_WEIGHT_DECAY,
+  SPD_SWEEP_LABEL_NOISE,
+  SPD_SWEEP_N,
+  SPD_SWEEP_SNR,
+  SPD_SWEEP_WIDTH,
+  SPD_SWEEP_LR,
+  SPD_SWEEP_BATCH,
+  SPD_SWEEP_NKEYS } SpdSweepKey;
+PETSC_EXTERN const char *const SpdSweepKeys[]; /* "seed", "weight_decay", "label_noise", "n", "snr", "width", "lr", "batch", NULL */
+
+typedef struct {
+  PetscBool      enabled; /* the job has a train: section */
+  SpdTrainConfig cfg;
+  PetscReal      label_noise; /* fraction of corrupted labels */
+  PetscBool      random_labels;
+  PetscInt       nwidths; /* model.widths: w_0 (input; 0 = from the data) .. w_L */
+  PetscInt       widths[SPD_MLP_MAX_LAYERS + 1];
+  PetscBool      bias; /* model.bias (default true) */
+  PetscInt       test_n; /* data.test_n: held-out samples evaluated at evaluations (0: none) */
+  PetscInt       nsweep[SPD_SWEEP_NKEYS]; /* values per swept key (0: not swept) */
+  PetscReal      sweep[SPD_SWEEP_NKEYS][SPD_SWEEP_MAX];
+} SpdTrainSettings;
+
+/* The training-Jacobian analysis of each run (job key `training_jacobian:`). */
+typedef struct {
+  PetscBool   enabled;
+  PetscInt    top, bottom; /* singular triplets */
+  PetscInt    density_probes, density_steps, density_grid; /* SLQ on J^T J (0 probes: none) */
+  PetscReal   epsilon; /* bulk: |sigma - 1| <= epsilon */
+  PetscInt    every; /* iterates kept every this many steps (1: all) */
+  PetscBool   function_jacobian; /* the same analyses for d f(X) / d theta at theta_T */
+  SpdFullMode full; /* dense J_T (P products) and all its singular triplets (ScaLAPACK) */
+  PetscInt    full_max; /* auto: dense when P <= full_max (default 2048) */
+  PetscInt    perturb; /* perturbation experiments: directions per region (0: none) */
+  PetscReal   perturb_scale; /* ||delta theta_0|| of a perturbation */
+  PetscInt    ood; /* white-noise inputs for the out-of-distribution change */
+  PetscInt64  seed;
+} SpdTrainJacSettings;
+
+/* One run of a training job after the sweep is expanded. */
+typedef struct {
+  char           name[128]; /* "run" or "seed=1,weight_decay=0.0001", ... */
+  SpdTrainConfig cfg;
+  PetscReal      label_noise;
+  PetscInt       n; /* samples (0: all of the source) */
+  PetscReal      snr;
+  PetscInt       width; /* hidden width override (0: model.widths) */
+} SpdTrainRun;
+
 typedef struct _p_SpdJob *SpdJob;
 struct _p_SpdJob {
   MPI_Comm             comm;
@@ -133,12 +187,17 @@ struct _p_SpdJob {
   SpdJobData           data;
   SpdCurvatureSettings curvature;
   SpdJacobianSettings  jacobian;
+  SpdTrainSettings     train;
+  SpdTrainJacSettings  trainjac;
   char                *petsc_options; /* options from the job file, inserted below the command line */
   PetscInt64           memory_per_rank; /* bytes; default 2 GiB                                   */
   PetscInt             ranks_per_task; /* 0: chosen per task by the planner                       */
   char                 output[PETSC_MAX_PATH_LEN]; /* results folder ("" : <job name>.results)     */
 };
 
+/* The runs of a training job: the cartesian product of the swept values (in the order
+   of SpdSweepKeys, the last key varying fastest), or the one run. *runs is allocated. */
+PETSC_EXTERN PetscErrorCode SpdJobTrainRuns(SpdJob, PetscInt *nruns, SpdTrainRun **runs);
 /* Collective: rank 0 reads the file, every rank parses the same text. */
 PETSC_EXTERN PetscErrorCode SpdJobLoad(MPI_Comm, const char path[], SpdJob *);
 /* Same from text (tests); `origin` names the text in messages, `dir` resolves paths. */

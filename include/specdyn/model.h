@@ -48,6 +48,8 @@ PETSC_EXTERN PetscErrorCode SpdMLPSetMultipliers(SpdMLP, const PetscReal a[], co
 /* Leaky ReLU slope for negative inputs (default 0.01, PyTorch's). */
 PETSC_EXTERN PetscErrorCode SpdMLPSetLeakySlope(SpdMLP, PetscReal);
 PETSC_EXTERN PetscErrorCode SpdMLPGetNumParameters(SpdMLP, PetscInt *);
+/* The communicator the model is replicated on. */
+PETSC_EXTERN PetscErrorCode SpdMLPGetComm(SpdMLP, MPI_Comm *);
 /* Offsets into theta of layer l's weights and bias (-1 when none), and their sizes. */
 PETSC_EXTERN PetscErrorCode SpdMLPGetLayerBlock(SpdMLP, PetscInt l, PetscInt *woff, PetscInt *wsize, PetscInt *boff, PetscInt *bsize);
 /* The architecture (arrays owned by the model, each output optional): L, width[0..L],
@@ -70,6 +72,12 @@ PETSC_EXTERN PetscErrorCode SpdMLPGetOutputs(SpdMLP, const PetscReal **Z);
    samples only when `local` (no reduction, not divided by n); else summed over comm and
    divided by n. */
 PETSC_EXTERN PetscErrorCode SpdMLPCurvatureApply(SpdMLP, SpdCurvature, const PetscReal v[], PetscReal y[], PetscBool local);
+/* The parameter-function Jacobian at the point, local samples: Jv = d z_L / d theta v
+   (nlocal x out, row-major, sample i's outputs contiguous), and y = J^T u for u of that
+   shape (length P; summed over comm when !local, else the rank's own samples only).
+   Collective when !local. */
+PETSC_EXTERN PetscErrorCode SpdMLPJacobianApply(SpdMLP, const PetscReal v[], PetscReal Jv[]);
+PETSC_EXTERN PetscErrorCode SpdMLPJacobianTransposeApply(SpdMLP, const PetscReal u[], PetscReal y[], PetscBool local);
 PETSC_EXTERN PetscErrorCode SpdMLPDestroy(SpdMLP *);
 
 /* ---- a model from a checkpoint ---------------------------------------------- */
@@ -95,7 +103,17 @@ typedef struct {
   PetscReal           wmult[SPD_MLP_MAX_LAYERS], bmult[SPD_MLP_MAX_LAYERS]; /* custom */
 } SpdMLPSpec;
 
+/* The multipliers a_l (weights), c_l (biases) of a parameterization for widths[0..L]
+   (custom: wmult/bmult, else ignored). */
+PETSC_EXTERN PetscErrorCode SpdParameterizationMultipliers(SpdParameterization, PetscInt L, const PetscInt width[], const PetscReal wmult[], const PetscReal bmult[], PetscReal a[], PetscReal c[]);
 /* Metadata only: layer names, L and widths (width[0..L]) of the checkpoint's MLP. */
 PETSC_EXTERN PetscErrorCode SpdMLPResolve(SpdReader, const SpdMLPSpec *, SpdMLPSpec *out, PetscInt *L, PetscInt width[]);
 /* Collective on comm. Each rank reads its block of every tensor; theta is then replicated. */
 PETSC_EXTERN PetscErrorCode SpdMLPCreateFromCheckpoint(SpdReader, MPI_Comm, const SpdMLPSpec *, SpdMLP *);
+
+/* ---- hidden representations (src/model/hidden.c) ----------------------------- */
+/* The representation h_l of data's local samples at the current theta (a plain forward
+   pass; the point of SpdMLPSetPoint is not touched): l = 0 the inputs, 0 < l < L the
+   hidden layer phi_l(z_l), l = L the outputs z_L. H is nlocal x width[l], row-major
+   (allocated by the caller). Not collective. */
+PETSC_EXTERN PetscErrorCode SpdMLPGetHidden(SpdMLP, SpdData, PetscInt l, PetscReal H[]);

@@ -10,7 +10,7 @@
    default layout; each rank reads only its own rows of A from the file. */
 #pragma once
 #include <specdyn/reader.h>
-#include <specdyn/model.h>
+#include <specdyn/train.h>
 #include <petscmat.h>
 
 typedef struct {
@@ -47,3 +47,19 @@ PETSC_EXTERN PetscErrorCode SpdMatCreateCurvature(SpdMLP, SpdCurvature, PetscInt
    forwarded when A has them. The solvers report products through it. */
 PETSC_EXTERN PetscErrorCode SpdMatCreateCounting(Mat A, Mat *S);
 PETSC_EXTERN PetscErrorCode SpdMatCountingGetCounts(Mat S, PetscInt *nmult, PetscInt *nmultt);
+
+/* ---- training and parameter-function Jacobians (docs/training.md) ------------- */
+/* The training Jacobian J_T = d theta_T / d theta_0 of the run of `trainer` (config and
+   data fixed) from its current state, which must be t = 0 (theta_0; m_0 = 0): a P x P
+   MATSHELL on distributed vectors with MatMult (the tangent through steps 0..T-1,
+   SpdTrainerStepTangent) and MatMultTranspose (the adjoint, steps T-1..0). The iterates
+   (theta_t, m_t) are replayed from theta_0 once at creation and kept every `every` steps
+   (every = 1: all of them, T P doubles, no recomputation; every = K: T/K snapshots, and
+   the transpose product recomputes each segment of K steps forward before going back
+   through it). The trainer is left at t = 0. Collective. */
+PETSC_EXTERN PetscErrorCode SpdMatCreateTrainingJacobian(SpdTrainer, PetscInt every, Mat *);
+/* The parameter-function Jacobian J_f = d z_L / d theta at the model's point (after
+   SpdMLPSetPoint): (n out) x P, row i*out + o = output o of global sample i, rows
+   distributed as the samples (each rank owns its samples' rows), columns as PETSc's
+   default split of P. Collective. */
+PETSC_EXTERN PetscErrorCode SpdMatCreateFunctionJacobian(SpdMLP, Mat *);

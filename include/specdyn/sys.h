@@ -1,5 +1,6 @@
 /* specdyn/sys.h - initialization, error-checking macros, logging, common types. */
 #pragma once
+#include <stdint.h>
 #include <petscsys.h>
 #include <hdf5.h>
 
@@ -48,6 +49,21 @@ PETSC_EXTERN PetscErrorCode SpdEditDistance(const char[], const char[], PetscInt
 PETSC_EXTERN PetscErrorCode SpdHashId(const char text[], char id[], size_t len);
 /* Order of names with digit runs compared as numbers ("h.2" < "h.10"); strcmp-like. */
 PETSC_EXTERN int SpdNaturalCompare(const char a[], const char b[]);
+
+/* Counter-based random streams (SplitMix64; src/sys/random.c): stream (seed, tag, i)
+   starts at mix(mix(seed XOR tag) + i), so item i of a generated object is drawn without
+   drawing the items before it, identically for any number of ranks. Uniforms are the top
+   53 bits times 2^-53 in [0, 1); normals come in Box-Muller pairs (z0 = r cos, z1 = r sin,
+   r = sqrt(-2 log u1), u1 in (0, 1]). tag separates the uses of one seed. */
+typedef struct {
+  uint64_t  s;
+  PetscReal spare; /* the second normal of a Box-Muller pair */
+  PetscBool has_spare;
+} SpdRandom;
+PETSC_EXTERN void      SpdRandomSeed(SpdRandom *, PetscInt64 seed, uint64_t tag, PetscInt64 i);
+PETSC_EXTERN uint64_t  SpdRandomBits(SpdRandom *);
+PETSC_EXTERN PetscReal SpdRandomUniform(SpdRandom *);
+PETSC_EXTERN PetscReal SpdRandomNormal(SpdRandom *);
 
 /* SIGTERM/SIGINT handlers that only set a flag (the study stops before its next task). */
 PETSC_EXTERN PetscErrorCode SpdStopInstall(void);

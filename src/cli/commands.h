@@ -5,6 +5,7 @@
 /* Each returns the process exit status (0 success). argv[0] is the subcommand name. */
 int SpdCmdInspect(int argc, char **argv);
 int SpdCmdRun(int argc, char **argv);
+int SpdCmdTrain(int argc, char **argv);
 int SpdCmdExport(int argc, char **argv);
 int SpdCmdReport(int argc, char **argv);
 

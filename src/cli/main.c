@@ -10,6 +10,7 @@ static const struct {
 } cmds[] = {
   { "inspect", SpdCmdInspect, "list the tensors of a checkpoint (name, dtype, shape, bytes, file)" },
   { "run", SpdCmdRun, "run a job file: plan, analyse, store results (parallel HDF5)" },
+  { "train", SpdCmdTrain, "train the MLP runs of a job file (sweeps, checkpoints, training Jacobians)" },
   { "export", SpdCmdExport, "export a results folder to CSV (one row per analysed matrix)" },
   { "report", SpdCmdReport, "plot a results folder as PNG (spectra, ranks over steps) with an index page" },
 };

@@ -82,7 +82,7 @@ void JobDescribe(const yaml_node_t *node, char buf[], size_t len)
 
 /* ---- keys ------------------------------------------------------------------ */
 
-static const char *const JobTopKeys[]        = { "name", "output", "checkpoints", "runs", "tensors", "weights", "compare", "model", "data", "curvature", "jacobian", "solver", "resources", NULL };
+static const char *const JobTopKeys[]        = { "name", "output", "checkpoints", "runs", "tensors", "weights", "compare", "model", "data", "curvature", "jacobian", "train", "sweep", "training_jacobian", "solver", "resources", NULL };
 static const char *const JobCheckpointKeys[] = { "path", "label", NULL };
 static const char *const JobRunKeys[]        = { "name", "checkpoints", NULL };
 static const char *const JobRunEntryKeys[]   = { "path", "step", NULL };
@@ -959,7 +959,7 @@ static PetscErrorCode JobParseDocument(JobCtx *c, SpdJob job)
     PetscCall(PetscSNPrintf(out, sizeof(out), "%s.results", job->name));
     PetscCall(JobJoinPath(job->dir, out, job->output, sizeof(job->output)));
   }
-  JobTry(c, JobParseCheckpoints(c, job, JobFind(c, root, "checkpoints"), JobFind(c, root, "runs") ? PETSC_TRUE : PETSC_FALSE));
+  JobTry(c, JobParseCheckpoints(c, job, JobFind(c, root, "checkpoints"), (JobFind(c, root, "runs") || JobFind(c, root, "train")) ? PETSC_TRUE : PETSC_FALSE));
   JobTry(c, JobParseRuns(c, job, JobFind(c, root, "runs")));
   JobTry(c, JobParseTensors(c, job, JobFind(c, root, "tensors")));
   JobTry(c, JobParseWeights(c, job, JobFind(c, root, "weights")));
@@ -967,6 +967,7 @@ static PetscErrorCode JobParseDocument(JobCtx *c, SpdJob job)
   JobTry(c, JobParseData(c, job, JobFind(c, root, "data")));
   JobTry(c, JobParseCurvature(c, job, JobFind(c, root, "curvature")));
   JobTry(c, JobParseJacobian(c, job, JobFind(c, root, "jacobian")));
+  JobTry(c, JobParseTrain(c, job, JobFind(c, root, "train"), JobFind(c, root, "sweep"), JobFind(c, root, "training_jacobian")));
   /* weight spectra unless the job asks only for model analyses */
   job->weights_enabled = (JobFind(c, root, "weights") || !(job->curvature.enabled || job->jacobian.enabled)) ? PETSC_TRUE : PETSC_FALSE;
   if (job->compare.enabled && !job->weights_enabled) JobTry(c, JobFail(c, JobFind(c, root, "compare"), "'compare' compares weight spectra, but the job has no 'weights:' section; add one"));
@@ -1289,6 +1290,34 @@ static const char SpdJobKeysText[] = "Job file keys (YAML; every key optional un
                                      "    spectra: BOOL              top-k singular values, gaps and alignment of J_{l:1} per depth (default true)\n"
                                      "    depths: all|[l, ...]       depths of the spectra (default all)\n"
                                      "    seed: N                    seed of the initial orthonormal block (default 0)\n"
+                                     "  train:                       train MLP runs with `specdyn train` (docs/training.md); needs data: and\n"
+                                     "                               model.widths: [input (0: from data), hidden..., output], model.bias: BOOL\n"
+                                     "    steps: N                   training steps T (default 100)\n"
+                                     "    lr: X                      learning rate (default 0.1)\n"
+                                     "    schedule: constant|cosine|{type: step|cosine, every: K, gamma: G, lr_min: X}\n"
+                                     "    warmup: N                  linear warm-up steps (default 0)\n"
+                                     "    momentum: none|heavy_ball|nesterov   beta: X (default 0.9)\n"
+                                     "    weight_decay: X            decoupled: BOOL (default false: L2 added to the gradient)\n"
+                                     "    batch: N|full              minibatch size, seeded shuffling per epoch (default full: gradient descent)\n"
+                                     "    seed: N                    initialization and shuffling (default 0); init_scale: X (default 1)\n"
+                                     "    label_noise: X             fraction of training labels replaced by wrong ones; random_labels: BOOL\n"
+                                     "    checkpoints: {every: K} | {geometric: R}   safetensors checkpoints (default every 10 steps)\n"
+                                     "    eval_every: N              full-data loss/accuracy every N steps (default: at checkpoints)\n"
+                                     "    float32: BOOL              checkpoint dtype F32 (default false: F64, exact)\n"
+                                     "  data.test_n: N               held-out samples (after the first n) evaluated with the training data\n"
+                                     "  sweep:                       a grid of runs: lists of values for seed, weight_decay, label_noise, n,\n"
+                                     "                               snr, width (all hidden widths), lr, batch; the runs are the product\n"
+                                     "  training_jacobian:           after each run, the spectrum of J_T = d theta_T / d theta_0 (matrix-free)\n"
+                                     "    top: K  bottom: K          singular triplets (default 16 and 16)\n"
+                                     "    density: {probes, steps, grid}   SLQ density of sigma (J_T^T J_T) and region sizes\n"
+                                     "    epsilon: X                 bulk |sigma - 1| <= X (default 0.1)\n"
+                                     "    every: K                   keep the iterates every K steps, recompute the rest (default 1: all)\n"
+                                     "    function_jacobian: BOOL    the same spectra for d f(X) / d theta at theta_T (default true)\n"
+                                     "    full: auto|BOOL            dense J_T (P products) and all its singular triplets: exact region\n"
+                                     "                               sizes and every cosine u_i.v_i (default auto: P <= 2048)\n"
+                                     "    perturb: {directions: N, scale: X, ood: N}   retrain from theta_0 + X v along N chaotic (top),\n"
+                                     "                               bulk and stable (bottom) directions; output change on test and white noise\n"
+                                     "    seed: N                    probes and noise inputs (default 0)\n"
                                      "  solver:                      PETSc/SLEPc options, below the command line (which wins):\n"
                                      "    svd_tol: 1e-10             a mapping option: value (leading '-' optional; no value: a flag)\n"
                                      "                               or a single string \"-svd_tol 1e-10 -log_view\"\n"

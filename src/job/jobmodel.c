@@ -3,10 +3,10 @@
    (Hessian, Gauss-Newton, gradient covariance spectra). */
 #include "jobparse.h"
 
-static const char *const JobModelKeys[]     = { "loss", "activation", "leaky_slope", "parameterization", "layers", NULL };
+static const char *const JobModelKeys[]     = { "loss", "activation", "leaky_slope", "parameterization", "layers", "widths", "bias", NULL };
 static const char *const JobLayerKeys[]     = { "weight", "bias", NULL };
 static const char *const JobParamKeys[]     = { "weights", "biases", NULL };
-static const char *const JobDataKeys[]      = { "source", "path", "x", "y", "images", "labels", "split", "n", "d", "classes", "outputs", "snr", "seed", NULL };
+static const char *const JobDataKeys[]      = { "source", "path", "x", "y", "images", "labels", "split", "n", "d", "classes", "outputs", "snr", "seed", "test_n", NULL };
 static const char *const JobCurvatureKeys[] = { "operators", "blocks", "top", "bottom", "vectors", "trace", "density", "learning_rate", "seed", NULL };
 static const char *const JobTraceKeys[]     = { "products", NULL };
 static const char *const JobDensityKeys[]   = { "probes", "steps", "grid", "sigma", NULL };
@@ -75,6 +75,18 @@ PetscErrorCode JobParseModel(JobCtx *c, SpdJob job, yaml_node_t *node)
       s->param = (SpdParameterization)w;
     }
   }
+  job->train.bias = PETSC_TRUE;
+  if ((v = JobFind(c, node, "widths"))) {
+    PetscInt *nw = &job->train.nwidths;
+    if (v->type != YAML_SEQUENCE_NODE) JobTry(c, JobFail(c, v, "'model.widths' must be a list [input, hidden..., output] (input 0: from the data), got %s", JobNodeKind(v)));
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+      if (*nw > SPD_MLP_MAX_LAYERS) JobTry(c, JobFail(c, v, "'model.widths' has more than %d layers", SPD_MLP_MAX_LAYERS));
+      JobTry(c, JobGetInt(c, JobNode(c, *it), "model.widths", *nw ? 1 : 0, &job->train.widths[*nw]));
+      (*nw)++;
+    }
+    if (*nw < 2) JobTry(c, JobFail(c, v, "'model.widths' needs at least [input, output]"));
+  }
+  if ((v = JobFind(c, node, "bias"))) JobTry(c, JobGetBool(c, v, "model.bias", &job->train.bias));
   if ((v = JobFind(c, node, "layers")) && !(v->type == YAML_SCALAR_NODE && !strcmp(JobScalarText(v), "auto"))) {
     if (v->type != YAML_SEQUENCE_NODE) JobTry(c, JobFail(c, v, "'model.layers' must be auto or a list of {weight: NAME, bias: NAME}, got %s", JobNodeKind(v)));
     for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
@@ -123,6 +135,7 @@ PetscErrorCode JobParseData(JobCtx *c, SpdJob job, yaml_node_t *node)
   if ((v = JobFind(c, node, "classes"))) JobTry(c, JobGetInt(c, v, "data.classes", 2, &d->classes));
   if ((v = JobFind(c, node, "outputs"))) JobTry(c, JobGetInt(c, v, "data.outputs", 1, &d->outputs));
   if ((v = JobFind(c, node, "snr"))) JobTry(c, JobGetReal(c, v, "data.snr", &d->snr));
+  if ((v = JobFind(c, node, "test_n"))) JobTry(c, JobGetInt(c, v, "data.test_n", 0, &job->train.test_n));
   if ((v = JobFind(c, node, "seed"))) {
     PetscInt s;
     JobTry(c, JobGetInt(c, v, "data.seed", 0, &s));

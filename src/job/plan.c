@@ -581,6 +581,7 @@ PetscErrorCode SpdPlanCreate(SpdJob job, MPI_Comm comm, SpdPlan *plan)
 
   PetscFunctionBegin;
   PetscCheck(job && plan, PETSC_COMM_SELF, PETSC_ERR_ARG_NULL, "SpdPlanCreate() needs a job and an output pointer");
+  PetscCheck(!(job->train.enabled && !job->ncheckpoints), comm, PETSC_ERR_USER_INPUT, "The job %s trains models (it has a 'train:' section and no checkpoints); run it with `specdyn train %s`, then analyse the checkpoints it writes", job->path, job->path);
   PetscCall(PetscLogEventBegin(SPD_Plan, 0, 0, 0, 0));
   PetscCall(PetscNew(&p));
   p->job  = job;

@@ -239,6 +239,45 @@ PetscErrorCode SpdMLPResolve(SpdReader r, const SpdMLPSpec *spec, SpdMLPSpec *ou
 }
 
 /*@C
+  SpdParameterizationMultipliers - the layer multipliers of a parameterization
+
+  Not Collective
+
+  Input Parameters:
++ param        - standard (a = c = 1), ntk (a_l = 1/sqrt(fan_in)), mup (a_1 = 1, hidden
+                 a_l = 1/sqrt(fan_in), output a_L = 1/fan_in), or custom
+. L            - number of layers
+. width        - widths[0..L]
+- wmult, bmult - the custom multipliers (read only for custom)
+
+  Output Parameters:
++ a - weight multipliers a[0..L)
+- c - bias multipliers c[0..L)
+@*/
+PetscErrorCode SpdParameterizationMultipliers(SpdParameterization param, PetscInt L, const PetscInt width[], const PetscReal wmult[], const PetscReal bmult[], PetscReal a[], PetscReal c[])
+{
+  PetscFunctionBegin;
+  for (PetscInt l = 0; l < L; l++) {
+    PetscReal fan = (PetscReal)width[l];
+    switch (param) {
+    case SPD_PARAM_STANDARD:
+      a[l] = 1, c[l] = 1;
+      break;
+    case SPD_PARAM_NTK:
+      a[l] = 1 / PetscSqrtReal(fan), c[l] = 1;
+      break;
+    case SPD_PARAM_MUP:
+      a[l] = l == 0 ? 1 : (l == L - 1 ? 1 / fan : 1 / PetscSqrtReal(fan)), c[l] = 1;
+      break;
+    case SPD_PARAM_CUSTOM:
+      a[l] = wmult[l], c[l] = bmult[l];
+      break;
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+/*@C
   SpdMLPCreateFromCheckpoint - the MLP stored in a checkpoint
 
   Collective on comm (a sub-communicator of the reader's)
@@ -261,24 +300,8 @@ PetscErrorCode SpdMLPCreateFromCheckpoint(SpdReader r, MPI_Comm comm, const SpdM
 
   PetscFunctionBegin;
   PetscCall(SpdMLPResolve(r, spec, &s, &L, width));
-  for (PetscInt l = 0; l < L; l++) {
-    PetscReal fan = (PetscReal)width[l];
-    bias[l]       = s.bias[l][0] ? PETSC_TRUE : PETSC_FALSE;
-    switch (s.param) {
-    case SPD_PARAM_STANDARD:
-      a[l] = 1, c[l] = 1;
-      break;
-    case SPD_PARAM_NTK:
-      a[l] = 1 / PetscSqrtReal(fan), c[l] = 1;
-      break;
-    case SPD_PARAM_MUP:
-      a[l] = l == 0 ? 1 : (l == L - 1 ? 1 / fan : 1 / PetscSqrtReal(fan)), c[l] = 1;
-      break;
-    case SPD_PARAM_CUSTOM:
-      a[l] = s.wmult[l], c[l] = s.bmult[l];
-      break;
-    }
-  }
+  for (PetscInt l = 0; l < L; l++) bias[l] = s.bias[l][0] ? PETSC_TRUE : PETSC_FALSE;
+  PetscCall(SpdParameterizationMultipliers(s.param, L, width, s.wmult, s.bmult, a, c));
   PetscCall(SpdMLPCreate(comm, L, width, s.act, bias, s.loss, &m));
   PetscCall(SpdMLPSetMultipliers(m, a, c));
   PetscCall(SpdMLPSetLeakySlope(m, s.leaky_slope > 0 ? s.leaky_slope : 0.01));

@@ -17,6 +17,8 @@
      Gauss-Newton: backpropagate u = H_l R{z_L} = H_l J v through the linearized net;
      G: s_i = Delta_L,i . R{z_L,i} = g_i^T v, then backpropagate s_i Delta_L,i: the
        gradient of sum_i s_i l_i is sum_i s_i g_i = n G v, with no g_i ever formed.
+   The parameter-function Jacobian reuses the same passes: J v = R{z_L} (forward R-pass
+   alone), J^T u = the backward pass of the linearized net seeded with u.
    H_l is the Hessian of the loss in the output: I for MSE, diag(p) - p p^T for softmax
    cross-entropy. */
 #include "mlpimpl.h"
@@ -36,7 +38,7 @@ struct _p_SpdMLP {
   PetscReal     *theta;
   /* the point */
   SpdData     data;
-  PetscInt    B;
+  PetscInt    B, Bcap; /* samples at the point; capacity of the caches (kept across points) */
   PetscReal   lossval, *grad;
   PetscReal  *Y; /* w_L x B targets (one-hot for labels, MSE) */
   PetscReal **H, **Z, **D1, **D2, **Delta, **BP;
@@ -91,6 +93,13 @@ PetscErrorCode SpdMLPSetLeakySlope(SpdMLP m, PetscReal s)
 {
   PetscFunctionBegin;
   m->slope = s;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SpdMLPGetComm(SpdMLP m, MPI_Comm *comm)
+{
+  PetscFunctionBegin;
+  *comm = m->comm;
   PetscFunctionReturn(0);
 }
 
@@ -158,9 +167,11 @@ static PetscErrorCode SpdGemm(const char ta[], const char tb[], PetscInt M, Pets
 }
 
 /* Free the caches of the point. */
-static PetscErrorCode SpdMLPResetPoint(SpdMLP m)
+static PetscErrorCode SpdMLPFreePoint(SpdMLP m)
 {
   PetscFunctionBegin;
+  m->data = NULL;
+  m->Bcap = 0;
   if (!m->H) PetscFunctionReturn(0);
   for (PetscInt l = 0; l <= m->L; l++) {
     if (l > 0) PetscCall(PetscFree(m->H[l]));
@@ -176,7 +187,41 @@ static PetscErrorCode SpdMLPResetPoint(SpdMLP m)
   PetscCall(PetscFree4(m->Delta, m->BP, m->RZ, m->RH));
   PetscCall(PetscFree3(m->RD, m->RDn, m->T));
   PetscCall(PetscFree(m->Y));
-  m->data = NULL;
+  PetscFunctionReturn(0);
+}
+
+/* Caches for B local samples. They are kept from point to point and reallocated only when
+   a point has more samples than they hold: a training run or a training-Jacobian product
+   sets a point per step, and fresh large allocations each time (mmap/munmap, page
+   faults) cost more than the step's arithmetic on small models. */
+static PetscErrorCode SpdMLPAllocPoint(SpdMLP m, PetscInt B)
+{
+  PetscInt L = m->L, wmax = 0;
+
+  PetscFunctionBegin;
+  if (m->H && B <= m->Bcap) PetscFunctionReturn(0);
+  PetscCall(SpdMLPFreePoint(m));
+  for (PetscInt l = 0; l <= L; l++) wmax = PetscMax(wmax, m->w[l]);
+  PetscCall(PetscCalloc4(L + 1, &m->H, L + 1, &m->Z, L + 1, &m->D1, L + 1, &m->D2));
+  PetscCall(PetscCalloc4(L + 1, &m->Delta, L + 1, &m->BP, L + 1, &m->RZ, L + 1, &m->RH));
+  PetscCall(PetscMalloc3((size_t)wmax * B + 1, &m->RD, (size_t)wmax * B + 1, &m->RDn, (size_t)wmax * B + 1, &m->T));
+  for (PetscInt l = 1; l <= L; l++) {
+    size_t sz = (size_t)m->w[l] * B + 1;
+    PetscCall(PetscMalloc1(sz, &m->Z[l]));
+    PetscCall(PetscMalloc1(sz, &m->RZ[l]));
+    PetscCall(PetscMalloc1(sz, &m->Delta[l]));
+    if (l < L) {
+      PetscCall(PetscMalloc1(sz, &m->H[l]));
+      PetscCall(PetscMalloc1(sz, &m->D1[l]));
+      PetscCall(PetscMalloc1(sz, &m->RH[l]));
+      if (SpdActCurved(m->act[l - 1])) {
+        PetscCall(PetscMalloc1(sz, &m->D2[l]));
+        PetscCall(PetscMalloc1(sz, &m->BP[l]));
+      }
+    }
+  }
+  if (m->loss == SPD_LOSS_MSE) PetscCall(PetscMalloc1((size_t)m->w[L] * B + 1, &m->Y));
+  m->Bcap = B;
   PetscFunctionReturn(0);
 }
 
@@ -234,25 +279,18 @@ static PetscErrorCode SpdMLPBackprop(SpdMLP m, PetscReal *D, PetscReal g[])
 
 PetscErrorCode SpdMLPSetPoint(SpdMLP m, SpdData d)
 {
-  PetscInt  L = m->L, B = d->nlocal, out = m->w[L], wmax = 0;
+  PetscInt  L = m->L, B = d->nlocal, out = m->w[L];
   PetscReal lsum = 0;
 
   PetscFunctionBegin;
   PetscCall(SpdMLPCheckData(m, d));
-  PetscCall(SpdMLPResetPoint(m));
+  PetscCall(SpdMLPAllocPoint(m, B));
   m->data = d;
   m->B    = B;
-  for (PetscInt l = 0; l <= L; l++) wmax = PetscMax(wmax, m->w[l]);
-  PetscCall(PetscCalloc4(L + 1, &m->H, L + 1, &m->Z, L + 1, &m->D1, L + 1, &m->D2));
-  PetscCall(PetscCalloc4(L + 1, &m->Delta, L + 1, &m->BP, L + 1, &m->RZ, L + 1, &m->RH));
-  PetscCall(PetscMalloc3((size_t)wmax * B + 1, &m->RD, (size_t)wmax * B + 1, &m->RDn, (size_t)wmax * B + 1, &m->T));
   m->H[0] = d->X; /* not owned */
   /* forward */
   for (PetscInt l = 1; l <= L; l++) {
     PetscInt in = m->w[l - 1], o = m->w[l];
-    size_t   sz = (size_t)o * B + 1;
-    PetscCall(PetscMalloc1(sz, &m->Z[l]));
-    PetscCall(PetscMalloc1(sz, &m->RZ[l]));
     PetscCall(SpdGemm("T", "N", o, B, in, m->a[l - 1], m->theta + m->woff[l - 1], in, m->H[l - 1], in, 0.0, m->Z[l], o));
     if (m->bias[l - 1]) {
       const PetscReal *b = m->theta + m->boff[l - 1];
@@ -261,10 +299,6 @@ PetscErrorCode SpdMLPSetPoint(SpdMLP m, SpdData d)
     }
     if (l < L) {
       SpdActivation act = m->act[l - 1];
-      PetscCall(PetscMalloc1(sz, &m->H[l]));
-      PetscCall(PetscMalloc1(sz, &m->D1[l]));
-      PetscCall(PetscMalloc1(sz, &m->RH[l]));
-      if (SpdActCurved(act)) PetscCall(PetscMalloc1(sz, &m->D2[l]));
       for (size_t j = 0; j < (size_t)o * B; j++) {
         PetscReal f = 0, d1 = 0, d2 = 0;
         SpdActEval(act, m->slope, m->Z[l][j], &f, &d1, &d2);
@@ -275,9 +309,8 @@ PetscErrorCode SpdMLPSetPoint(SpdMLP m, SpdData d)
     }
   }
   /* loss and Delta_L */
-  PetscCall(PetscMalloc1((size_t)out * B + 1, &m->Delta[L]));
   if (m->loss == SPD_LOSS_MSE) {
-    PetscCall(PetscCalloc1((size_t)out * B + 1, &m->Y));
+    PetscCall(PetscArrayzero(m->Y, (size_t)out * B));
     for (PetscInt i = 0; i < B; i++) {
       if (d->labels)
         m->Y[d->labels[i] + i * out] = 1.0;
@@ -311,10 +344,8 @@ PetscErrorCode SpdMLPSetPoint(SpdMLP m, SpdData d)
       for (PetscInt i = 0; i < B; i++)
         for (PetscInt j = 0; j < o; j++) m->grad[m->boff[l - 1] + j] += m->c[l - 1] * m->Delta[l][j + i * o];
     if (l == 1) break;
-    PetscCall(PetscMalloc1((size_t)in * B + 1, &m->Delta[l - 1]));
     PetscCall(SpdGemm("N", "N", in, B, o, m->a[l - 1], Wt, in, m->Delta[l], o, 0.0, m->Delta[l - 1], in));
     if (m->D2[l - 1]) {
-      PetscCall(PetscMalloc1((size_t)in * B + 1, &m->BP[l - 1]));
       PetscCall(PetscArraycpy(m->BP[l - 1], m->Delta[l - 1], (size_t)in * B));
     }
     for (size_t j = 0; j < (size_t)in * B; j++) m->Delta[l - 1][j] *= m->D1[l - 1][j];
@@ -448,6 +479,62 @@ PetscErrorCode SpdMLPCurvatureApply(SpdMLP m, SpdCurvature kind, const PetscReal
   PetscFunctionReturn(0);
 }
 
+/*@C
+  SpdMLPJacobianApply - the parameter-function Jacobian product Jv = (d z_L / d theta) v
+  at the point, for the local samples
+
+  Not collective
+
+  Input Parameters:
++ mlp - the model, after SpdMLPSetPoint()
+- v   - a parameter direction (length nparams)
+
+  Output Parameter:
+. Jv - nlocal x out, row-major (sample i's outputs contiguous): the forward R-pass R{z_L}
+
+.seealso: `SpdMLPJacobianTransposeApply()`, `SpdMatCreateFunctionJacobian()`
+@*/
+PetscErrorCode SpdMLPJacobianApply(SpdMLP m, const PetscReal v[], PetscReal Jv[])
+{
+  PetscFunctionBegin;
+  PetscCheck(m->data, PETSC_COMM_SELF, PETSC_ERR_ORDER, "Call SpdMLPSetPoint() before a Jacobian product");
+  if (m->B == 0) PetscFunctionReturn(0);
+  PetscCall(SpdMLPRForward(m, v));
+  PetscCall(PetscArraycpy(Jv, m->RZ[m->L], (size_t)m->w[m->L] * m->B));
+  PetscFunctionReturn(0);
+}
+
+/*@C
+  SpdMLPJacobianTransposeApply - y = J^T u, the backpropagation of output cotangents u
+  through the network linearized at the point
+
+  Collective when !local
+
+  Input Parameters:
++ mlp   - the model, after SpdMLPSetPoint()
+. u     - nlocal x out, row-major, one cotangent per local sample output
+- local - PETSC_TRUE: this rank's samples only; PETSC_FALSE: summed over the ranks
+          (not divided by n: J^T itself, not a mean)
+
+  Output Parameter:
+. y - length nparams
+
+.seealso: `SpdMLPJacobianApply()`, `SpdMatCreateFunctionJacobian()`
+@*/
+PetscErrorCode SpdMLPJacobianTransposeApply(SpdMLP m, const PetscReal u[], PetscReal y[], PetscBool local)
+{
+  PetscFunctionBegin;
+  PetscCheck(m->data, PETSC_COMM_SELF, PETSC_ERR_ORDER, "Call SpdMLPSetPoint() before a Jacobian product");
+  PetscCall(PetscArrayzero(y, m->P));
+  if (m->B > 0) {
+    /* SpdMLPBackprop overwrites its input: work on a copy in the product workspace */
+    PetscCall(PetscArraycpy(m->T, u, (size_t)m->w[m->L] * m->B));
+    PetscCall(SpdMLPBackprop(m, m->T, y));
+  }
+  if (!local) PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, y, (PetscMPIInt)m->P, MPIU_REAL, MPIU_SUM, m->comm));
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode SpdMLPDestroy(SpdMLP *mlp)
 {
   SpdMLP m;
@@ -455,7 +542,7 @@ PetscErrorCode SpdMLPDestroy(SpdMLP *mlp)
   PetscFunctionBegin;
   if (!mlp || !*mlp) PetscFunctionReturn(0);
   m = *mlp;
-  PetscCall(SpdMLPResetPoint(m));
+  PetscCall(SpdMLPFreePoint(m));
   PetscCall(PetscFree4(m->w, m->woff, m->boff, m->act));
   PetscCall(PetscFree3(m->bias, m->a, m->c));
   PetscCall(PetscFree(m->theta));

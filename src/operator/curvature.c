@@ -123,7 +123,8 @@ PetscErrorCode SpdMatCreateCurvature(SpdMLP mlp, SpdCurvature kind, PetscInt nbl
   if (nblocks) PetscCall(PetscMalloc1(c->N, &c->ysub));
   PetscCall(PetscSplitOwnership(comm, &nloc, &c->N));
   {
-    PetscMPIInt n = (PetscMPIInt)nloc;
+    PetscMPIInt n;
+    PetscCall(PetscMPIIntCast(nloc, &n));
     PetscCallMPI(MPI_Allgather(&n, 1, MPI_INT, c->counts, 1, MPI_INT, comm));
   }
   PetscCall(MatCreateShell(comm, nloc, nloc, c->N, c->N, c, A));

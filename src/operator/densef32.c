@@ -244,7 +244,7 @@ static PetscErrorCode SpdF32MultTransposeBlock(Mat S, PetscInt k, const Vec X[],
   for (PetscMPIInt p = 0, start = 0; p < size; start += d->counts[p], p++) {
     for (PetscInt r = 0; r < k; r++)
       for (PetscInt j = 0; j < d->counts[p]; j++) send[off++] = d->xall[(size_t)r * d->N + start + j];
-    counts[p] = (PetscMPIInt)(d->counts[p] * k);
+    PetscCall(PetscMPIIntCast((PetscInt64)d->counts[p] * k, &counts[p]));
   }
   PetscCallMPI(MPI_Reduce_scatter(send, out, counts, MPI_DOUBLE, MPI_SUM, d->comm));
   for (PetscInt r = 0; r < k; r++) {
@@ -320,7 +320,7 @@ PetscErrorCode SpdMatCreateFloat32(Mat A, Mat *S)
   PetscCall(PetscMalloc1(size, &d->counts));
   PetscCall(MatCreateShell(d->comm, d->mloc, d->nloc, M, d->N, d, S));
   PetscCall(MatGetOwnershipRangesColumn(*S, &ranges));
-  for (PetscMPIInt p = 0; p < size; p++) d->counts[p] = (PetscMPIInt)(ranges[p + 1] - ranges[p]);
+  for (PetscMPIInt p = 0; p < size; p++) PetscCall(PetscMPIIntCast(ranges[p + 1] - ranges[p], &d->counts[p]));
   PetscCall(MatCreateVecs(*S, &x, NULL));
   PetscCall(VecScatterCreateToAll(x, &d->toall, &d->xseq));
   PetscCall(VecDestroy(&x));

@@ -25,6 +25,10 @@ into DIR:
   angles_<name>.png       with compare.runs: mean and largest principal angle between the
                           runs' top-k left (U) and right (V) subspaces over steps, one curve
                           per run pair
+  <ensemble>_layer<l>.png for each RESULTS/ensemble*.h5 (docs/alignment.md) and layer l:
+                          CKA, SVCCA, Procrustes distance between ensemble members (mean
+                          +- std over pairs) and the test error against the SNR, one
+                          curve per training-set size n
   index.md                every PNG, a table of headline numbers per analysed matrix and
                           tables of the comparisons' headline numbers
   <png>.json              the arrays drawn, read back from Matplotlib: lines as
@@ -512,6 +516,78 @@ def plot_run_angles(comparisons, outdir, written, cap, skipped):
     return out
 
 
+ENSEMBLE_MEASURES = (("cka", "linear CKA"), ("svcca", "SVCCA"), ("procrustes", "Procrustes distance"))
+
+
+def plot_ensemble(results, outdir, written):
+    """The ensemble-alignment files RESULTS/ensemble*.h5 (docs/alignment.md), one figure
+    per file and layer: CKA, SVCCA and the Procrustes distance between the members
+    (mean, band of +- one standard deviation over the member pairs) and the members'
+    mean test error against the SNR, one curve per training-set size n. Files without
+    /ensemble are skipped with a warning."""
+    import glob
+
+    import h5py
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    out = []
+    for path in sorted(glob.glob(os.path.join(results, "ensemble*.h5")), key=natural_key):
+        stem = _safe(os.path.splitext(os.path.basename(path))[0])
+        try:
+            with h5py.File(path, "r") as f:
+                if "ensemble" not in f:
+                    print(f"specdyn report: warning: '{path}' has no /ensemble group; skipped", file=sys.stderr)
+                    continue
+                g = f["ensemble"]
+                d = {k: np.asarray(g[k][()]) for k in ("snr", "n", "layer", "test_error", "test_error_std")}
+                for k, _ in ENSEMBLE_MEASURES:
+                    d[k + "_mean"] = np.asarray(g[k + "_mean"][()], dtype=np.float64)
+                    d[k + "_std"] = np.asarray(g[k + "_std"][()], dtype=np.float64)
+                nlayer_hidden = int(g.attrs.get("depth", len(d["layer"]) - 1))
+        except (OSError, KeyError) as e:
+            print(f"specdyn report: warning: ensemble file '{path}' cannot be read ({e}); skipped", file=sys.stderr)
+            continue
+        snr = d["snr"].astype(np.float64)
+        logx = bool(np.all(snr > 0))
+        order = np.argsort(snr)
+        cmap = plt.get_cmap("viridis")
+        for li, layer in enumerate(d["layer"]):
+            layer = int(layer)
+            lname = f"layer {layer}" + (" (outputs)" if layer > nlayer_hidden else " (hidden)")
+            fig, axes = plt.subplots(1, 4, figsize=(16, 4.2))
+            for ax, (key, title) in zip(axes, ENSEMBLE_MEASURES + (("test_error", "test error"),)):
+                ax.set_gid(key)
+                for j, n in enumerate(d["n"]):
+                    if key == "test_error":
+                        y, s = d["test_error"][:, j], d["test_error_std"][:, j]
+                    else:
+                        y, s = d[key + "_mean"][:, j, li], d[key + "_std"][:, j, li]
+                    col = cmap(j / max(1, len(d["n"]) - 1))
+                    ax.plot(snr[order], y[order], marker="o", ms=4, lw=1.4, color=col, label=f"n={int(n)}")
+                    ax.fill_between(snr[order], (y - s)[order], (y + s)[order], color=col, alpha=0.2, lw=0)
+                if logx:
+                    ax.set_xscale("log")
+                if key == "test_error" and np.all(d["test_error"] > 0):
+                    ax.set_yscale("log")
+                ax.set_xlabel("SNR")
+                ax.set_ylabel(title)
+                ax.set_title(f"{title}" + ("" if key == "test_error" else f", {lname}"), fontsize=9)
+                ax.grid(True, alpha=0.3)
+            axes[0].legend(fontsize=7, loc="best")
+            fig.suptitle(f"{os.path.basename(path)}: alignment between ensemble members ({int(len(d['n']))} sizes n)", fontsize=10)
+            fig.tight_layout()
+            out.append(_save(fig, outdir, f"{stem}_layer{layer}.png", lambda a, ln: f"{a.get_gid()}:{ln.get_label()}", written))
+    return out
+
+
+
+def glob_ensemble(results):
+    """The ensemble-alignment files of a results folder (RESULTS/ensemble*.h5)."""
+    import glob
+
+    return sorted(glob.glob(os.path.join(results, "ensemble*.h5")))
+
 def _fmt(v, kind="g"):
     try:
         v = float(v)
@@ -580,7 +656,8 @@ def write_index(results, checkpoints, tasks, comparisons, runs, outdir, written,
     lines = ["# specdyn report", "", f"Results: `{os.path.abspath(results)}` ({len(tasks)} analysed matrices, {len(comparisons)} comparisons, no recomputation).", ""]
     sections = (("ranks_", "Ranks over training steps"), ("spectra_", "Singular value spectra"),
                 ("agreement_", "Singular-vector agreement with the final checkpoint"), ("alignment", "Layer alignment"),
-                ("angles_", "Principal angles between runs"), ("diffspectra_", "Spectra of differences W_a − W_b"))
+                ("angles_", "Principal angles between runs"), ("diffspectra_", "Spectra of differences W_a − W_b"),
+                ("ensemble", "Representational alignment across ensembles"))
     for prefix, title in sections:
         ws = [w for w in written if w.startswith(prefix)]
         if ws:
@@ -674,6 +751,8 @@ def main(argv):
         plot_alignment(comparisons, checkpoints, outdir, written, skipped)
         plot_run_angles(comparisons, outdir, written, cap, skipped)
         plot_diff_spectra(checkpoints, tasks, outdir, written, notes)
+        if glob_ensemble(results):
+            plot_ensemble(results, outdir, written)
         write_index(results, checkpoints, tasks, comparisons, runs, outdir, written, skipped, notes)
     except ReportError as e:
         print(f"specdyn report: {e}", file=sys.stderr)

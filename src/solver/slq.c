@@ -146,6 +146,7 @@ PetscErrorCode SpdDensitySLQ(Mat A, PetscInt nprobe, PetscInt nsteps, PetscInt64
   PetscCall(PetscMalloc1((size_t)nprobe * nsteps, &d->weights));
   PetscCall(PetscMalloc1(ngrid, &d->grid));
   PetscCall(PetscMalloc1(ngrid, &d->density));
+  PetscCall(PetscCalloc3((size_t)nprobe * nsteps, &d->alpha, (size_t)nprobe * nsteps, &d->beta, nprobe, &d->steps));
 
   PetscCall(MatCreateVecs(A, &z, &w));
   PetscCall(VecDuplicateVecs(z, nsteps, &V));
@@ -160,6 +161,9 @@ PetscErrorCode SpdDensitySLQ(Mat A, PetscInt nprobe, PetscInt nsteps, PetscInt64
     d->nprod += np;
     /* T = tridiag(beta, alpha, beta) = Z diag(theta) Z^T, eigenvalues ascending */
     PetscCall(PetscBLASIntCast(m, &bm));
+    PetscCall(PetscArraycpy(d->alpha + (size_t)p * nsteps, alpha, m));
+    PetscCall(PetscArraycpy(d->beta + (size_t)p * nsteps, beta, m > 1 ? m - 1 : 0));
+    d->steps[p] = m;
     PetscCall(PetscArraycpy(nodes, alpha, m));
     PetscCallBLAS("LAPACKsteqr", LAPACKREALsteqr_("I", &bm, nodes, beta, Z, &bm, work, &info));
     PetscCheck(info == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "SpdDensitySLQ: LAPACK dsteqr on the %" PetscInt_FMT " x %" PetscInt_FMT " Lanczos tridiagonal of probe %" PetscInt_FMT " returned info = %d (%s)", m, m, p, (int)info, info < 0 ? "bad argument" : "QL iteration did not converge");
@@ -214,6 +218,7 @@ PetscErrorCode SpdDensityDestroy(SpdDensity *d)
   PetscCall(PetscFree(d->density));
   PetscCall(PetscFree(d->nodes));
   PetscCall(PetscFree(d->weights));
+  PetscCall(PetscFree3(d->alpha, d->beta, d->steps));
   PetscCall(PetscMemzero(d, sizeof(*d)));
   PetscFunctionReturn(0);
 }

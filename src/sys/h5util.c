@@ -102,3 +102,123 @@ PetscBool SpdH5CloseFile(hid_t file)
   H5E_END_TRY;
   return err >= 0 ? PETSC_TRUE : PETSC_FALSE;
 }
+
+static PetscErrorCode SpdH5WriteArray(hid_t loc, const char name[], int ndims, const hsize_t dims[], hid_t type, const void *v)
+{
+  hid_t  space, dset;
+  herr_t err;
+
+  PetscFunctionBegin;
+  space = H5Screate_simple(ndims, dims, NULL);
+  PetscCheck(space >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 could not create the dataspace of dataset %s", name);
+  dset = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (dset < 0) {
+    H5Sclose(space);
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 could not create dataset %s (does it exist already, or is the disk full?)", name);
+  }
+  err = H5Dwrite(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
+  H5Dclose(dset);
+  H5Sclose(space);
+  PetscCheck(err >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "HDF5 could not write dataset %s (disk full?)", name);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SpdH5WriteReals(hid_t loc, const char name[], int ndims, const hsize_t dims[], const PetscReal v[])
+{
+  PetscFunctionBegin;
+  PetscCall(SpdH5WriteArray(loc, name, ndims, dims, H5T_NATIVE_DOUBLE, v));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SpdH5WriteInts(hid_t loc, const char name[], int ndims, const hsize_t dims[], const PetscInt v[])
+{
+  PetscFunctionBegin;
+  PetscCall(SpdH5WriteArray(loc, name, ndims, dims, sizeof(PetscInt) == 8 ? H5T_NATIVE_INT64 : H5T_NATIVE_INT32, v));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SpdH5WriteAttr(hid_t obj, const char name[], hid_t type, const void *v)
+{
+  hid_t  space, attr;
+  herr_t err;
+
+  PetscFunctionBegin;
+  space = H5Screate(H5S_SCALAR);
+  attr  = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+  if (attr < 0) {
+    H5Sclose(space);
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 could not create attribute %s", name);
+  }
+  err = H5Awrite(attr, type, v);
+  H5Aclose(attr);
+  H5Sclose(space);
+  PetscCheck(err >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "HDF5 could not write attribute %s", name);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SpdH5WriteAttrReal(hid_t obj, const char name[], PetscReal v)
+{
+  double d = (double)v;
+
+  PetscFunctionBegin;
+  PetscCall(SpdH5WriteAttr(obj, name, H5T_NATIVE_DOUBLE, &d));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SpdH5WriteAttrInt(hid_t obj, const char name[], PetscInt64 v)
+{
+  int64_t i = (int64_t)v;
+
+  PetscFunctionBegin;
+  PetscCall(SpdH5WriteAttr(obj, name, H5T_NATIVE_INT64, &i));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SpdH5WriteAttrString(hid_t obj, const char name[], const char value[])
+{
+  hid_t type;
+
+  PetscFunctionBegin;
+  type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, strlen(value) + 1);
+  H5Tset_strpad(type, H5T_STR_NULLTERM);
+  PetscCall(SpdH5WriteAttr(obj, name, type, value));
+  H5Tclose(type);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SpdH5CreateFile(const char path[], hid_t *file)
+{
+  char tmp[PETSC_MAX_PATH_LEN];
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
+  *file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  PetscCheck(*file >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "Cannot create %s; check that its folder exists and is writable", tmp);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SpdH5CommitFile(hid_t file, const char path[])
+{
+  char tmp[PETSC_MAX_PATH_LEN];
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
+  if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0 || !SpdH5CloseFile(file)) {
+    (void)remove(tmp);
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "Writing %s failed (disk full?); nothing was stored under that name", path);
+  }
+  PetscCheck(!rename(tmp, path), PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "Cannot rename %s to %s", tmp, path);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SpdH5AbortFile(hid_t file, const char path[])
+{
+  char tmp[PETSC_MAX_PATH_LEN];
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
+  (void)SpdH5CloseFile(file);
+  (void)remove(tmp);
+  PetscFunctionReturn(0);
+}

@@ -1,8 +1,8 @@
 /* Synthetic data sets generated per sample, identical for any number of ranks.
 
-   Randomness is counter-based: sample i draws from its own SplitMix64 stream (Steele,
-   Lea and Flood, "Fast splittable pseudorandom number generators", OOPSLA 2014) whose
-   state starts at
+   Randomness is counter-based (SpdRandom, src/sys/random.c): sample i draws from its own
+   SplitMix64 stream (Steele, Lea and Flood, "Fast splittable pseudorandom number
+   generators", OOPSLA 2014) whose state starts at
 
      s_i = mix(mix(seed XOR tag) + i),  mix(z) = SplitMix64's output function of z + golden,
 
@@ -23,52 +23,10 @@
      (E |T x|^2 / d = ||T||_F^2 / d); snr <= 0: no noise (e is not drawn). */
 #include "dataimpl.h"
 #include <math.h>
-#include <stdint.h>
 
 #define SPD_TAG_MIXTURE UINT64_C(0x4d49585455524521) /* "MIXTURE!" */
 #define SPD_TAG_TSAMPLE UINT64_C(0x5453414d504c4521) /* "TSAMPLE!" */
 #define SPD_TAG_TEACHER UINT64_C(0x5445414348455221) /* "TEACHER!" */
-
-typedef struct {
-  uint64_t  s;
-  PetscReal spare; /* the second normal of a Box-Muller pair */
-  PetscBool has_spare;
-} Stream;
-
-static uint64_t Next(uint64_t *s)
-{
-  uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));
-
-  z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-  z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-  return z ^ (z >> 31);
-}
-
-static uint64_t Mix(uint64_t z) { return Next(&z); }
-
-static void StreamSeed(Stream *st, PetscInt64 seed, uint64_t tag, PetscInt64 i)
-{
-  st->s         = Mix(Mix((uint64_t)seed ^ tag) + (uint64_t)i);
-  st->has_spare = PETSC_FALSE;
-}
-
-static PetscReal Uniform(Stream *st) { return (PetscReal)(Next(&st->s) >> 11) * 0x1.0p-53; }
-
-static PetscReal Normal(Stream *st)
-{
-  PetscReal u1, u2, r;
-
-  if (st->has_spare) {
-    st->has_spare = PETSC_FALSE;
-    return st->spare;
-  }
-  u1            = (PetscReal)((Next(&st->s) >> 11) + 1) * 0x1.0p-53;
-  u2            = (PetscReal)(Next(&st->s) >> 11) * 0x1.0p-53;
-  r             = sqrt(-2.0 * log(u1));
-  st->spare     = r * sin(2.0 * PETSC_PI * u2);
-  st->has_spare = PETSC_TRUE;
-  return r * cos(2.0 * PETSC_PI * u2);
-}
 
 static PetscErrorCode CheckSizes(const char who[], PetscInt n, PetscInt d)
 {
@@ -117,15 +75,15 @@ PetscErrorCode SpdDataGaussianMixture(MPI_Comm comm, PetscInt n, PetscInt d, Pet
   d_->nclasses = k;
   PetscCall(PetscMalloc1(d_->nlocal + 1, &d_->labels));
   for (PetscInt i = 0; i < d_->nlocal; i++) {
-    Stream     st;
+    SpdRandom  st;
     PetscReal *x = d_->X + (size_t)i * (size_t)d;
     PetscInt   a;
 
-    StreamSeed(&st, seed, SPD_TAG_MIXTURE, (PetscInt64)d_->start + i);
-    a = (PetscInt)(Uniform(&st) * (PetscReal)k);
+    SpdRandomSeed(&st, seed, SPD_TAG_MIXTURE, (PetscInt64)d_->start + i);
+    a = (PetscInt)(SpdRandomUniform(&st) * (PetscReal)k);
     if (a >= k) a = k - 1; /* defensive: Uniform() < 1, so floor(k u) <= k - 1 already */
     d_->labels[i] = a;
-    for (PetscInt j = 0; j < d; j++) x[j] = Normal(&st);
+    for (PetscInt j = 0; j < d; j++) x[j] = SpdRandomNormal(&st);
     x[a] += snr;
   }
   *data = d_;
@@ -158,25 +116,60 @@ PetscErrorCode SpdDataGaussianMixture(MPI_Comm comm, PetscInt n, PetscInt d, Pet
 @*/
 PetscErrorCode SpdDataTeacherStudent(MPI_Comm comm, PetscInt n, PetscInt d, PetscInt c, PetscReal snr, PetscInt64 seed, SpdData *data)
 {
+  PetscFunctionBegin;
+  PetscCall(SpdDataTeacherStudentNoise(comm, n, d, c, snr, seed, seed, data));
+  PetscFunctionReturn(0);
+}
+
+/*@C
+  SpdDataTeacherStudentNoise - teacher-student regression whose noise has its own seed
+
+  Collective
+
+  Input Parameters:
++ comm       - the ranks that share the samples
+. n          - number of samples
+. d          - input dimension
+. c          - output dimension (>= 1)
+. snr        - variance of the signal T x / sqrt(d) over the variance of the noise; <= 0: no noise
+. seed       - the seed of the teacher and of the inputs
+- noise_seed - the seed of the noise
+
+  Output Parameter:
+. data - the data set
+
+  Notes:
+  Sample i's noise e_i is made of the normals d .. d + c - 1 of the stream
+  (noise_seed, TSAMPLE, i) (its first d normals are the inputs when noise_seed == seed),
+  so noise_seed == seed gives SpdDataTeacherStudent(seed) exactly, and copies of one
+  training set with different noise seeds share T and every x_i.
+
+.seealso: `SpdDataTeacherStudent()`, `SpdDataDestroy()`
+@*/
+PetscErrorCode SpdDataTeacherStudentNoise(MPI_Comm comm, PetscInt n, PetscInt d, PetscInt c, PetscReal snr, PetscInt64 seed, PetscInt64 noise_seed, SpdData *data)
+{
   SpdData    d_;
   char       name[256];
   PetscReal *T, fro2 = 0, sigma = 0, isd = 1.0 / sqrt((PetscReal)d);
-  Stream     st;
+  SpdRandom  st, ns;
 
   PetscFunctionBegin;
-  PetscValidPointer(data, 7);
+  PetscValidPointer(data, 8);
   *data = NULL;
   PetscCall(CheckSizes("SpdDataTeacherStudent", n, d));
   PetscCheck(c >= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "SpdDataTeacherStudent: c = %" PetscInt_FMT " outputs; give c >= 1", c);
   PetscCheck(!isnan(snr) && !(isinf(snr) && snr > 0), PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "SpdDataTeacherStudent: snr = %g; give a finite snr (> 0: noisy targets, <= 0: no noise)", (double)snr);
   PetscCheck((PetscInt64)c * (PetscInt64)d <= PETSC_MAX_INT, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "SpdDataTeacherStudent: the teacher c x d = %" PetscInt_FMT " x %" PetscInt_FMT " is too large", c, d);
-  PetscCall(PetscSNPrintf(name, sizeof(name), "teacher-student(n=%" PetscInt_FMT ", d=%" PetscInt_FMT ", c=%" PetscInt_FMT ", snr=%g, seed=%" PetscInt64_FMT ")", n, d, c, (double)snr, seed));
+  if (noise_seed == seed)
+    PetscCall(PetscSNPrintf(name, sizeof(name), "teacher-student(n=%" PetscInt_FMT ", d=%" PetscInt_FMT ", c=%" PetscInt_FMT ", snr=%g, seed=%" PetscInt64_FMT ")", n, d, c, (double)snr, seed));
+  else
+    PetscCall(PetscSNPrintf(name, sizeof(name), "teacher-student(n=%" PetscInt_FMT ", d=%" PetscInt_FMT ", c=%" PetscInt_FMT ", snr=%g, seed=%" PetscInt64_FMT ", noise_seed=%" PetscInt64_FMT ")", n, d, c, (double)snr, seed, noise_seed));
 
   /* the teacher, the same on every rank */
   PetscCall(PetscMalloc1((size_t)c * (size_t)d, &T));
-  StreamSeed(&st, seed, SPD_TAG_TEACHER, 0);
+  SpdRandomSeed(&st, seed, SPD_TAG_TEACHER, 0);
   for (PetscInt64 t = 0; t < (PetscInt64)c * d; t++) {
-    T[t] = Normal(&st);
+    T[t] = SpdRandomNormal(&st);
     fro2 += T[t] * T[t];
   }
   if (snr > 0) sigma = sqrt(fro2 / ((PetscReal)c * (PetscReal)d * snr));
@@ -188,8 +181,8 @@ PetscErrorCode SpdDataTeacherStudent(MPI_Comm comm, PetscInt n, PetscInt d, Pets
   for (PetscInt i = 0; i < d_->nlocal; i++) {
     PetscReal *x = d_->X + (size_t)i * (size_t)d, *y = d_->Y + (size_t)i * (size_t)c;
 
-    StreamSeed(&st, seed, SPD_TAG_TSAMPLE, (PetscInt64)d_->start + i);
-    for (PetscInt j = 0; j < d; j++) x[j] = Normal(&st);
+    SpdRandomSeed(&st, seed, SPD_TAG_TSAMPLE, (PetscInt64)d_->start + i);
+    for (PetscInt j = 0; j < d; j++) x[j] = SpdRandomNormal(&st);
     for (PetscInt a = 0; a < c; a++) {
       const PetscReal *t = T + (size_t)a * (size_t)d;
       PetscReal        s = 0;
@@ -197,8 +190,16 @@ PetscErrorCode SpdDataTeacherStudent(MPI_Comm comm, PetscInt n, PetscInt d, Pets
       for (PetscInt j = 0; j < d; j++) s += t[j] * x[j];
       y[a] = s * isd;
     }
-    if (sigma > 0)
-      for (PetscInt a = 0; a < c; a++) y[a] += sigma * Normal(&st);
+    if (sigma > 0) {
+      SpdRandom *e = &st;
+
+      if (noise_seed != seed) { /* the same position in the noise seed's stream: skip its d inputs */
+        SpdRandomSeed(&ns, noise_seed, SPD_TAG_TSAMPLE, (PetscInt64)d_->start + i);
+        for (PetscInt j = 0; j < d; j++) (void)SpdRandomNormal(&ns);
+        e = &ns;
+      }
+      for (PetscInt a = 0; a < c; a++) y[a] += sigma * SpdRandomNormal(e);
+    }
   }
   PetscCall(PetscFree(T));
   *data = d_;
