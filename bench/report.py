@@ -427,6 +427,65 @@ if ls_ and lp:
                  f"drawing the factors (not in the times): specdyn {float(ls_['create']):.1f} s, NumPy {float(best['gen']):.1f} s; "
                  f"load {loads('lyap.spd')} / {loads('lyap.peer')}"])
 
+# ---- row 9: training Jacobian, products for top/bottom-32 (bench_train -mode jac) -------
+for tag in ("5e3", "5e4", "5e5"):
+    res = results_all(f"trainjac.{tag}")
+    dense = [d for d in res if d.get("mode") == "dense"]
+    for d in (d for d in res if d.get("mode") == "jac"):
+        P, nprod, k = int(d["P"]), int(d["nprod"]), int(d["k"])
+        res_p = int(d["resprod"])
+        t, tprod = float(d["time"]), float(d["tprod"])
+        acc = ""
+        if dense:
+            dd = dense[0]
+            rel = float(dd["reltop" if d["which"] == "top" else "relbottom"])
+            acc = (f"vs all σ of the dense J_T (its {P:,} forward products {float(dd['cols']):.1f} s + SpdSVDFull {float(dd['svd']):.1f} s = "
+                   f"{float(dd['cols']) + float(dd['svd']):.1f} s against {t:.1f} s here): max \\|Δσ_i\\|/σ_i = {rel:.1e}; ")
+        rows.append([f"9. training Jacobian {d['arch']} ({P:,} parameters), T = {d['T']} GD steps (lr {d['lr']}), n = {d['n']}: {d['which']}-{k} σ of J_T, products",
+                     f"{nprod} products ({d['nconv']}/{k} converged, tol {float(d['tol']):.0e})", f"{P:,} forward products (dense J_T)",
+                     f"{nprod / P:.4f} ({P / nprod:.0f}× fewer)", "— (report)",
+                     acc + f"MatMult + MatMultTranspose counted by SpdSVDExtreme ({d['solver']}, {d['its']} restarts), {res_p} of them the explicit residual norms; "
+                     f"σ = {float(d['sigma1']):.6g} … {float(d['sigmak']):.6g}, max ‖r‖/σ_max {float(d['maxrelres']):.0e}; {t:.1f} s "
+                     f"({t / nprod:.3f} s per product incl. the Krylov basis; one forward product alone {tprod:.3f} s, so the dense route's products "
+                     f"alone ≈ {P * tprod:.0f} s); CPU/wall {float(d['cpu_share']):.2f}; load {loads(f'trainjac.{tag}')}"])
+
+# ---- row 10: cost of one J_T product (bench_train -mode cost) --------------------------
+c10 = result("trainjac_cost")
+if c10:
+    h = float(c10["hvps"])
+    m1, t1, m2, t2 = (float(c10[k]) for k in ("mult1", "multt1", "mult2", "multt2"))
+    what = f"{c10['arch']} ({int(c10['P']):,} parameters), T = {c10['T']} SGD steps (batch {c10['batch']}, {c10['momentum']} momentum)"
+    rows.append([f"10. one J_T product (every = 1) vs T Hessian-vector products at the same iterates, {what}", f"{1e3 * m1:.0f} ms (MatMult), {1e3 * t1:.0f} ms (MatMultTranspose)",
+                 f"{1e3 * h:.0f} ms (T × (SetPoint on the step's batch + Hessian product))", f"{max(m1, t1) / h:.3f} (the slower of the two)",
+                 f"≤ 1.2: {verdict(max(m1, t1) / h <= 1.2)}",
+                 f"MatMult {m1 / h:.3f}×, MatMultTranspose {t1 / h:.3f}×; best of {c10['repeat']} alternating rounds; CPU/wall {float(c10['cpu_share']):.2f}; load {loads('trainjac_cost')}"])
+    rows.append([f"10. same with every = {c10['every2']} (T/{c10['every2']} snapshots, segments recomputed)", f"{1e3 * m2:.0f} ms (MatMult), {1e3 * t2:.0f} ms (MatMultTranspose)",
+                 f"{1e3 * h:.0f} ms", f"{max(m2, t2) / h:.3f}", "— (report)",
+                 f"MatMult {m2 / h:.3f}×, MatMultTranspose {t2 / h:.3f}×: each recomputes {int(c10['every2']) - 1} of every {c10['every2']} steps "
+                 f"(a training step ≈ SetPoint), memory for the iterates 1/{c10['every2']} (+ one segment)"])
+
+# ---- row 11: training throughput (bench_train -mode throughput, train_peer.py) ---------
+ts11, tp11 = results_all("train_tp.spd"), results_all("train_tp.peer")
+if ts11 and tp11:
+    bs = max(ts11, key=lambda d: float(d["steps_per_s"]))
+    p64 = max((d for d in tp11 if d["dtype"] == "float64"), key=lambda d: float(d["steps_per_s"]))
+    p32 = [d for d in tp11 if d["dtype"] == "float32"]
+    s_sps, t64 = float(bs["steps_per_s"]), float(p64["steps_per_s"])
+    gf = max(float(d["dgemm_gflops"]) for d in ts11)
+    flop = float(bs["step_gflop"])
+    ideal = gf / flop  # steps/s at the dgemm peak
+    f32 = ""
+    if p32:
+        b32 = max(p32, key=lambda d: float(d["steps_per_s"]))
+        f32 = f"; torch float32 {float(b32['steps_per_s']):.1f} steps/s (time ratio specdyn/torch-f32 {float(b32['steps_per_s']) / s_sps:.2f})"
+    rows.append([f"11. training throughput, {bs['arch']} relu + cross-entropy, Fashion-MNIST, batch {bs['batch']}, SGD + momentum, 1 rank / 1 thread",
+                 f"{s_sps:.1f} steps/s", f"{t64:.1f} steps/s (torch {p64['torch']} float64)", f"{t64 / s_sps:.2f} (time per step)",
+                 f"≤ 1.0: {verdict(t64 / s_sps <= 1.0)}",
+                 f"runs (steps/s) specdyn {', '.join(d['steps_per_s'] for d in ts11)}, torch float64 {', '.join(d['steps_per_s'] for d in tp11 if d['dtype'] == 'float64')}{f32}; "
+                 f"hardware limit: {flop:.3f} Gflop of dgemm per step (2 per multiply-add: forward, weight and input gradients) at dgemm {bs['dgemm_n']}³ = "
+                 f"{gf:.1f} GFLOP/s is {ideal:.0f} steps/s: specdyn at {s_sps / ideal:.0%} of it, torch float64 at {t64 / ideal:.0%}; "
+                 f"CPU/wall ≥ {min(float(d['cpu_share']) for d in ts11):.2f} / {min(float(d['cpu_share']) for d in tp11):.2f}; load {loads('train_tp.spd')} / {loads('train_tp.peer')}"])
+
 # ---- output -------------------------------------------------------------------------
 print("# specdyn benchmark results\n")
 print("Written by `make bench` (bench/run.sh → bench/report.py); bench/README.md explains each row.")

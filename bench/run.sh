@@ -5,9 +5,11 @@
 #   BUILD                 the CMake build folder (default: build)
 #   SPD_BENCH_DATA        where generated inputs live (default: bench/data, gitignored;
 #                         reused when present, ~3.3 GB; row 7 adds 4 GB)
-#   SPD_BENCH_ROWS        rows to run, e.g. "1 3" (default: "1 2 3 4 5 6 7 8")
+#   SPD_BENCH_ROWS        rows to run, e.g. "1 3" (default: "1 2 3 4 5 6 7 8 9 10 11")
 #   SPD_BENCH_LYAP_FULL   1: row 8 at width 2048 (the issue's size; ~10 min, the NumPy side
 #                         dominates), else width 1024 (~2 min)
+#   SPD_BENCH_TRAIN_FULL  1: row 9 also at P = 5e5 (top-32, ~15 min) and bottom-32 at P = 5e4, and
+#                         the dense J_T at P = 5e3 (P forward products + ScaLAPACK, ~5 min)
 #   SPD_BENCH_NP          ranks of the specdyn side = threads of the peer (default: 2)
 #
 # Writes bench/results.md (the table) and prints it; raw logs, -log_view output and the
@@ -18,7 +20,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${1:-build}
 case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
 DATA=${SPD_BENCH_DATA:-$ROOT/bench/data}
-ROWS=${SPD_BENCH_ROWS:-1 2 3 4 5 6 7 8}
+ROWS=${SPD_BENCH_ROWS:-1 2 3 4 5 6 7 8 9 10 11}
 NP=${SPD_BENCH_NP:-2}
 BIN="$BUILD/bench"
 OUT="$BUILD/bench/out"
@@ -205,6 +207,41 @@ if has_row 8; then
   rm -f "$OUT"/lyap.*
   run lyap.spd "${SPD[@]}" "$BIN/bench_lyapunov" -d "$LD" -depth 64 -k 32 -out "$OUT/lyap.spd.f64" -jacobian_gaussian_store_max 300000000
   run lyap.peer "${NOENV[@]}" OPENBLAS_NUM_THREADS="$NP" "$PY" "$ROOT/bench/lyapunov_peer.py" "$LD" 64 32 --out "$OUT/lyap.peer.f64"
+fi
+
+if has_row 9; then
+  say "row 9: training Jacobian J_T (T = 20 GD steps, n = 256): products SLEPc needs for top/bottom-32 triplets vs the P forward products of the dense J_T ($NP ranks)"
+  # MLPs 64-h-h-10 (relu, cross-entropy) on a 10-class Gaussian mixture; P = h^2 + 76 h + 10:
+  # h = 42 (4,966), 189 (50,095), 670 (499,830). Default ~3 min on a quiet machine: top and
+  # bottom at P = 5e3, top at P = 5e4; SPD_BENCH_TRAIN_FULL=1 adds the rest (see the header)
+  rm -f "$OUT"/trainjac.*.log
+  TJ=("${SPD[@]}" "$BIN/bench_train" -mode jac -n 256 -steps 20 -lr 0.1 -k 32)
+  if [[ ${SPD_BENCH_TRAIN_FULL:-0} == 1 ]]; then
+    run trainjac.5e3 "${TJ[@]}" -arch 64,42,42,10 -which both -dense 1
+    run trainjac.5e4 "${TJ[@]}" -arch 64,189,189,10 -which both
+    run trainjac.5e5 "${TJ[@]}" -arch 64,670,670,10 -which top
+  else
+    run trainjac.5e3 "${TJ[@]}" -arch 64,42,42,10 -which both
+    run trainjac.5e4 "${TJ[@]}" -arch 64,189,189,10 -which top
+  fi
+fi
+
+if has_row 10; then
+  say "row 10: one J_T product (every = 1 and 5) vs T Hessian-vector products at the same iterates ($NP ranks)"
+  # 64-280-280-10 (99,690 parameters), 2048 mixture samples, SGD batch 128 with heavy-ball
+  # momentum, T = 50; best of 3 alternating rounds (~1 min)
+  rm -f "$OUT"/trainjac_cost.log
+  run trainjac_cost "${SPD[@]}" "$BIN/bench_train" -mode cost -arch 64,280,280,10 -n 2048 -batch 128 -momentum -lr 0.05 -steps 50 -every2 5 -repeat 3
+fi
+
+if has_row 11; then
+  say "row 11: training throughput, 784-256-256-10 on Fashion-MNIST, batch 128, SGD + momentum: SpdTrainerStep (1 rank) vs PyTorch float64/float32 (1 thread)"
+  # the sides alternate, 2 rounds; each: 5 untimed steps, best of 3 x 200 steps (~1 min)
+  rm -f "$OUT"/train_tp.*.log
+  for r in 1 2; do
+    run train_tp.spd "${NOENV[@]}" OPENBLAS_NUM_THREADS=1 mpirun -n 1 "$BIN/bench_train" -mode throughput -data fmnist -n 60000 -arch 784,256,256,10 -batch 128 -momentum -lr 0.01 -steps 200 -repeat 3 -dgemm 2048
+    run train_tp.peer "${NOENV[@]}" OPENBLAS_NUM_THREADS=1 "$PY" "$ROOT/bench/train_peer.py" --arch 784,256,256,10 --n 60000 --batch 128 --lr 0.01 --steps 200 --repeat 3
+  done
 fi
 
 echo "load average at end: $(load); whole run $(awk -v a="$START" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.0f", b-a}') s" | tee -a "$OUT/env.txt"

@@ -52,31 +52,8 @@ PETSC_EXTERN PetscErrorCode SpdRun(SpdPlan, SpdStore, SpdRunSummary *, SpdRunSta
 #include <specdyn/train.h>
 #include <specdyn/alignment.h>
 
-#define SPD_ENSEMBLE_MAX_GRID 32
-typedef struct {
-  PetscInt       nsnr; /* grid of signal-to-noise ratios (<= 0: noiseless targets) */
-  PetscReal      snr[SPD_ENSEMBLE_MAX_GRID];
-  PetscInt       nn; /* grid of training-set sizes */
-  PetscInt       n[SPD_ENSEMBLE_MAX_GRID];
-  PetscInt       members; /* M >= 2 */
-  PetscInt       d, c; /* input and output dimension of the teacher */
-  PetscInt       width, depth; /* the students: depth hidden layers of `width` units */
-  SpdActivation  act; /* of every hidden layer */
-  PetscBool      bias;
-  SpdTrainConfig train; /* optimizer, steps, initialization (train.param, train.seed) */
-  PetscBool      same_init; /* members start from one theta_0 (train.seed); else from hash(train.seed, m) */
-  PetscInt       nprobe; /* common probe inputs the representations are taken on (>= 2) */
-  PetscInt       ntest; /* noiseless test samples of the test error */
-  PetscInt64     data_seed; /* teacher, training inputs, probe and test inputs */
-  PetscInt64     noise_seed; /* member m's label noise comes from hash(noise_seed, m) */
-  PetscReal      svcca_var; /* SVCCA variance fraction (default 0.99) */
-  PetscInt       svcca_k; /* SVCCA components (> 0 overrides svcca_var) */
-} SpdEnsembleConfig;
+/* SpdEnsembleConfig: include/specdyn/job.h (job key ensemble:) */
 
-/* Defaults: snr {0.1, 1, 10}, n {64, 256}, 3 members, d 10, c 5, width 16, depth 1,
-   identity activation, bias, SpdTrainConfigDefaults (full-batch GD, lr 0.1, 100 steps),
-   same_init, 256 probes, 1024 test samples, seeds 0 and 1, SVCCA 0.99. Not collective. */
-PETSC_EXTERN PetscErrorCode SpdEnsembleConfigDefaults(SpdEnsembleConfig *);
 /* Run the whole grid on comm (samples split over its ranks) and write out_path (rank 0,
    serial HDF5, through out_path.tmp and a rename). Collective. */
 PETSC_EXTERN PetscErrorCode SpdEnsembleAlignmentRun(MPI_Comm, const SpdEnsembleConfig *, const char out_path[]);

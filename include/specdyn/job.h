@@ -157,6 +157,33 @@ typedef struct {
   PetscInt64  seed;
 } SpdTrainJacSettings;
 
+/* The representational-alignment experiment (job key `ensemble:`; run by `specdyn train`,
+   SpdEnsembleAlignmentRun in src/analysis/ensemble.c; docs/alignment.md). */
+#define SPD_ENSEMBLE_MAX_GRID 32
+typedef struct {
+  PetscInt       nsnr; /* grid of signal-to-noise ratios (<= 0: noiseless targets) */
+  PetscReal      snr[SPD_ENSEMBLE_MAX_GRID];
+  PetscInt       nn; /* grid of training-set sizes */
+  PetscInt       n[SPD_ENSEMBLE_MAX_GRID];
+  PetscInt       members; /* M >= 2 */
+  PetscInt       d, c; /* input and output dimension of the teacher */
+  PetscInt       width, depth; /* the students: depth hidden layers of `width` units */
+  SpdActivation  act; /* of every hidden layer */
+  PetscBool      bias;
+  SpdTrainConfig train; /* optimizer, steps, initialization (train.param, train.seed) */
+  PetscBool      same_init; /* members start from one theta_0 (train.seed); else from hash(train.seed, m) */
+  PetscInt       nprobe; /* common probe inputs the representations are taken on (>= 2) */
+  PetscInt       ntest; /* noiseless test samples of the test error */
+  PetscInt64     data_seed; /* teacher, training inputs, probe and test inputs */
+  PetscInt64     noise_seed; /* member m's label noise comes from hash(noise_seed, m) */
+  PetscReal      svcca_var; /* SVCCA variance fraction (default 0.99) */
+  PetscInt       svcca_k; /* SVCCA components (> 0 overrides svcca_var) */
+} SpdEnsembleConfig;
+/* Defaults: snr {0.1, 1, 10}, n {64, 256}, 3 members, d 10, c 5, width 16, depth 1,
+   identity activation, bias, SpdTrainConfigDefaults (full-batch GD, lr 0.1, 100 steps),
+   same_init, 256 probes, 1024 test samples, seeds 0 and 1, SVCCA 0.99. Not collective. */
+PETSC_EXTERN PetscErrorCode SpdEnsembleConfigDefaults(SpdEnsembleConfig *);
+
 /* One run of a training job after the sweep is expanded. */
 typedef struct {
   char           name[128]; /* "run" or "seed=1,weight_decay=0.0001", ... */
@@ -189,6 +216,8 @@ struct _p_SpdJob {
   SpdJacobianSettings  jacobian;
   SpdTrainSettings     train;
   SpdTrainJacSettings  trainjac;
+  PetscBool            ensemble_enabled;
+  SpdEnsembleConfig    ensemble;
   char                *petsc_options; /* options from the job file, inserted below the command line */
   PetscInt64           memory_per_rank; /* bytes; default 2 GiB                                   */
   PetscInt             ranks_per_task; /* 0: chosen per task by the planner                       */

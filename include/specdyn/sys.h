@@ -44,6 +44,8 @@ PETSC_EXTERN PetscErrorCode SpdLibraryVersions(char[], size_t);
 /* Small utilities shared by layers. */
 PETSC_EXTERN PetscErrorCode SpdGlobMatch(const char pattern[], const char str[], PetscBool *);
 PETSC_EXTERN PetscErrorCode SpdFormatBytes(PetscInt64, char[], size_t);
+/* mkdir -p; *err = errno of a failure, 0 when the folder exists afterwards. */
+PETSC_EXTERN PetscErrorCode SpdMkdirP(const char path[], int *err);
 PETSC_EXTERN PetscErrorCode SpdEditDistance(const char[], const char[], PetscInt *);
 /* A stable 16-hex-digit id of a text (FNV-1a, 64 bit; ids of tasks and comparisons). */
 PETSC_EXTERN PetscErrorCode SpdHashId(const char text[], char id[], size_t len);
@@ -60,6 +62,7 @@ typedef struct {
   PetscReal spare; /* the second normal of a Box-Muller pair */
   PetscBool has_spare;
 } SpdRandom;
+PETSC_EXTERN uint64_t  SpdSplitMix64(uint64_t *state); /* one SplitMix64 step: the generator under the streams */
 PETSC_EXTERN void      SpdRandomSeed(SpdRandom *, PetscInt64 seed, uint64_t tag, PetscInt64 i);
 PETSC_EXTERN uint64_t  SpdRandomBits(SpdRandom *);
 PETSC_EXTERN PetscReal SpdRandomUniform(SpdRandom *);

@@ -22,56 +22,13 @@
 #include <string.h>
 #include <stdio.h>
 
-/* SplitMix64's finalizer: a member's seed from a base seed */
+/* A member's seed from a base seed: SplitMix64's output at step m + 1 of the sequence
+   started at seed, made non-negative */
 static PetscInt64 SpdEnsembleHash(PetscInt64 seed, PetscInt m)
 {
-  uint64_t z = (uint64_t)seed + 0x9e3779b97f4a7c15ULL * (uint64_t)(m + 1);
+  uint64_t z = (uint64_t)seed + UINT64_C(0x9E3779B97F4A7C15) * (uint64_t)m;
 
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  z = z ^ (z >> 31);
-  return (PetscInt64)(z >> 1); /* non-negative */
-}
-
-/*@C
-  SpdEnsembleConfigDefaults - the default ensemble-alignment experiment
-
-  Not collective
-
-  Output Parameter:
-. cfg - snr {0.1, 1, 10}, n {64, 256}, 3 members, d 10, c 5, width 16, depth 1, identity
-        activation with biases, SpdTrainConfigDefaults() training, same_init, 256 probes,
-        1024 test samples, data_seed 0, noise_seed 1, SVCCA keeping 99% of the variance
-
-.seealso: `SpdEnsembleAlignmentRun()`
-@*/
-PetscErrorCode SpdEnsembleConfigDefaults(SpdEnsembleConfig *cfg)
-{
-  PetscFunctionBegin;
-  PetscCall(PetscMemzero(cfg, sizeof(*cfg)));
-  cfg->nsnr    = 3;
-  cfg->snr[0]  = 0.1;
-  cfg->snr[1]  = 1;
-  cfg->snr[2]  = 10;
-  cfg->nn      = 2;
-  cfg->n[0]    = 64;
-  cfg->n[1]    = 256;
-  cfg->members = 3;
-  cfg->d       = 10;
-  cfg->c       = 5;
-  cfg->width   = 16;
-  cfg->depth   = 1;
-  cfg->act     = SPD_ACT_IDENTITY;
-  cfg->bias    = PETSC_TRUE;
-  PetscCall(SpdTrainConfigDefaults(&cfg->train));
-  cfg->same_init  = PETSC_TRUE;
-  cfg->nprobe     = 256;
-  cfg->ntest      = 1024;
-  cfg->data_seed  = 0;
-  cfg->noise_seed = 1;
-  cfg->svcca_var  = SPD_SVCCA_VARIANCE;
-  cfg->svcca_k    = 0;
-  PetscFunctionReturn(0);
+  return (PetscInt64)(SpdSplitMix64(&z) >> 1);
 }
 
 static PetscErrorCode SpdEnsembleConfigCheck(MPI_Comm comm, const SpdEnsembleConfig *cfg)

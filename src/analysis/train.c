@@ -153,25 +153,34 @@ PetscErrorCode SpdTrainJob(SpdJob job, MPI_Comm comm, PetscInt only, PetscInt *n
   PetscBool    stopped = PETSC_FALSE;
 
   PetscFunctionBegin;
-  PetscCall(SpdJobTrainRuns(job, &nruns, &runs));
+  if (job->train.enabled)
+    PetscCall(SpdJobTrainRuns(job, &nruns, &runs));
+  else
+    nruns = 0, runs = NULL; /* an ensemble experiment only */
   PetscCheck(only < nruns, comm, PETSC_ERR_ARG_OUTOFRANGE, "Run %" PetscInt_FMT " does not exist: the job %s has %" PetscInt_FMT " runs (0..%" PetscInt_FMT ")", only, job->path, nruns, nruns - 1);
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   {
-    PetscInt nmine = only >= 0 ? 1 : nruns;
+    PetscInt nmine = only >= 0 ? 1 : PetscMax(nruns, 1);
     per            = job->ranks_per_task > 0 ? PetscMin(job->ranks_per_task, size) : (nmine >= size ? 1 : size / nmine);
   }
   ngroups = size / per;
   g       = rank / per < ngroups ? rank / per : ngroups; /* leftover ranks idle */
   PetscCallMPI(MPI_Comm_split(comm, (PetscMPIInt)g, rank, &group));
   PetscCallMPI(MPI_Comm_rank(group, &grank));
-  if (!rank) {
-    int err = 0;
-    if (mkdir(job->output, 0755) && errno != EEXIST) err = errno;
-    PetscCheck(!err, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "Cannot create the output folder %s: %s", job->output, strerror(err));
-    PetscCall(SpdTrainWriteStudy(job, nruns, runs));
+  { /* rank 0 creates the folder and study.yaml; every rank learns the outcome (no rank
+       may be left waiting for one that failed) */
+    PetscMPIInt st[2] = { 0, 0 };
+    if (!rank) {
+      int err = 0;
+      PetscCall(SpdMkdirP(job->output, &err));
+      st[0] = err;
+      if (!err && nruns) st[1] = (PetscMPIInt)SpdTrainWriteStudy(job, nruns, runs);
+    }
+    PetscCallMPI(MPI_Bcast(st, 2, MPI_INT, 0, comm));
+    PetscCheck(!st[0], comm, PETSC_ERR_FILE_OPEN, "Cannot create the output folder %s: %s; give a writable folder (job key output, or -o DIR)", job->output, strerror(st[0]));
+    PetscCheck(!st[1], comm, PETSC_ERR_FILE_WRITE, "Cannot write %s/study.yaml; check that the output folder is writable", job->output);
   }
-  PetscCallMPI(MPI_Barrier(comm));
   for (PetscInt r = 0; r < nruns && g < ngroups; r++) {
     PetscBool      done = PETSC_FALSE;
     PetscErrorCode ierr;
@@ -195,6 +204,23 @@ PetscErrorCode SpdTrainJob(SpdJob job, MPI_Comm comm, PetscInt only, PetscInt *n
       stopped = PETSC_TRUE;
   }
   PetscCallMPI(MPI_Comm_free(&group));
+  if (job->ensemble_enabled && only < 0 && !stopped) { /* the ensemble experiment, on all ranks */
+    char      path[PETSC_MAX_PATH_LEN], msg[4096];
+    PetscBool exists;
+    PetscCall(PetscSNPrintf(path, sizeof(path), "%s/ensemble.h5", job->output));
+    PetscCall(PetscTestFile(path, 'r', &exists));
+    if (!exists) {
+      PetscErrorCode ierr;
+      PetscCall(SpdErrorCapturePush(msg, sizeof(msg)));
+      ierr = SpdEnsembleAlignmentRun(comm, &job->ensemble, path);
+      PetscCall(SpdErrorCapturePop());
+      if (ierr) {
+        if (!rank) PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "[specdyn] ensemble experiment FAILED: %s\n", msg));
+        if (!rank) counts[1]++;
+      } else if (!rank)
+        PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "[specdyn] ensemble experiment complete: %s\n", path));
+    }
+  }
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, counts, 2, MPIU_INT, MPI_SUM, comm));
   {
     PetscMPIInt s = stopped;

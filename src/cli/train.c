@@ -62,7 +62,7 @@ int SpdCmdTrain(int argc, char **argv)
   ierr = SpdJobLoad(PETSC_COMM_WORLD, jobpath, &job);
   if (!ierr) ierr = SpdJobInsertOptions(job);
   if (!ierr && outdir) ierr = PetscStrncpy(job->output, outdir, sizeof(job->output));
-  if (!ierr && !job->train.enabled) ierr = PetscError(PETSC_COMM_WORLD, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_USER_INPUT, PETSC_ERROR_INITIAL, "The job %s has no 'train:' section; `specdyn train` trains models (docs/training.md); to analyse checkpoints use `specdyn run`", jobpath);
+  if (!ierr && !job->train.enabled && !job->ensemble_enabled) ierr = PetscError(PETSC_COMM_WORLD, __LINE__, PETSC_FUNCTION_NAME, __FILE__, PETSC_ERR_USER_INPUT, PETSC_ERROR_INITIAL, "The job %s has no 'train:' or 'ensemble:' section; `specdyn train` trains models (docs/training.md); to analyse checkpoints use `specdyn run`", jobpath);
   SpdErrorCapturePop();
   if (ierr) {
     if (!rank) fprintf(stderr, "specdyn train: %s\n", msg);

@@ -82,7 +82,7 @@ void JobDescribe(const yaml_node_t *node, char buf[], size_t len)
 
 /* ---- keys ------------------------------------------------------------------ */
 
-static const char *const JobTopKeys[]        = { "name", "output", "checkpoints", "runs", "tensors", "weights", "compare", "model", "data", "curvature", "jacobian", "train", "sweep", "training_jacobian", "solver", "resources", NULL };
+static const char *const JobTopKeys[]        = { "name", "output", "checkpoints", "runs", "tensors", "weights", "compare", "model", "data", "curvature", "jacobian", "train", "sweep", "training_jacobian", "ensemble", "solver", "resources", NULL };
 static const char *const JobCheckpointKeys[] = { "path", "label", NULL };
 static const char *const JobRunKeys[]        = { "name", "checkpoints", NULL };
 static const char *const JobRunEntryKeys[]   = { "path", "step", NULL };
@@ -959,7 +959,7 @@ static PetscErrorCode JobParseDocument(JobCtx *c, SpdJob job)
     PetscCall(PetscSNPrintf(out, sizeof(out), "%s.results", job->name));
     PetscCall(JobJoinPath(job->dir, out, job->output, sizeof(job->output)));
   }
-  JobTry(c, JobParseCheckpoints(c, job, JobFind(c, root, "checkpoints"), (JobFind(c, root, "runs") || JobFind(c, root, "train")) ? PETSC_TRUE : PETSC_FALSE));
+  JobTry(c, JobParseCheckpoints(c, job, JobFind(c, root, "checkpoints"), (JobFind(c, root, "runs") || JobFind(c, root, "train") || JobFind(c, root, "ensemble")) ? PETSC_TRUE : PETSC_FALSE));
   JobTry(c, JobParseRuns(c, job, JobFind(c, root, "runs")));
   JobTry(c, JobParseTensors(c, job, JobFind(c, root, "tensors")));
   JobTry(c, JobParseWeights(c, job, JobFind(c, root, "weights")));
@@ -967,7 +967,7 @@ static PetscErrorCode JobParseDocument(JobCtx *c, SpdJob job)
   JobTry(c, JobParseData(c, job, JobFind(c, root, "data")));
   JobTry(c, JobParseCurvature(c, job, JobFind(c, root, "curvature")));
   JobTry(c, JobParseJacobian(c, job, JobFind(c, root, "jacobian")));
-  JobTry(c, JobParseTrain(c, job, JobFind(c, root, "train"), JobFind(c, root, "sweep"), JobFind(c, root, "training_jacobian")));
+  JobTry(c, JobParseTrain(c, job, JobFind(c, root, "train"), JobFind(c, root, "sweep"), JobFind(c, root, "training_jacobian"), JobFind(c, root, "ensemble")));
   /* weight spectra unless the job asks only for model analyses */
   job->weights_enabled = (JobFind(c, root, "weights") || !(job->curvature.enabled || job->jacobian.enabled)) ? PETSC_TRUE : PETSC_FALSE;
   if (job->compare.enabled && !job->weights_enabled) JobTry(c, JobFail(c, JobFind(c, root, "compare"), "'compare' compares weight spectra, but the job has no 'weights:' section; add one"));
@@ -1318,6 +1318,12 @@ static const char SpdJobKeysText[] = "Job file keys (YAML; every key optional un
                                      "    perturb: {directions: N, scale: X, ood: N}   retrain from theta_0 + X v along N chaotic (top),\n"
                                      "                               bulk and stable (bottom) directions; output change on test and white noise\n"
                                      "    seed: N                    probes and noise inputs (default 0)\n"
+                                     "  ensemble:                    representational alignment vs SNR and n (`specdyn train`; docs/alignment.md):\n"
+                                     "    snr: [..]  n: [..]         grid of signal-to-noise ratios and training-set sizes (default [0.1, 1, 10], [64, 256])\n"
+                                     "    members: M                 networks per grid point, trained on independently noised targets (default 3)\n"
+                                     "    d, outputs, width, depth, activation, bias   teacher-student sizes and the students (default 10, 5, 16, 1, identity)\n"
+                                     "    probes: N  test: N         common probe inputs, noiseless test samples (default 256, 1024)\n"
+                                     "    seed, noise_seed, same_init, svcca_variance, svcca_k, train: {the train: keys}\n"
                                      "  solver:                      PETSc/SLEPc options, below the command line (which wins):\n"
                                      "    svd_tol: 1e-10             a mapping option: value (leading '-' optional; no value: a flag)\n"
                                      "                               or a single string \"-svd_tol 1e-10 -log_view\"\n"

@@ -48,4 +48,4 @@ PETSC_INTERN PetscErrorCode JobParseModel(JobCtx *, SpdJob, yaml_node_t *);
 PETSC_INTERN PetscErrorCode JobParseData(JobCtx *, SpdJob, yaml_node_t *);
 PETSC_INTERN PetscErrorCode JobParseCurvature(JobCtx *, SpdJob, yaml_node_t *);
 PETSC_INTERN PetscErrorCode JobParseJacobian(JobCtx *, SpdJob, yaml_node_t *);
-PETSC_INTERN PetscErrorCode JobParseTrain(JobCtx *, SpdJob, yaml_node_t *train, yaml_node_t *sweep, yaml_node_t *training_jacobian);
+PETSC_INTERN PetscErrorCode JobParseTrain(JobCtx *, SpdJob, yaml_node_t *train, yaml_node_t *sweep, yaml_node_t *training_jacobian, yaml_node_t *ensemble);

@@ -1,7 +1,9 @@
 /* The training sections of a job (docs/training.md): `train:` (optimizer, schedule,
-   checkpoints, label noise), `sweep:` (a grid of values that expands into runs) and
-   `training_jacobian:` (the analysis of d theta_T / d theta_0 after each run). */
+   checkpoints, label noise), `sweep:` (a grid of values that expands into runs),
+   `training_jacobian:` (the analysis of d theta_T / d theta_0 after each run) and
+   `ensemble:` (the representational-alignment experiment, docs/alignment.md). */
 #include "jobparse.h"
+#include <specdyn/alignment.h> /* SPD_SVCCA_VARIANCE */
 
 static const char *const JobTrainKeys[]     = { "steps", "lr", "schedule", "warmup", "momentum", "beta", "weight_decay", "decoupled", "batch", "seed", "init_scale", "label_noise", "random_labels", "checkpoints", "eval_every", "float32", NULL };
 static const char *const JobScheduleKeys[]  = { "type", "every", "gamma", "lr_min", NULL };
@@ -9,6 +11,7 @@ static const char *const JobCkptKeys[]      = { "every", "geometric", NULL };
 static const char *const JobTrainJacKeys[]  = { "top", "bottom", "density", "epsilon", "every", "function_jacobian", "perturb", "full", "seed", NULL };
 static const char *const JobTJDensityKeys[] = { "probes", "steps", "grid", NULL };
 static const char *const JobPerturbKeys[]   = { "directions", "scale", "ood", NULL };
+static const char *const JobEnsembleKeys[]  = { "snr", "n", "members", "d", "outputs", "width", "depth", "activation", "bias", "probes", "test", "seed", "noise_seed", "same_init", "svcca_variance", "svcca_k", "train", NULL };
 
 const char *const SpdSweepKeys[] = { "seed", "weight_decay", "label_noise", "n", "snr", "width", "lr", "batch", NULL };
 
@@ -47,12 +50,11 @@ static PetscErrorCode JobParseSchedule(JobCtx *c, SpdTrainConfig *cfg, yaml_node
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode JobParseTrainSection(JobCtx *c, SpdJob job, yaml_node_t *node)
+static PetscErrorCode JobParseTrainSection(JobCtx *c, SpdJob job, yaml_node_t *node, SpdTrainSettings *t)
 {
-  SpdTrainSettings *t   = &job->train;
-  SpdTrainConfig   *cfg = &t->cfg;
-  yaml_node_t      *v, *x;
-  PetscInt          w;
+  SpdTrainConfig *cfg = &t->cfg;
+  yaml_node_t    *v, *x;
+  PetscInt        w;
 
   PetscFunctionBegin;
   if (!JobIsNull(node)) JobTry(c, JobCheckMapping(c, node, "train", JobTrainKeys));
@@ -199,7 +201,74 @@ static PetscErrorCode JobParseTrainJacobian(JobCtx *c, SpdJob job, yaml_node_t *
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode JobParseTrain(JobCtx *c, SpdJob job, yaml_node_t *train, yaml_node_t *sweep, yaml_node_t *tj)
+/* A list of numbers into v[0..*n) (at most max). */
+static PetscErrorCode JobGetRealGrid(JobCtx *c, yaml_node_t *v, const char what[], PetscInt max, PetscInt *n, PetscReal r[])
+{
+  PetscFunctionBegin;
+  *n = 0;
+  if (v->type != YAML_SEQUENCE_NODE || v->data.sequence.items.top == v->data.sequence.items.start) JobTry(c, JobFail(c, v, "'%s' must be a non-empty list of numbers, got %s", what, JobNodeKind(v)));
+  for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+    if (*n >= max) JobTry(c, JobFail(c, v, "'%s' lists more than %" PetscInt_FMT " values", what, max));
+    JobTry(c, JobGetReal(c, JobNode(c, *it), what, &r[(*n)++]));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* ensemble: the representational-alignment experiment (docs/alignment.md) */
+static PetscErrorCode JobParseEnsemble(JobCtx *c, SpdJob job, yaml_node_t *node)
+{
+  SpdEnsembleConfig *e = &job->ensemble;
+  yaml_node_t       *v;
+  PetscInt           w, i;
+  PetscReal          grid[SPD_ENSEMBLE_MAX_GRID];
+
+  PetscFunctionBegin;
+  PetscCall(SpdEnsembleConfigDefaults(e));
+  if (!node) PetscFunctionReturn(0);
+  job->ensemble_enabled = PETSC_TRUE;
+  if (JobIsNull(node)) PetscFunctionReturn(0);
+  JobTry(c, JobCheckMapping(c, node, "ensemble", JobEnsembleKeys));
+  if ((v = JobFind(c, node, "snr"))) JobTry(c, JobGetRealGrid(c, v, "ensemble.snr", SPD_ENSEMBLE_MAX_GRID, &e->nsnr, e->snr));
+  if ((v = JobFind(c, node, "n"))) {
+    JobTry(c, JobGetRealGrid(c, v, "ensemble.n", SPD_ENSEMBLE_MAX_GRID, &e->nn, grid));
+    for (i = 0; i < e->nn; i++) {
+      if (grid[i] < 2 || grid[i] != PetscFloorReal(grid[i])) JobTry(c, JobFail(c, v, "'ensemble.n' values are training-set sizes, integers >= 2; got %g", (double)grid[i]));
+      e->n[i] = (PetscInt)grid[i];
+    }
+  }
+  if ((v = JobFind(c, node, "members"))) JobTry(c, JobGetInt(c, v, "ensemble.members", 2, &e->members));
+  if ((v = JobFind(c, node, "d"))) JobTry(c, JobGetInt(c, v, "ensemble.d", 1, &e->d));
+  if ((v = JobFind(c, node, "outputs"))) JobTry(c, JobGetInt(c, v, "ensemble.outputs", 1, &e->c));
+  if ((v = JobFind(c, node, "width"))) JobTry(c, JobGetInt(c, v, "ensemble.width", 1, &e->width));
+  if ((v = JobFind(c, node, "depth"))) JobTry(c, JobGetInt(c, v, "ensemble.depth", 1, &e->depth));
+  if ((v = JobFind(c, node, "activation"))) {
+    JobTry(c, JobGetWord(c, v, "ensemble.activation", SpdActivations, &w));
+    e->act = (SpdActivation)w;
+  }
+  if ((v = JobFind(c, node, "bias"))) JobTry(c, JobGetBool(c, v, "ensemble.bias", &e->bias));
+  if ((v = JobFind(c, node, "probes"))) JobTry(c, JobGetInt(c, v, "ensemble.probes", 2, &e->nprobe));
+  if ((v = JobFind(c, node, "test"))) JobTry(c, JobGetInt(c, v, "ensemble.test", 1, &e->ntest));
+  if ((v = JobFind(c, node, "seed"))) JobTry(c, JobGetSeed(c, v, "ensemble.seed", &e->data_seed));
+  if ((v = JobFind(c, node, "noise_seed"))) JobTry(c, JobGetSeed(c, v, "ensemble.noise_seed", &e->noise_seed));
+  if ((v = JobFind(c, node, "same_init"))) JobTry(c, JobGetBool(c, v, "ensemble.same_init", &e->same_init));
+  if ((v = JobFind(c, node, "svcca_variance"))) {
+    JobTry(c, JobGetReal(c, v, "ensemble.svcca_variance", &e->svcca_var));
+    if (e->svcca_var <= 0 || e->svcca_var > 1) JobTry(c, JobFail(c, v, "'ensemble.svcca_variance' is the fraction of variance SVCCA keeps, in (0, 1]; got %g", (double)e->svcca_var));
+  }
+  if ((v = JobFind(c, node, "svcca_k"))) JobTry(c, JobGetInt(c, v, "ensemble.svcca_k", 1, &e->svcca_k));
+  if ((v = JobFind(c, node, "train"))) {
+    SpdTrainSettings t;
+    PetscCall(PetscMemzero(&t, sizeof(t)));
+    t.cfg = e->train;
+    JobTry(c, JobParseTrainSection(c, job, v, &t));
+    e->train = t.cfg;
+    if (t.label_noise > 0 || t.random_labels) JobTry(c, JobFail(c, v, "'ensemble.train' cannot corrupt labels: the members are trained on regression targets whose noise is set by ensemble.snr"));
+  }
+  e->train.param = job->model.param;
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode JobParseTrain(JobCtx *c, SpdJob job, yaml_node_t *train, yaml_node_t *sweep, yaml_node_t *tj, yaml_node_t *ensemble)
 {
   SpdTrainSettings *t = &job->train;
 
@@ -207,7 +276,7 @@ PetscErrorCode JobParseTrain(JobCtx *c, SpdJob job, yaml_node_t *train, yaml_nod
   PetscCall(SpdTrainConfigDefaults(&t->cfg));
   if (train) {
     t->enabled = PETSC_TRUE;
-    JobTry(c, JobParseTrainSection(c, job, train));
+    JobTry(c, JobParseTrainSection(c, job, train, t));
     if (job->data.source == SPD_DATA_NONE) JobTry(c, JobFail(c, train, "'train' needs a 'data:' section (the training samples)"));
     if (t->nwidths < 2) JobTry(c, JobFail(c, train, "'train' needs the architecture: 'model.widths: [input, hidden..., output]' (input may be 0: taken from the data)"));
     if (t->label_noise > 0 && job->data.source == SPD_DATA_TEACHER_STUDENT) JobTry(c, JobFail(c, JobFind(c, train, "label_noise"), "'train.label_noise' corrupts class labels; teacher_student data are regression targets (their noise is set by data.snr)"));
@@ -215,6 +284,7 @@ PetscErrorCode JobParseTrain(JobCtx *c, SpdJob job, yaml_node_t *train, yaml_nod
     JobTry(c, JobFail(c, sweep, "'sweep' expands training runs; the job needs a 'train:' section"));
   JobTry(c, JobParseSweep(c, job, sweep));
   JobTry(c, JobParseTrainJacobian(c, job, tj));
+  JobTry(c, JobParseEnsemble(c, job, ensemble));
   PetscFunctionReturn(0);
 }
 
@@ -310,5 +380,46 @@ PetscErrorCode SpdJobTrainRuns(SpdJob job, PetscInt *nruns, SpdTrainRun **runs)
   }
   *nruns = n;
   *runs  = r;
+  PetscFunctionReturn(0);
+}
+
+/*@C
+  SpdEnsembleConfigDefaults - the default ensemble-alignment experiment
+
+  Not collective
+
+  Output Parameter:
+. cfg - snr {0.1, 1, 10}, n {64, 256}, 3 members, d 10, c 5, width 16, depth 1, identity
+        activation with biases, SpdTrainConfigDefaults() training, same_init, 256 probes,
+        1024 test samples, data_seed 0, noise_seed 1, SVCCA keeping 99% of the variance
+
+.seealso: `SpdEnsembleAlignmentRun()`
+@*/
+PetscErrorCode SpdEnsembleConfigDefaults(SpdEnsembleConfig *cfg)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscMemzero(cfg, sizeof(*cfg)));
+  cfg->nsnr    = 3;
+  cfg->snr[0]  = 0.1;
+  cfg->snr[1]  = 1;
+  cfg->snr[2]  = 10;
+  cfg->nn      = 2;
+  cfg->n[0]    = 64;
+  cfg->n[1]    = 256;
+  cfg->members = 3;
+  cfg->d       = 10;
+  cfg->c       = 5;
+  cfg->width   = 16;
+  cfg->depth   = 1;
+  cfg->act     = SPD_ACT_IDENTITY;
+  cfg->bias    = PETSC_TRUE;
+  PetscCall(SpdTrainConfigDefaults(&cfg->train));
+  cfg->same_init  = PETSC_TRUE;
+  cfg->nprobe     = 256;
+  cfg->ntest      = 1024;
+  cfg->data_seed  = 0;
+  cfg->noise_seed = 1;
+  cfg->svcca_var  = SPD_SVCCA_VARIANCE;
+  cfg->svcca_k    = 0;
   PetscFunctionReturn(0);
 }

@@ -39,14 +39,6 @@ PetscErrorCode SpdJacobianGemm_Private(const char ta[], const char tb[], PetscIn
 }
 
 /* ---- counter-based random streams ------------------------------------------ */
-static inline uint64_t SpdSplitMix64(uint64_t *s)
-{
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
-  z          = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z          = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
 uint64_t SpdJacobianStream_Private(PetscInt64 seed, uint64_t tag, uint64_t j, uint64_t i)
 {
   uint64_t s = (uint64_t)seed, h;

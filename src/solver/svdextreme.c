@@ -141,7 +141,9 @@ PetscErrorCode SpdSVDExtreme(Mat A, SpdSVDWhich which, PetscInt k, PetscBool vec
   /* The top of the spectrum is well separated from round-off: one-sided
      reorthogonalization saves work per step (measured 3-8 % on 8192^2); the bottom keeps
      full reorthogonalization. The residuals are computed explicitly either way. */
-  if (which == SPD_SVD_TOP) PetscCall(SVDTRLanczosSetOneSide(svd, PETSC_TRUE));
+  if (which == SPD_SVD_TOP && ncv < mn) PetscCall(SVDTRLanczosSetOneSide(svd, PETSC_TRUE));
+  /* (when the search space is the whole space, the one-sided recurrence meets an exactly
+     invariant subspace and breaks down: "Recurrence generated a zero vector") */
   PetscCall(SVDSetFromOptions(svd)); /* plain -svd_* */
   if (prefix && prefix[0]) {
     PetscCall(SVDSetOptionsPrefix(svd, prefix));

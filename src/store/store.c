@@ -21,24 +21,6 @@ PetscErrorCode SpdStoreSyncDir_Private(const char dir[])
   PetscFunctionReturn(0);
 }
 
-/* mkdir -p */
-static PetscErrorCode SpdMkdirP_Private(const char path[], int *err)
-{
-  char buf[PETSC_MAX_PATH_LEN];
-
-  PetscFunctionBegin;
-  *err = 0;
-  PetscCall(PetscStrncpy(buf, path, sizeof(buf)));
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = 0;
-    if (mkdir(buf, 0755) && errno != EEXIST) *err = errno;
-    *p = '/';
-  }
-  if (mkdir(buf, 0755) && errno != EEXIST) *err = errno;
-  PetscFunctionReturn(0);
-}
-
 /*@C
   SpdStoreOpen - open (creating if needed) a results folder
 
@@ -82,9 +64,9 @@ PetscErrorCode SpdStoreOpen(MPI_Comm comm, const char dir[], SpdStore *store)
   PetscCall(PetscSNPrintf(s->faileddir, sizeof(s->faileddir), "%s/failed", dir));
   PetscCall(PetscSNPrintf(s->comparisonsdir, sizeof(s->comparisonsdir), "%s/comparisons", dir));
   if (s->rank == 0) {
-    PetscCall(SpdMkdirP_Private(s->tasksdir, &err));
-    if (!err) PetscCall(SpdMkdirP_Private(s->faileddir, &err));
-    if (!err) PetscCall(SpdMkdirP_Private(s->comparisonsdir, &err));
+    PetscCall(SpdMkdirP(s->tasksdir, &err));
+    if (!err) PetscCall(SpdMkdirP(s->faileddir, &err));
+    if (!err) PetscCall(SpdMkdirP(s->comparisonsdir, &err));
   }
   PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
   if (err) PetscCall(PetscFree(s));

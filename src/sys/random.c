@@ -15,7 +15,9 @@
 #include <specdyn/sys.h>
 #include <math.h>
 
-static inline uint64_t SpdSplitMixNext(uint64_t *s)
+/* SplitMix64's step: advance the state by the golden gamma and return the output
+   function of it (also the hash used to derive seeds). */
+uint64_t SpdSplitMix64(uint64_t *s)
 {
   uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));
 
@@ -24,7 +26,7 @@ static inline uint64_t SpdSplitMixNext(uint64_t *s)
   return z ^ (z >> 31);
 }
 
-static inline uint64_t SpdSplitMixMix(uint64_t z) { return SpdSplitMixNext(&z); }
+static inline uint64_t SpdSplitMixMix(uint64_t z) { return SpdSplitMix64(&z); }
 
 /*@C
   SpdRandomSeed - start the stream (seed, tag, i)
@@ -47,10 +49,10 @@ void SpdRandomSeed(SpdRandom *r, PetscInt64 seed, uint64_t tag, PetscInt64 i)
 }
 
 /* The next 64 random bits. */
-uint64_t SpdRandomBits(SpdRandom *r) { return SpdSplitMixNext(&r->s); }
+uint64_t SpdRandomBits(SpdRandom *r) { return SpdSplitMix64(&r->s); }
 
 /* A uniform in [0, 1) with 53 random bits. */
-PetscReal SpdRandomUniform(SpdRandom *r) { return (PetscReal)(SpdSplitMixNext(&r->s) >> 11) * 0x1.0p-53; }
+PetscReal SpdRandomUniform(SpdRandom *r) { return (PetscReal)(SpdSplitMix64(&r->s) >> 11) * 0x1.0p-53; }
 
 /* A standard normal (Box-Muller; the second of each pair is kept for the next call). */
 PetscReal SpdRandomNormal(SpdRandom *r)
@@ -61,8 +63,8 @@ PetscReal SpdRandomNormal(SpdRandom *r)
     r->has_spare = PETSC_FALSE;
     return r->spare;
   }
-  u1           = (PetscReal)((SpdSplitMixNext(&r->s) >> 11) + 1) * 0x1.0p-53;
-  u2           = (PetscReal)(SpdSplitMixNext(&r->s) >> 11) * 0x1.0p-53;
+  u1           = (PetscReal)((SpdSplitMix64(&r->s) >> 11) + 1) * 0x1.0p-53;
+  u2           = (PetscReal)(SpdSplitMix64(&r->s) >> 11) * 0x1.0p-53;
   rad          = sqrt(-2.0 * log(u1));
   r->spare     = rad * sin(2.0 * PETSC_PI * u2);
   r->has_spare = PETSC_TRUE;

@@ -1,6 +1,8 @@
 /* Small string utilities shared by the layers: glob matching for tensor selection,
    edit distance for "did you mean" messages, human-readable byte counts. */
 #include <specdyn/sys.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <fnmatch.h>
 #include <ctype.h>
 #include <stdint.h>
@@ -90,4 +92,35 @@ int SpdNaturalCompare(const char a[], const char b[])
     b++;
   }
   return (*a != 0) - (*b != 0);
+}
+
+/*@C
+  SpdMkdirP - create a folder and its parents (mkdir -p)
+
+  Not Collective
+
+  Input Parameter:
+. path - the folder
+
+  Output Parameter:
+. err - 0 when the folder exists afterwards, else the errno of the failure (the caller
+        raises it, collectively when other ranks wait)
+@*/
+PetscErrorCode SpdMkdirP(const char path[], int *err)
+{
+  char        buf[PETSC_MAX_PATH_LEN];
+  struct stat st;
+
+  PetscFunctionBegin;
+  *err = 0;
+  PetscCall(PetscStrncpy(buf, path, sizeof(buf)));
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    (void)mkdir(buf, 0755); /* a parent's failure shows in the last mkdir */
+    *p = '/';
+  }
+  if (mkdir(buf, 0755) && errno != EEXIST) *err = errno;
+  else if (stat(buf, &st) || !S_ISDIR(st.st_mode)) *err = ENOTDIR;
+  PetscFunctionReturn(0);
 }

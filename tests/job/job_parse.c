@@ -390,9 +390,9 @@ static PetscErrorCode TestPrintKeys(void)
   PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
   if (rank == 0) {
     FILE       *f = tmpfile();
-    char        buf[8192];
+    static char buf[65536];
     size_t      n;
-    const char *keys[] = { "name:", "output:", "checkpoints:", "label:", "runs:", "{step}", "step:", "include:", "exclude:", "split:", "match:", "parts:", "axis:", "heads:", "transpose:", "weights:", "full:", "full_max:", "top:", "bottom:", "vectors:", "rank_tol:", "tail_min:", "solver:", "resources:", "memory_per_rank:", "ranks_per_task:" };
+    const char *keys[] = { "name:", "output:", "checkpoints:", "label:", "runs:", "{step}", "step:", "include:", "exclude:", "split:", "match:", "parts:", "axis:", "heads:", "transpose:", "weights:", "full:", "full_max:", "top:", "bottom:", "vectors:", "rank_tol:", "tail_min:", "solver:", "resources:", "memory_per_rank:", "ranks_per_task:", "train:", "sweep:", "training_jacobian:", "ensemble:", "widths:", "test_n:" };
     PetscCall(SpdJobPrintKeys(f));
     rewind(f);
     n      = fread(buf, 1, sizeof(buf) - 1, f);
