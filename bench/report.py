@@ -450,15 +450,23 @@ for tag in ("5e3", "5e4", "5e5"):
                      f"alone ≈ {P * tprod:.0f} s); CPU/wall {float(d['cpu_share']):.2f}; load {loads(f'trainjac.{tag}')}"])
 
 # ---- row 10: cost of one J_T product (bench_train -mode cost) --------------------------
-c10 = result("trainjac_cost")
+c10 = results_all("trainjac_cost")
 if c10:
+    allc10 = c10
+    c10 = min(c10, key=lambda d: float(d["hvps"]) + float(d["mult1"]) + float(d["multt1"]))  # the quietest round
     h = float(c10["hvps"])
     m1, t1, m2, t2 = (float(c10[k]) for k in ("mult1", "multt1", "mult2", "multt2"))
     what = f"{c10['arch']} ({int(c10['P']):,} parameters), T = {c10['T']} SGD steps (batch {c10['batch']}, {c10['momentum']} momentum)"
     rows.append([f"10. one J_T product (every = 1) vs T Hessian-vector products at the same iterates, {what}", f"{1e3 * m1:.0f} ms (MatMult), {1e3 * t1:.0f} ms (MatMultTranspose)",
                  f"{1e3 * h:.0f} ms (T × (SetPoint on the step's batch + Hessian product))", f"{max(m1, t1) / h:.3f} (the slower of the two)",
                  f"≤ 1.2: {verdict(max(m1, t1) / h <= 1.2)}",
-                 f"MatMult {m1 / h:.3f}×, MatMultTranspose {t1 / h:.3f}×; best of {c10['repeat']} alternating rounds; CPU/wall {float(c10['cpu_share']):.2f}; load {loads('trainjac_cost')}"])
+                 f"MatMult {m1 / h:.3f}×, MatMultTranspose {t1 / h:.3f}×; best of {c10['repeat']} alternating rounds (of {len(allc10)} runs, the quietest; all runs' ratios "
+                 + ", ".join(f"{max(float(d['mult1']), float(d['multt1'])) / float(d['hvps']):.3f}" for d in allc10) + ")"
+                 + (f"; by CPU time (immune to time-sharing) MatMult {float(c10['cpu_mult1']) / float(c10['cpu_hvps']):.3f}×, MatMultTranspose "
+                    f"{float(c10['cpu_multt1']) / float(c10['cpu_hvps']):.3f}×, every = {c10['every2']}: {float(c10['cpu_mult2']) / float(c10['cpu_hvps']):.3f}× / "
+                    f"{float(c10['cpu_multt2']) / float(c10['cpu_hvps']):.3f}×" if "cpu_hvps" in c10 else "")
+                 + (f"; of the {1e3 * h:.0f} ms, the T SetPoints alone (forward + backward at θ_t on the step's batch, which every J_T product redoes) take "
+                    f"{1e3 * float(c10['setpoints']):.0f} ms ({float(c10['setpoints']) / h:.0%})" if "setpoints" in c10 else "") + f"; CPU/wall {float(c10['cpu_share']):.2f}; load {loads('trainjac_cost')}"])
     rows.append([f"10. same with every = {c10['every2']} (T/{c10['every2']} snapshots, segments recomputed)", f"{1e3 * m2:.0f} ms (MatMult), {1e3 * t2:.0f} ms (MatMultTranspose)",
                  f"{1e3 * h:.0f} ms", f"{max(m2, t2) / h:.3f}", "— (report)",
                  f"MatMult {m2 / h:.3f}×, MatMultTranspose {t2 / h:.3f}×: each recomputes {int(c10['every2']) - 1} of every {c10['every2']} steps "

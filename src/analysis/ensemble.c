@@ -125,82 +125,6 @@ typedef struct {
 
 static const char *const SpdEnsembleMeasures[3] = { "cka", "svcca", "procrustes" };
 
-static PetscErrorCode SpdH5WriteReal(hid_t g, const char name[], int rank, const hsize_t dims[], const PetscReal v[])
-{
-  hid_t sp, ds;
-
-  PetscFunctionBegin;
-  SpdCallH5Return(sp, H5Screate_simple, (rank, dims, NULL));
-  SpdCallH5Return(ds, H5Dcreate2, (g, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  SpdCallH5(H5Dwrite, (ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v));
-  SpdCallH5(H5Dclose, (ds));
-  SpdCallH5(H5Sclose, (sp));
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode SpdH5WriteInt(hid_t g, const char name[], int rank, const hsize_t dims[], const PetscInt v[])
-{
-  hid_t      sp, ds;
-  long long *w;
-  hsize_t    len = 1;
-
-  PetscFunctionBegin;
-  for (int i = 0; i < rank; i++) len *= dims[i];
-  PetscCall(PetscMalloc1(len + 1, &w));
-  for (hsize_t i = 0; i < len; i++) w[i] = (long long)v[i];
-  SpdCallH5Return(sp, H5Screate_simple, (rank, dims, NULL));
-  SpdCallH5Return(ds, H5Dcreate2, (g, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  SpdCallH5(H5Dwrite, (ds, H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, w));
-  SpdCallH5(H5Dclose, (ds));
-  SpdCallH5(H5Sclose, (sp));
-  PetscCall(PetscFree(w));
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode SpdH5AttrReal(hid_t g, const char name[], PetscReal v)
-{
-  hid_t sp, at;
-
-  PetscFunctionBegin;
-  SpdCallH5Return(sp, H5Screate, (H5S_SCALAR));
-  SpdCallH5Return(at, H5Acreate2, (g, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT));
-  SpdCallH5(H5Awrite, (at, H5T_NATIVE_DOUBLE, &v));
-  SpdCallH5(H5Aclose, (at));
-  SpdCallH5(H5Sclose, (sp));
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode SpdH5AttrInt(hid_t g, const char name[], PetscInt64 v)
-{
-  hid_t     sp, at;
-  long long w = (long long)v;
-
-  PetscFunctionBegin;
-  SpdCallH5Return(sp, H5Screate, (H5S_SCALAR));
-  SpdCallH5Return(at, H5Acreate2, (g, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT));
-  SpdCallH5(H5Awrite, (at, H5T_NATIVE_LLONG, &w));
-  SpdCallH5(H5Aclose, (at));
-  SpdCallH5(H5Sclose, (sp));
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode SpdH5AttrString(hid_t g, const char name[], const char v[])
-{
-  hid_t sp, at, ty;
-
-  PetscFunctionBegin;
-  SpdCallH5Return(ty, H5Tcopy, (H5T_C_S1));
-  SpdCallH5(H5Tset_size, (ty, strlen(v) + 1));
-  SpdCallH5(H5Tset_strpad, (ty, H5T_STR_NULLTERM));
-  SpdCallH5Return(sp, H5Screate, (H5S_SCALAR));
-  SpdCallH5Return(at, H5Acreate2, (g, name, ty, sp, H5P_DEFAULT, H5P_DEFAULT));
-  SpdCallH5(H5Awrite, (at, ty, v));
-  SpdCallH5(H5Aclose, (at));
-  SpdCallH5(H5Sclose, (sp));
-  SpdCallH5(H5Tclose, (ty));
-  PetscFunctionReturn(0);
-}
-
 static PetscErrorCode SpdEnsembleWriteGroup(const SpdEnsembleConfig *cfg, const SpdEnsembleResult *r, hid_t f)
 {
   hid_t      g;
@@ -211,15 +135,15 @@ static PetscErrorCode SpdEnsembleWriteGroup(const SpdEnsembleConfig *cfg, const 
   PetscFunctionBegin;
   SpdCallH5Return(g, H5Gcreate2, (f, "ensemble", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   d1[0] = (hsize_t)r->nsnr;
-  PetscCall(SpdH5WriteReal(g, "snr", 1, d1, cfg->snr));
+  PetscCall(SpdH5WriteReals(g, "snr", 1, d1, cfg->snr));
   d1[0] = (hsize_t)r->nn;
-  PetscCall(SpdH5WriteInt(g, "n", 1, d1, cfg->n));
+  PetscCall(SpdH5WriteInts(g, "n", 1, d1, cfg->n));
   d1[0] = (hsize_t)r->nlayer;
-  PetscCall(SpdH5WriteInt(g, "layer", 1, d1, r->layer));
-  PetscCall(SpdH5WriteInt(g, "width", 1, d1, r->width));
+  PetscCall(SpdH5WriteInts(g, "layer", 1, d1, r->layer));
+  PetscCall(SpdH5WriteInts(g, "width", 1, d1, r->width));
   d2[0] = (hsize_t)r->npairs;
   d2[1] = 2;
-  PetscCall(SpdH5WriteInt(g, "pairs", 2, d2, r->pairs));
+  PetscCall(SpdH5WriteInts(g, "pairs", 2, d2, r->pairs));
 
   PetscCall(PetscMalloc4(nl, &mean, nl, &std, ngrid, &emean, ngrid, &estd));
   d3[0] = (hsize_t)r->nsnr;
@@ -234,48 +158,48 @@ static PetscErrorCode SpdEnsembleWriteGroup(const SpdEnsembleConfig *cfg, const 
 
     for (size_t i = 0; i < nl; i++) SpdEnsembleMeanStd(r->npairs, r->pair[k] + i * r->npairs, &mean[i], &std[i]);
     PetscCall(PetscSNPrintf(name, sizeof(name), "%s_mean", SpdEnsembleMeasures[k]));
-    PetscCall(SpdH5WriteReal(g, name, 3, d3, mean));
+    PetscCall(SpdH5WriteReals(g, name, 3, d3, mean));
     PetscCall(PetscSNPrintf(name, sizeof(name), "%s_std", SpdEnsembleMeasures[k]));
-    PetscCall(SpdH5WriteReal(g, name, 3, d3, std));
+    PetscCall(SpdH5WriteReals(g, name, 3, d3, std));
     PetscCall(PetscSNPrintf(name, sizeof(name), "%s_pairs", SpdEnsembleMeasures[k]));
-    PetscCall(SpdH5WriteReal(g, name, 4, d4, r->pair[k]));
+    PetscCall(SpdH5WriteReals(g, name, 4, d4, r->pair[k]));
   }
-  PetscCall(SpdH5WriteInt(g, "svcca_kx", 4, d4, r->kx));
-  PetscCall(SpdH5WriteInt(g, "svcca_ky", 4, d4, r->ky));
+  PetscCall(SpdH5WriteInts(g, "svcca_kx", 4, d4, r->kx));
+  PetscCall(SpdH5WriteInts(g, "svcca_ky", 4, d4, r->ky));
   d3[2] = (hsize_t)r->M;
-  PetscCall(SpdH5WriteReal(g, "test_error_members", 3, d3, r->test_err));
-  PetscCall(SpdH5WriteReal(g, "train_error_members", 3, d3, r->train_err));
+  PetscCall(SpdH5WriteReals(g, "test_error_members", 3, d3, r->test_err));
+  PetscCall(SpdH5WriteReals(g, "train_error_members", 3, d3, r->train_err));
   for (size_t i = 0; i < ngrid; i++) SpdEnsembleMeanStd(r->M, r->test_err + i * r->M, &emean[i], &estd[i]);
-  PetscCall(SpdH5WriteReal(g, "test_error", 2, d3, emean));
-  PetscCall(SpdH5WriteReal(g, "test_error_std", 2, d3, estd));
+  PetscCall(SpdH5WriteReals(g, "test_error", 2, d3, emean));
+  PetscCall(SpdH5WriteReals(g, "test_error_std", 2, d3, estd));
   for (size_t i = 0; i < ngrid; i++) SpdEnsembleMeanStd(r->M, r->train_err + i * r->M, &emean[i], &estd[i]);
-  PetscCall(SpdH5WriteReal(g, "train_error", 2, d3, emean));
-  PetscCall(SpdH5WriteReal(g, "train_error_std", 2, d3, estd));
+  PetscCall(SpdH5WriteReals(g, "train_error", 2, d3, emean));
+  PetscCall(SpdH5WriteReals(g, "train_error_std", 2, d3, estd));
   PetscCall(PetscFree4(mean, std, emean, estd));
 
-  PetscCall(SpdH5AttrInt(g, "members", r->M));
-  PetscCall(SpdH5AttrInt(g, "d", cfg->d));
-  PetscCall(SpdH5AttrInt(g, "c", cfg->c));
-  PetscCall(SpdH5AttrInt(g, "width", cfg->width));
-  PetscCall(SpdH5AttrInt(g, "depth", cfg->depth));
-  PetscCall(SpdH5AttrString(g, "activation", SpdActivations[cfg->act]));
-  PetscCall(SpdH5AttrInt(g, "bias", cfg->bias ? 1 : 0));
-  PetscCall(SpdH5AttrString(g, "parameterization", SpdParameterizations[cfg->train.param]));
-  PetscCall(SpdH5AttrReal(g, "lr", cfg->train.lr));
-  PetscCall(SpdH5AttrInt(g, "steps", cfg->train.steps));
-  PetscCall(SpdH5AttrInt(g, "batch", cfg->train.batch));
-  PetscCall(SpdH5AttrString(g, "momentum", SpdMomenta[cfg->train.momentum]));
-  PetscCall(SpdH5AttrReal(g, "weight_decay", cfg->train.weight_decay));
-  PetscCall(SpdH5AttrInt(g, "train_seed", cfg->train.seed));
-  PetscCall(SpdH5AttrInt(g, "same_init", cfg->same_init ? 1 : 0));
-  PetscCall(SpdH5AttrInt(g, "nprobe", cfg->nprobe));
-  PetscCall(SpdH5AttrInt(g, "ntest", cfg->ntest));
-  PetscCall(SpdH5AttrInt(g, "data_seed", cfg->data_seed));
-  PetscCall(SpdH5AttrInt(g, "noise_seed", cfg->noise_seed));
-  PetscCall(SpdH5AttrReal(g, "svcca_var", cfg->svcca_var));
-  PetscCall(SpdH5AttrInt(g, "svcca_k", cfg->svcca_k));
-  PetscCall(SpdH5AttrString(g, "std", "population standard deviation over the member pairs (test errors: over the members)"));
-  PetscCall(SpdH5AttrString(g, "specdyn_version", SpdVersion()));
+  PetscCall(SpdH5WriteAttrInt(g, "members", r->M));
+  PetscCall(SpdH5WriteAttrInt(g, "d", cfg->d));
+  PetscCall(SpdH5WriteAttrInt(g, "c", cfg->c));
+  PetscCall(SpdH5WriteAttrInt(g, "width", cfg->width));
+  PetscCall(SpdH5WriteAttrInt(g, "depth", cfg->depth));
+  PetscCall(SpdH5WriteAttrString(g, "activation", SpdActivations[cfg->act]));
+  PetscCall(SpdH5WriteAttrInt(g, "bias", cfg->bias ? 1 : 0));
+  PetscCall(SpdH5WriteAttrString(g, "parameterization", SpdParameterizations[cfg->train.param]));
+  PetscCall(SpdH5WriteAttrReal(g, "lr", cfg->train.lr));
+  PetscCall(SpdH5WriteAttrInt(g, "steps", cfg->train.steps));
+  PetscCall(SpdH5WriteAttrInt(g, "batch", cfg->train.batch));
+  PetscCall(SpdH5WriteAttrString(g, "momentum", SpdMomenta[cfg->train.momentum]));
+  PetscCall(SpdH5WriteAttrReal(g, "weight_decay", cfg->train.weight_decay));
+  PetscCall(SpdH5WriteAttrInt(g, "train_seed", cfg->train.seed));
+  PetscCall(SpdH5WriteAttrInt(g, "same_init", cfg->same_init ? 1 : 0));
+  PetscCall(SpdH5WriteAttrInt(g, "nprobe", cfg->nprobe));
+  PetscCall(SpdH5WriteAttrInt(g, "ntest", cfg->ntest));
+  PetscCall(SpdH5WriteAttrInt(g, "data_seed", cfg->data_seed));
+  PetscCall(SpdH5WriteAttrInt(g, "noise_seed", cfg->noise_seed));
+  PetscCall(SpdH5WriteAttrReal(g, "svcca_var", cfg->svcca_var));
+  PetscCall(SpdH5WriteAttrInt(g, "svcca_k", cfg->svcca_k));
+  PetscCall(SpdH5WriteAttrString(g, "std", "population standard deviation over the member pairs (test errors: over the members)"));
+  PetscCall(SpdH5WriteAttrString(g, "specdyn_version", SpdVersion()));
   SpdCallH5(H5Gclose, (g));
   PetscFunctionReturn(0);
 }

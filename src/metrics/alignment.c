@@ -21,6 +21,7 @@
 #include <specdyn/alignment.h>
 #include <specdyn/sys.h>
 #include <petscblaslapack.h>
+#include <specdyn/private/blas.h>
 
 typedef struct {
   PetscInt   n, p, q;
@@ -31,24 +32,6 @@ static PetscErrorCode SpdCrossDestroy(SpdCross *c)
 {
   PetscFunctionBegin;
   PetscCall(PetscFree(c->S));
-  PetscFunctionReturn(0);
-}
-
-/* C (M x N, column-major) += op(A) op(B) */
-static PetscErrorCode SpdAlignGemm(const char ta[], const char tb[], PetscInt M, PetscInt N, PetscInt K, const PetscReal A[], PetscInt lda, const PetscReal B[], PetscInt ldb, PetscReal beta, PetscReal C[], PetscInt ldc)
-{
-  PetscBLASInt m, n, k, la, lb, lc;
-  PetscReal    one = 1.0;
-
-  PetscFunctionBegin;
-  if (M == 0 || N == 0 || K == 0) PetscFunctionReturn(0);
-  PetscCall(PetscBLASIntCast(M, &m));
-  PetscCall(PetscBLASIntCast(N, &n));
-  PetscCall(PetscBLASIntCast(K, &k));
-  PetscCall(PetscBLASIntCast(PetscMax(lda, 1), &la));
-  PetscCall(PetscBLASIntCast(PetscMax(ldb, 1), &lb));
-  PetscCall(PetscBLASIntCast(PetscMax(ldc, 1), &lc));
-  PetscCallBLAS("BLASgemm", BLASgemm_(ta, tb, &m, &n, &k, &one, A, &la, B, &lb, &beta, C, &lc));
   PetscFunctionReturn(0);
 }
 
@@ -97,9 +80,9 @@ static PetscErrorCode SpdCrossCompute(MPI_Comm comm, PetscInt nlocal, PetscInt p
   }
   PetscCall(PetscFree(mean));
   PetscCall(PetscCalloc1((size_t)p * p + (size_t)q * q + (size_t)p * q, &c->S));
-  PetscCall(SpdAlignGemm("N", "T", p, p, nlocal, Xc, p, Xc, p, 0.0, c->S, p));
-  PetscCall(SpdAlignGemm("N", "T", q, q, nlocal, Yc, q, Yc, q, 0.0, c->S + (size_t)p * p, q));
-  PetscCall(SpdAlignGemm("N", "T", p, q, nlocal, Xc, p, Yc, q, 0.0, c->S + (size_t)p * p + (size_t)q * q, p));
+  PetscCall(SpdGemm("N", "T", p, p, nlocal, 1.0, Xc, p, Xc, p, 0.0, c->S, p));
+  PetscCall(SpdGemm("N", "T", q, q, nlocal, 1.0, Yc, q, Yc, q, 0.0, c->S + (size_t)p * p, q));
+  PetscCall(SpdGemm("N", "T", p, q, nlocal, 1.0, Xc, p, Yc, q, 0.0, c->S + (size_t)p * p + (size_t)q * q, p));
   PetscCall(PetscFree2(Xc, Yc));
   {
     size_t      len = (size_t)p * p + (size_t)q * q + (size_t)p * q;
@@ -254,8 +237,8 @@ PetscErrorCode SpdAlignmentCompute(MPI_Comm comm, PetscInt nlocal, PetscInt p, c
   a->ky = ky;
   if (kx > 0 && ky > 0) {
     /* T1 = V_k^T Sxy (kx x q), T2 = T1 W_k (kx x ky), then whiten rows and columns */
-    PetscCall(SpdAlignGemm("T", "N", kx, q, p, Sxx, p, Sxy, p, 0.0, T1, kx));
-    PetscCall(SpdAlignGemm("N", "N", kx, ky, q, T1, kx, Syy, q, 0.0, T2, kx));
+    PetscCall(SpdGemm("T", "N", kx, q, p, 1.0, Sxx, p, Sxy, p, 0.0, T1, kx));
+    PetscCall(SpdGemm("N", "N", kx, ky, q, 1.0, T1, kx, Syy, q, 0.0, T2, kx));
     for (PetscInt j = 0; j < ky; j++)
       for (PetscInt i = 0; i < kx; i++) T2[(size_t)j * kx + i] /= PetscSqrtReal(lx[i] * ly[j]);
     kmin = PetscMin(kx, ky);

@@ -17,27 +17,6 @@
 #include "mlpimpl.h"
 #include <petscblaslapack.h>
 
-PetscErrorCode SpdJacobianGemm_Private(const char ta[], const char tb[], PetscInt M, PetscInt N, PetscInt K, PetscReal alpha, const PetscReal A[], PetscInt lda, const PetscReal B[], PetscInt ldb, PetscReal beta, PetscReal C[], PetscInt ldc)
-{
-  PetscBLASInt m, n, k, la, lb, lc;
-
-  PetscFunctionBegin;
-  if (M == 0 || N == 0) PetscFunctionReturn(0);
-  if (K == 0) { /* C = beta C; BLAS may skip the update */
-    for (PetscInt j = 0; j < N; j++)
-      for (PetscInt i = 0; i < M; i++) C[i + j * ldc] = beta == 0.0 ? 0.0 : beta * C[i + j * ldc];
-    PetscFunctionReturn(0);
-  }
-  PetscCall(PetscBLASIntCast(M, &m));
-  PetscCall(PetscBLASIntCast(N, &n));
-  PetscCall(PetscBLASIntCast(K, &k));
-  PetscCall(PetscBLASIntCast(PetscMax(lda, 1), &la));
-  PetscCall(PetscBLASIntCast(PetscMax(ldb, 1), &lb));
-  PetscCall(PetscBLASIntCast(PetscMax(ldc, 1), &lc));
-  PetscCallBLAS("BLASgemm", BLASgemm_(ta, tb, &m, &n, &k, &alpha, A, &la, B, &lb, &beta, C, &lc));
-  PetscFunctionReturn(0);
-}
-
 /* ---- counter-based random streams ------------------------------------------ */
 uint64_t SpdJacobianStream_Private(PetscInt64 seed, uint64_t tag, uint64_t j, uint64_t i)
 {
@@ -151,7 +130,7 @@ PetscErrorCode SpdJacobianCreateMLP(SpdMLP mlp, const PetscReal x[], MPI_Comm co
     PetscCall(PetscMalloc1((size_t)n * in + 1, &J->W[j]));
     PetscCall(PetscArraycpy(J->W[j], theta + woff + (size_t)r0 * in, (size_t)n * in));
     if (j == L) break; /* the output layer has no gate */
-    PetscCall(SpdJacobianGemm_Private("T", "N", n, 1, in, a[j - 1], J->W[j], in, h, in, 0.0, z, PetscMax(n, 1)));
+    PetscCall(SpdGemm("T", "N", n, 1, in, a[j - 1], J->W[j], in, h, in, 0.0, z, PetscMax(n, 1)));
     PetscCall(PetscMalloc1(n + 1, &J->g[j]));
     for (PetscInt r = 0; r < n; r++) {
       PetscReal f = 0, d = 0, d2 = 0;
@@ -303,7 +282,7 @@ PetscErrorCode SpdJacobianLayerForward_Private(SpdJacobian J, PetscInt j, PetscI
   PetscCall(SpdJacobianGather_Private(J, j - 1, m, src, full));
   PetscCall(SpdJacobianRows_Private(J, j, &W));
   /* Y^T (m x nloc_j) = full^T (m x in) W_loc^T (in x nloc_j), all column-major views */
-  PetscCall(SpdJacobianGemm_Private("N", "N", m, J->nloc[j], in, J->scale[j], full, m, W, in, 0.0, Y, m));
+  PetscCall(SpdGemm("N", "N", m, J->nloc[j], in, J->scale[j], full, m, W, in, 0.0, Y, m));
   PetscCall(PetscFree(buf));
   PetscCall(PetscFree(full));
   PetscFunctionReturn(0);
@@ -320,7 +299,7 @@ static PetscErrorCode SpdJacobianLayerTranspose_Private(SpdJacobian J, PetscInt 
   PetscCall(PetscMalloc1((size_t)in * m + 1, &full));
   PetscCall(SpdJacobianRows_Private(J, j, &W));
   /* full^T (m x in) = Y^T (m x nloc_j) W_loc (nloc_j x in) */
-  PetscCall(SpdJacobianGemm_Private("N", "T", m, in, J->nloc[j], J->scale[j], Y, m, W, in, 0.0, full, m));
+  PetscCall(SpdGemm("N", "T", m, in, J->nloc[j], J->scale[j], Y, m, W, in, 0.0, full, m));
   PetscCall(SpdJacobianCounts_Private(J, j - 1, m));
   PetscCallMPI(MPI_Reduce_scatter(full, X, J->cnt, MPIU_REAL, MPIU_SUM, J->comm));
   if (gate_after && J->g[j - 1]) {

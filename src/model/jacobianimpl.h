@@ -1,5 +1,6 @@
 /* jacobianimpl.h - the SpdJacobian object, shared by jacobian.c and lyapunov.c only. */
 #pragma once
+#include <specdyn/private/blas.h>
 #include <specdyn/jacobian.h>
 
 struct _p_SpdJacobian {
@@ -30,4 +31,3 @@ PETSC_INTERN double   SpdJacobianUniform_Private(uint64_t *state);
 /* Y (width w[j], local rows nloc[j] x m row-major) = A_j G_{j-1} X (G_{j-1} only when gate_before). */
 PETSC_INTERN PetscErrorCode SpdJacobianLayerForward_Private(SpdJacobian, PetscInt j, PetscInt m, const PetscReal X[], PetscBool gate_before, PetscReal Y[]);
 PETSC_INTERN PetscErrorCode SpdJacobianGather_Private(SpdJacobian, PetscInt j, PetscInt m, const PetscReal loc[], PetscReal full[]);
-PETSC_INTERN PetscErrorCode SpdJacobianGemm_Private(const char ta[], const char tb[], PetscInt M, PetscInt N, PetscInt K, PetscReal alpha, const PetscReal A[], PetscInt lda, const PetscReal B[], PetscInt ldb, PetscReal beta, PetscReal C[], PetscInt ldc);

@@ -75,7 +75,7 @@ static PetscErrorCode SpdJacobianTSQR_Private(SpdJacobian J, PetscInt j, PetscIn
   for (PetscInt i = 0; i < k; i++) diag[i] = Sc[i * M + i];
   PetscCall(SpdHouseholder_Private(M, k, k, Sc, M, tau2, PETSC_TRUE)); /* Q2: M x k */
   /* local rows of Q: Qh (n x r) times rows off..off+r of Q2 */
-  PetscCall(SpdJacobianGemm_Private("N", "N", n, k, r, 1.0, A, n, Sc + off, M, 0.0, C, n));
+  PetscCall(SpdGemm("N", "N", n, k, r, 1.0, A, n, Sc + off, M, 0.0, C, n));
   for (PetscInt c = 0; c < k; c++) {
     PetscReal sg = diag[c] < 0 ? -1.0 : 1.0;
     diag[c] *= sg;

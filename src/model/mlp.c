@@ -23,6 +23,7 @@
    cross-entropy. */
 #include "mlpimpl.h"
 #include <petscblaslapack.h>
+#include <specdyn/private/blas.h>
 
 const char *const SpdActivations[] = { "identity", "relu", "leaky_relu", "tanh", "gelu", NULL };
 const char *const SpdLosses[]      = { "mse", "cross_entropy", NULL };
@@ -146,23 +147,6 @@ PetscErrorCode SpdMLPGetOutputs(SpdMLP m, const PetscReal **Z)
   PetscFunctionBegin;
   PetscCheck(m->data, PETSC_COMM_SELF, PETSC_ERR_ORDER, "Call SpdMLPSetPoint() before SpdMLPGetOutputs()");
   *Z = m->Z[m->L];
-  PetscFunctionReturn(0);
-}
-
-/* C (M x N, column-major) = alpha op(A) op(B) + beta C */
-static PetscErrorCode SpdGemm(const char ta[], const char tb[], PetscInt M, PetscInt N, PetscInt K, PetscReal alpha, const PetscReal A[], PetscInt lda, const PetscReal B[], PetscInt ldb, PetscReal beta, PetscReal C[], PetscInt ldc)
-{
-  PetscBLASInt m, n, k, la, lb, lc;
-
-  PetscFunctionBegin;
-  if (M == 0 || N == 0) PetscFunctionReturn(0);
-  PetscCall(PetscBLASIntCast(M, &m));
-  PetscCall(PetscBLASIntCast(N, &n));
-  PetscCall(PetscBLASIntCast(K, &k));
-  PetscCall(PetscBLASIntCast(PetscMax(lda, 1), &la));
-  PetscCall(PetscBLASIntCast(PetscMax(ldb, 1), &lb));
-  PetscCall(PetscBLASIntCast(PetscMax(ldc, 1), &lc));
-  PetscCallBLAS("BLASgemm", BLASgemm_(ta, tb, &m, &n, &k, &alpha, A, &la, B, &lb, &beta, C, &lc));
   PetscFunctionReturn(0);
 }
 

@@ -103,7 +103,7 @@ PetscBool SpdH5CloseFile(hid_t file)
   return err >= 0 ? PETSC_TRUE : PETSC_FALSE;
 }
 
-static PetscErrorCode SpdH5WriteArray(hid_t loc, const char name[], int ndims, const hsize_t dims[], hid_t type, const void *v)
+PetscErrorCode SpdH5WriteArray(hid_t loc, const char name[], int ndims, const hsize_t dims[], hid_t type, const void *v)
 {
   hid_t  space, dset;
   herr_t err;
@@ -116,7 +116,11 @@ static PetscErrorCode SpdH5WriteArray(hid_t loc, const char name[], int ndims, c
     H5Sclose(space);
     SETERRQ(PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 could not create dataset %s (does it exist already, or is the disk full?)", name);
   }
-  err = H5Dwrite(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
+  {
+    hsize_t count = 1;
+    for (int i = 0; i < ndims; i++) count *= dims[i];
+    err = count ? H5Dwrite(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) : 0;
+  }
   H5Dclose(dset);
   H5Sclose(space);
   PetscCheck(err >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "HDF5 could not write dataset %s (disk full?)", name);
@@ -132,8 +136,15 @@ PetscErrorCode SpdH5WriteReals(hid_t loc, const char name[], int ndims, const hs
 
 PetscErrorCode SpdH5WriteInts(hid_t loc, const char name[], int ndims, const hsize_t dims[], const PetscInt v[])
 {
+  hsize_t  count = 1;
+  int64_t *w;
+
   PetscFunctionBegin;
-  PetscCall(SpdH5WriteArray(loc, name, ndims, dims, sizeof(PetscInt) == 8 ? H5T_NATIVE_INT64 : H5T_NATIVE_INT32, v));
+  for (int i = 0; i < ndims; i++) count *= dims[i];
+  PetscCall(PetscMalloc1(count + 1, &w)); /* int64 in the file for any PetscInt */
+  for (hsize_t i = 0; i < count; i++) w[i] = (int64_t)v[i];
+  PetscCall(SpdH5WriteArray(loc, name, ndims, dims, H5T_NATIVE_INT64, w));
+  PetscCall(PetscFree(w));
   PetscFunctionReturn(0);
 }
 

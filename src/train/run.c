@@ -74,48 +74,6 @@ static PetscErrorCode SpdMetricsFree(SpdMetrics *M)
 
 /* ---- HDF5 helpers (rank 0, serial files) ---------------------------------------- */
 
-static PetscErrorCode H5WriteArray(hid_t loc, const char name[], hid_t type, hsize_t n, const void *buf)
-{
-  hid_t sp, ds;
-
-  PetscFunctionBegin;
-  SpdCallH5Return(sp, H5Screate_simple, (1, &n, NULL));
-  SpdCallH5Return(ds, H5Dcreate2, (loc, name, type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  if (n > 0) SpdCallH5(H5Dwrite, (ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf));
-  SpdCallH5(H5Dclose, (ds));
-  SpdCallH5(H5Sclose, (sp));
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode H5WriteAttrString(hid_t loc, const char name[], const char val[])
-{
-  hid_t sp, ty, at;
-
-  PetscFunctionBegin;
-  SpdCallH5Return(sp, H5Screate, (H5S_SCALAR));
-  SpdCallH5Return(ty, H5Tcopy, (H5T_C_S1));
-  SpdCallH5(H5Tset_size, (ty, strlen(val) + 1));
-  SpdCallH5Return(at, H5Acreate2, (loc, name, ty, sp, H5P_DEFAULT, H5P_DEFAULT));
-  SpdCallH5(H5Awrite, (at, ty, val));
-  SpdCallH5(H5Aclose, (at));
-  SpdCallH5(H5Tclose, (ty));
-  SpdCallH5(H5Sclose, (sp));
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode H5WriteAttrInt64(hid_t loc, const char name[], PetscInt64 v)
-{
-  hid_t sp, at;
-
-  PetscFunctionBegin;
-  SpdCallH5Return(sp, H5Screate, (H5S_SCALAR));
-  SpdCallH5Return(at, H5Acreate2, (loc, name, H5T_NATIVE_INT64, sp, H5P_DEFAULT, H5P_DEFAULT));
-  SpdCallH5(H5Awrite, (at, H5T_NATIVE_INT64, &v));
-  SpdCallH5(H5Aclose, (at));
-  SpdCallH5(H5Sclose, (sp));
-  PetscFunctionReturn(0);
-}
-
 /* Read a 1-D dataset of n entries (n from the file when *n < 0; else it must match). */
 static PetscErrorCode H5ReadArray(hid_t loc, const char path[], const char name[], hid_t type, size_t esz, PetscInt *n, void **buf)
 {
@@ -177,24 +135,24 @@ static PetscErrorCode SpdRunWriteMetrics_Private(SpdRunCtx *ctx)
   PetscCall(PetscSNPrintf(path, sizeof(path), "%s/metrics.h5", ctx->dir));
   PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s/metrics.h5.tmp", ctx->dir));
   SpdCallH5Return(f, H5Fcreate, (tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
-  PetscCall(H5WriteAttrString(f, "config", ctx->text));
-  PetscCall(H5WriteAttrString(f, "config_hash", ctx->hash));
-  PetscCall(H5WriteAttrString(f, "data", ctx->tr->data->name));
-  PetscCall(H5WriteAttrInt64(f, "seed", ctx->tr->cfg.seed));
-  PetscCall(H5WriteAttrInt64(f, "steps", ctx->tr->cfg.steps));
+  PetscCall(SpdH5WriteAttrString(f, "config", ctx->text));
+  PetscCall(SpdH5WriteAttrString(f, "config_hash", ctx->hash));
+  PetscCall(SpdH5WriteAttrString(f, "data", ctx->tr->data->name));
+  PetscCall(SpdH5WriteAttrInt(f, "seed", ctx->tr->cfg.seed));
+  PetscCall(SpdH5WriteAttrInt(f, "steps", ctx->tr->cfg.steps));
   SpdCallH5Return(g, H5Gcreate2, (f, "steps", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  PetscCall(H5WriteArray(g, "step", H5T_NATIVE_INT64, (hsize_t)M->ns, M->sstep));
-  PetscCall(H5WriteArray(g, "lr", H5T_NATIVE_DOUBLE, (hsize_t)M->ns, M->slr));
-  PetscCall(H5WriteArray(g, "loss", H5T_NATIVE_DOUBLE, (hsize_t)M->ns, M->sloss));
-  PetscCall(H5WriteArray(g, "gradnorm", H5T_NATIVE_DOUBLE, (hsize_t)M->ns, M->sgn));
+  PetscCall(SpdH5WriteArray(g, "step", 1, (hsize_t[]) { (hsize_t)M->ns }, H5T_NATIVE_INT64, M->sstep));
+  PetscCall(SpdH5WriteArray(g, "lr", 1, (hsize_t[]) { (hsize_t)M->ns }, H5T_NATIVE_DOUBLE, M->slr));
+  PetscCall(SpdH5WriteArray(g, "loss", 1, (hsize_t[]) { (hsize_t)M->ns }, H5T_NATIVE_DOUBLE, M->sloss));
+  PetscCall(SpdH5WriteArray(g, "gradnorm", 1, (hsize_t[]) { (hsize_t)M->ns }, H5T_NATIVE_DOUBLE, M->sgn));
   SpdCallH5(H5Gclose, (g));
   SpdCallH5Return(g, H5Gcreate2, (f, "evals", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  PetscCall(H5WriteArray(g, "step", H5T_NATIVE_INT64, (hsize_t)M->ne, M->estep));
-  PetscCall(H5WriteArray(g, "loss", H5T_NATIVE_DOUBLE, (hsize_t)M->ne, M->eloss));
-  PetscCall(H5WriteArray(g, "accuracy", H5T_NATIVE_DOUBLE, (hsize_t)M->ne, M->eacc));
+  PetscCall(SpdH5WriteArray(g, "step", 1, (hsize_t[]) { (hsize_t)M->ne }, H5T_NATIVE_INT64, M->estep));
+  PetscCall(SpdH5WriteArray(g, "loss", 1, (hsize_t[]) { (hsize_t)M->ne }, H5T_NATIVE_DOUBLE, M->eloss));
+  PetscCall(SpdH5WriteArray(g, "accuracy", 1, (hsize_t[]) { (hsize_t)M->ne }, H5T_NATIVE_DOUBLE, M->eacc));
   if (ctx->has_test) {
-    PetscCall(H5WriteArray(g, "test_loss", H5T_NATIVE_DOUBLE, (hsize_t)M->ne, M->etloss));
-    PetscCall(H5WriteArray(g, "test_accuracy", H5T_NATIVE_DOUBLE, (hsize_t)M->ne, M->etacc));
+    PetscCall(SpdH5WriteArray(g, "test_loss", 1, (hsize_t[]) { (hsize_t)M->ne }, H5T_NATIVE_DOUBLE, M->etloss));
+    PetscCall(SpdH5WriteArray(g, "test_accuracy", 1, (hsize_t[]) { (hsize_t)M->ne }, H5T_NATIVE_DOUBLE, M->etacc));
   }
   SpdCallH5(H5Gclose, (g));
   SpdCallH5(H5Fclose, (f));
@@ -213,17 +171,17 @@ static PetscErrorCode SpdRunWriteState_Private(SpdRunCtx *ctx)
   PetscCall(PetscSNPrintf(path, sizeof(path), "%s/state.h5", ctx->dir));
   PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s/state.h5.tmp", ctx->dir));
   SpdCallH5Return(f, H5Fcreate, (tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
-  PetscCall(H5WriteAttrString(f, "config", ctx->text));
-  PetscCall(H5WriteAttrString(f, "config_hash", ctx->hash));
-  PetscCall(H5WriteAttrString(f, "data", tr->data->name));
-  PetscCall(H5WriteAttrInt64(f, "seed", tr->cfg.seed));
+  PetscCall(SpdH5WriteAttrString(f, "config", ctx->text));
+  PetscCall(SpdH5WriteAttrString(f, "config_hash", ctx->hash));
+  PetscCall(SpdH5WriteAttrString(f, "data", tr->data->name));
+  PetscCall(SpdH5WriteAttrInt(f, "seed", tr->cfg.seed));
   SpdCallH5Return(sp, H5Screate, (H5S_SCALAR));
   SpdCallH5Return(ds, H5Dcreate2, (f, "t", H5T_NATIVE_INT64, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   SpdCallH5(H5Dwrite, (ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &t));
   SpdCallH5(H5Dclose, (ds));
   SpdCallH5(H5Sclose, (sp));
-  PetscCall(H5WriteArray(f, "theta", H5T_NATIVE_DOUBLE, (hsize_t)tr->P, tr->theta));
-  if (tr->m) PetscCall(H5WriteArray(f, "m", H5T_NATIVE_DOUBLE, (hsize_t)tr->P, tr->m));
+  PetscCall(SpdH5WriteArray(f, "theta", 1, (hsize_t[]) { (hsize_t)tr->P }, H5T_NATIVE_DOUBLE, tr->theta));
+  if (tr->m) PetscCall(SpdH5WriteArray(f, "m", 1, (hsize_t[]) { (hsize_t)tr->P }, H5T_NATIVE_DOUBLE, tr->m));
   SpdCallH5(H5Fflush, (f, H5F_SCOPE_GLOBAL));
   SpdCallH5(H5Fclose, (f));
   PetscCall(SpdRename(tmp, path));

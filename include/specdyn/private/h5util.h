@@ -7,7 +7,8 @@ PETSC_INTERN PetscErrorCode SpdH5ReadAttrString(hid_t loc, const char obj[], con
 PETSC_INTERN PetscBool SpdH5CloseFile(hid_t file);
 
 /* Small serial writes (one rank writes; results of modest size). Each returns an error
-   naming the dataset or attribute when HDF5 fails. */
+   naming the dataset or attribute when HDF5 fails. Integers are stored as int64. */
+PETSC_INTERN PetscErrorCode SpdH5WriteArray(hid_t loc, const char name[], int ndims, const hsize_t dims[], hid_t memtype, const void *v);
 PETSC_INTERN PetscErrorCode SpdH5WriteReals(hid_t loc, const char name[], int ndims, const hsize_t dims[], const PetscReal v[]);
 PETSC_INTERN PetscErrorCode SpdH5WriteInts(hid_t loc, const char name[], int ndims, const hsize_t dims[], const PetscInt v[]);
 PETSC_INTERN PetscErrorCode SpdH5WriteAttrReal(hid_t obj, const char name[], PetscReal v);
