@@ -201,7 +201,12 @@ static PetscErrorCode SpdRunReadState_Private(SpdRunCtx *ctx, const char path[],
   PetscBool   same;
 
   PetscFunctionBegin;
-  SpdCallH5Return(f, H5Fopen, (path, H5F_ACC_RDONLY, H5P_DEFAULT));
+  H5E_BEGIN_TRY
+  {
+    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  }
+  H5E_END_TRY;
+  PetscCheck(f >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "The resume state %s is not a readable HDF5 file (damaged outside specdyn: it is only ever replaced atomically); delete it to restart the run from step 0, or restore it", path);
   PetscCall(SpdH5ReadAttrString(f, ".", "config_hash", &hash));
   PetscCall(SpdH5ReadAttrString(f, ".", "config", &text));
   PetscCall(PetscStrcmp(hash, ctx->hash, &same));

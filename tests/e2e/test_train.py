@@ -274,6 +274,13 @@ for key, text in (("train.label_noise", "train: {steps: 10, label_noise: 0.2}"),
     check(code == 2 and key in err and "teacher_student" in err, f"{key} with teacher_student: exit {code}\n{err}")
 code, _, err = train([job, "-o", "/dev/null/out"], 2, timeout=60)  # every rank learns rank 0's failure: no hang
 check(code == 2 and "/dev/null/out" in err, f"unwritable output: exit {code}\n{err}")
+# a damaged resume state: that run fails with a message naming the file, the others finish
+shutil.copytree(f"{work}/diverge", f"{work}/damaged")
+with open(f"{work}/damaged/lr=0.1/state.h5", "wb") as f:
+    f.write(b"not an HDF5 file")
+write_job(djob, open(djob).read().replace("steps: 60", "steps: 70"))
+code, _, err = train([djob, "-o", f"{work}/damaged"], 2)
+check(code == 1 and "state.h5 is not a readable HDF5 file" in err and "lr=0.1 FAILED" in err, f"damaged state.h5: exit {code}\n{err}")
 print(f"[{time.time() - T0:.1f} s] failures: diverging run exit 1, job errors exit 2 naming the key")
 
 # ---- 5. specdyn run on the sweep's study.yaml --------------------------------------
