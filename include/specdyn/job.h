@@ -102,15 +102,33 @@ typedef struct {
   PetscInt64 seed;
 } SpdCurvatureSettings;
 
+/* A random ensemble of the Jacobian analysis (job key `jacobian.ensemble:`): products of
+   `depth` width x width matrices with i.i.d. N(0, std^2) entries, gated between the
+   factors by random fixed gates on with probability gate_p (SpdJacobianCreateGaussian).
+   `draws` independent products; draw r uses the r-th output of SplitMix64 seeded with
+   `seed` as its ensemble seed. */
+#define SPD_JACOBIAN_MAX_ENSEMBLES 32
+typedef struct {
+  char       name[64]; /* the task's label is "ensemble/<name>" */
+  PetscInt   width, depth;
+  PetscReal  std; /* default 1/sqrt(width) */
+  PetscReal  gate_p; /* in (0, 1]; 1: no gates (default) */
+  PetscInt   draws; /* job key `seeds` (default 1) */
+  PetscInt64 seed;
+} SpdJacobianEnsemble;
+
 /* Input-output Jacobians across depth (job key `jacobian:`; docs/jacobians.md). */
 typedef struct {
-  PetscBool  enabled;
-  PetscInt   inputs; /* the first `inputs` samples of the job's data */
-  PetscInt   k; /* singular values / exponents per depth */
-  PetscBool  lyapunov, spectra;
-  PetscInt   ndepths; /* 0: every depth */
-  PetscInt   depths[64];
-  PetscInt64 seed;
+  PetscBool           enabled;
+  PetscBool           model; /* J(x) of each checkpoint's MLP (needs data:; off for ensembles without data:) */
+  PetscInt            inputs; /* the first `inputs` samples of the job's data */
+  PetscInt            k; /* singular values / exponents per depth */
+  PetscBool           lyapunov, spectra;
+  PetscInt            ndepths; /* 0: every depth */
+  PetscInt            depths[64];
+  PetscInt64          seed;
+  PetscInt            nensembles; /* random ensembles (jacobian.ensemble) */
+  SpdJacobianEnsemble ensembles[SPD_JACOBIAN_MAX_ENSEMBLES];
 } SpdJacobianSettings;
 
 /* Training runs (job keys `train:`, `sweep:`, `training_jacobian:`; docs/training.md).
@@ -241,11 +259,13 @@ PETSC_EXTERN PetscErrorCode SpdJobPrintKeys(FILE *);
 /* ---- plan ---------------------------------------------------------------- */
 typedef struct {
   char          id[40]; /* stable: hash of checkpoint path, view and settings      */
-  PetscInt      checkpoint; /* index into job->checkpoints and plan->readers            */
+  PetscInt      checkpoint; /* index into job->checkpoints and plan->readers (-1: ensemble task) */
   SpdMatrixView view;
   PetscInt      checkpoint_b; /* difference task W_a - W_b: checkpoint of b, else -1      */
   PetscInt      curv_op; /* curvature task: SpdCurvature, else -1                     */
   PetscBool     jacobian; /* input-output Jacobian task (job key jacobian:)             */
+  PetscInt      ensemble; /* jacobian task of a random ensemble: index into job->jacobian.ensembles
+                             (checkpoint is then -1), else -1                              */
   PetscInt      curv_block; /* curvature task: layer index, -1 for the whole model         */
   PetscInt      samples; /* curvature task: samples of the data                        */
   PetscInt64    mem_split, mem_replicated; /* curvature task: bytes split over the ranks / on each */

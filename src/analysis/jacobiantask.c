@@ -8,7 +8,14 @@
        J_{L:l+1} and the left ones of J_{l:1} (SpdJacobianSpectraCompute);
    then mean, standard deviation and 10/50/90 % quantiles over the inputs, per index and
    depth. The inputs are few and small: every rank of the group reads them all; the
-   products are distributed over the group (rows of the weights). */
+   products are distributed over the group (rows of the weights).
+
+   A task of a random ensemble (jacobian.ensemble) runs the same analyses on `seeds`
+   independent products of Gaussian matrices with random fixed gates
+   (SpdJacobianCreateGaussian) instead of J(x): the draws take the place of the inputs,
+   and the file has the same datasets. Draw r's ensemble seed is the r-th output of
+   SplitMix64 seeded with the ensemble's seed, so draws are independent across r and the
+   same for any rank count. */
 #include <specdyn/analysis.h>
 #include <specdyn/jacobian.h>
 
@@ -99,26 +106,36 @@ static PetscErrorCode SpdJacobianRunTask_Private(SpdPlan plan, const SpdTask *ta
 {
   SpdJob                     job = plan->job;
   const SpdJacobianSettings *js  = &job->jacobian;
+  const SpdJacobianEnsemble *en  = task->ensemble >= 0 ? &js->ensembles[task->ensemble] : NULL;
   PetscInt                   L, k, n, nd, wmin;
   const PetscInt            *w;
   PetscMPIInt                size;
+  uint64_t                   draws = en ? (uint64_t)en->seed : 0; /* state of the draws' seeds */
+  char                       label[256];
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_size(comm, &size));
-  /* the points x: the first `inputs` samples, on every rank (they are few and small) */
-  PetscCall(SpdJobDataLoad(job, PETSC_COMM_SELF, js->inputs, &c->data));
-  PetscCall(SpdMLPCreateFromCheckpoint(plan->readers[task->checkpoint], comm, &job->model, &c->mlp));
-  PetscCall(SpdMLPGetArchitecture(c->mlp, &L, &w, NULL, NULL, NULL, NULL, NULL));
-  PetscCheck(c->data->d == w[0], comm, PETSC_ERR_ARG_SIZ, "The data %s have %" PetscInt_FMT " features but the model of %s takes %" PetscInt_FMT " inputs", c->data->name, c->data->d, plan->job->checkpoints[task->checkpoint].path, w[0]);
-  wmin = w[0];
-  for (PetscInt l = 1; l <= L; l++) wmin = PetscMin(wmin, w[l]);
+  PetscCall(SpdTaskLabel(plan, task, label, sizeof(label)));
+  if (en) { /* widths: every factor is width x width */
+    L    = en->depth;
+    wmin = en->width;
+    n    = en->draws;
+  } else {
+    /* the points x: the first `inputs` samples, on every rank (they are few and small) */
+    PetscCall(SpdJobDataLoad(job, PETSC_COMM_SELF, js->inputs, &c->data));
+    PetscCall(SpdMLPCreateFromCheckpoint(plan->readers[task->checkpoint], comm, &job->model, &c->mlp));
+    PetscCall(SpdMLPGetArchitecture(c->mlp, &L, &w, NULL, NULL, NULL, NULL, NULL));
+    PetscCheck(c->data->d == w[0], comm, PETSC_ERR_ARG_SIZ, "The data %s have %" PetscInt_FMT " features but the model of %s takes %" PetscInt_FMT " inputs", c->data->name, c->data->d, plan->job->checkpoints[task->checkpoint].path, w[0]);
+    wmin = w[0];
+    for (PetscInt l = 1; l <= L; l++) wmin = PetscMin(wmin, w[l]);
+    n = c->data->n;
+  }
   k  = PetscMin(js->k, wmin);
-  n  = c->data->n;
   nd = js->ndepths ? js->ndepths : L;
   PetscCall(PetscMalloc1(nd, &c->depth));
   for (PetscInt i = 0; i < nd; i++) {
     c->depth[i] = js->ndepths ? js->depths[i] : i + 1;
-    PetscCheck(c->depth[i] >= 1 && c->depth[i] <= L, comm, PETSC_ERR_USER_INPUT, "jacobian.depths: depth %" PetscInt_FMT " is outside 1..%" PetscInt_FMT ", the model's layers", c->depth[i], L);
+    PetscCheck(c->depth[i] >= 1 && c->depth[i] <= L, comm, PETSC_ERR_USER_INPUT, "jacobian.depths: depth %" PetscInt_FMT " is outside 1..%" PetscInt_FMT ", the layers of %s", c->depth[i], L, label);
   }
   PetscCall(PetscCalloc1((size_t)n * k + 1, &c->lam));
   PetscCall(PetscCalloc1((size_t)n * L * k + 1, &c->cum));
@@ -129,7 +146,10 @@ static PetscErrorCode SpdJacobianRunTask_Private(SpdPlan plan, const SpdTask *ta
   PetscCall(PetscCalloc1((size_t)n * nd * k + 1, &c->res));
   for (PetscInt i = 0; i < n; i++) {
     SpdJacobian J;
-    PetscCall(SpdJacobianCreateMLP(c->mlp, c->data->X + (size_t)i * c->data->d, comm, &J));
+    if (en)
+      PetscCall(SpdJacobianCreateGaussian(comm, en->width, en->depth, en->std, en->gate_p, (PetscInt64)SpdSplitMix64(&draws), &J));
+    else
+      PetscCall(SpdJacobianCreateMLP(c->mlp, c->data->X + (size_t)i * c->data->d, comm, &J));
     if (js->lyapunov) {
       SpdLyapunov ly;
       PetscCall(SpdJacobianLyapunov(J, k, NULL, js->seed + i, &ly));
@@ -157,13 +177,23 @@ static PetscErrorCode SpdJacobianRunTask_Private(SpdPlan plan, const SpdTask *ta
   PetscCall(SpdTaskFileSetAttrString(c->f, "/", "analysis", "jacobian"));
   PetscCall(SpdTaskFileSetAttrString(c->f, "/", "kind", "jacobian"));
   PetscCall(SpdTaskFileSetAttrString(c->f, "/", "task_id", task->id));
-  PetscCall(SpdTaskFileSetAttrString(c->f, "/", "checkpoint", job->checkpoints[task->checkpoint].path));
-  PetscCall(SpdTaskFileSetAttrString(c->f, "/", "checkpoint_label", job->checkpoints[task->checkpoint].label));
-  PetscCall(SpdTaskFileSetAttrString(c->f, "/", "run", job->checkpoints[task->checkpoint].run));
-  PetscCall(SpdTaskFileSetAttrInt(c->f, "/", "step", job->checkpoints[task->checkpoint].step));
+  PetscCall(SpdTaskFileSetAttrString(c->f, "/", "checkpoint", en ? "" : job->checkpoints[task->checkpoint].path));
+  PetscCall(SpdTaskFileSetAttrString(c->f, "/", "checkpoint_label", label));
+  PetscCall(SpdTaskFileSetAttrString(c->f, "/", "run", en ? "" : job->checkpoints[task->checkpoint].run));
+  PetscCall(SpdTaskFileSetAttrInt(c->f, "/", "step", en ? -1 : job->checkpoints[task->checkpoint].step));
   PetscCall(SpdTaskFileSetAttrString(c->f, "/", "name", task->view.name));
-  PetscCall(SpdTaskFileSetAttrString(c->f, "/", "data", c->data->name));
-  PetscCall(SpdTaskFileSetAttrInt(c->f, "/", "inputs", n));
+  PetscCall(SpdTaskFileSetAttrString(c->f, "/", "source", en ? "ensemble" : "model"));
+  PetscCall(SpdTaskFileSetAttrString(c->f, "/", "data", en ? "gaussian ensemble" : c->data->name));
+  PetscCall(SpdTaskFileSetAttrInt(c->f, "/", "inputs", n)); /* for an ensemble: the draws */
+  if (en) { /* the law of the ensemble */
+    PetscCall(SpdTaskFileSetAttrString(c->f, "/", "ensemble", en->name));
+    PetscCall(SpdTaskFileSetAttrInt(c->f, "/", "width", en->width));
+    PetscCall(SpdTaskFileSetAttrInt(c->f, "/", "depth", en->depth));
+    PetscCall(SpdTaskFileSetAttrReal(c->f, "/", "std", en->std));
+    PetscCall(SpdTaskFileSetAttrReal(c->f, "/", "gate_p", en->gate_p));
+    PetscCall(SpdTaskFileSetAttrInt(c->f, "/", "draws", en->draws));
+    PetscCall(SpdTaskFileSetAttrInt(c->f, "/", "seed", en->seed));
+  }
   PetscCall(SpdTaskFileSetAttrInt(c->f, "/", "layers", L));
   PetscCall(SpdTaskFileSetAttrInt(c->f, "/", "k", k));
   PetscCall(SpdTaskFileSetAttrInt(c->f, "/", "ranks", size));

@@ -107,30 +107,8 @@ static PetscErrorCode SpdJacobianTopTriplets_Private(SpdJacobian J, PetscInt k1,
   PetscFunctionReturn(0);
 }
 
-/*@C
-  SpdJacobianSpectraCompute - depth profile of singular values, gaps and alignment
-
-  Collective
-
-  Input Parameters:
-+ J      - the layered product
-. k      - number of singular triplets per product (clamped to the smallest width)
-. ndepth - number of depths, and depth[] the depths l in 1..L; NULL: every l = 1..L
-- prefix - options prefix of the SVD solves (e.g. "jacobian_"), or NULL
-
-  Output Parameter:
-. s - the profile; release with SpdJacobianSpectraDestroy()
-
-  Notes:
-  Two SVD solves per depth (one at l = L), each product with J_{l:1} costing l layer
-  products. Products whose smaller side is at most max(2k+16, 32) are formed explicitly
-  (SpdJacobianCreateDense) and decomposed by LAPACK on every rank (SLEPc's Krylov space
-  would be the whole space there); residuals are computed with the shell either way. Unconverged triplets give NaN in logsigma, residual, overlap and cosines;
-  sigma = 0 gives -inf.
-
-.seealso: `SpdJacobianCreateMat()`, `SpdSVDExtreme()`, `SpdPrincipalCosines()`
-@*/
-PetscErrorCode SpdJacobianSpectraCompute(SpdJacobian J, PetscInt k, PetscInt ndepth, const PetscInt depth[], const char prefix[], SpdJacobianSpectra *s)
+/* The body of SpdJacobianSpectraCompute(). */
+static PetscErrorCode SpdJacobianSpectraCompute_Private(SpdJacobian J, PetscInt k, PetscInt ndepth, const PetscInt depth[], const char prefix[], SpdJacobianSpectra *s)
 {
   PetscInt        L, wmin = PETSC_MAX_INT;
   const PetscInt *w;
@@ -192,6 +170,37 @@ PetscErrorCode SpdJacobianSpectraCompute(SpdJacobian J, PetscInt k, PetscInt nde
     PetscCall(SpdTripletsDestroy(&lo));
   }
   PetscCall(PetscFree2(M, cs));
+  PetscFunctionReturn(0);
+}
+
+/*@C
+  SpdJacobianSpectraCompute - depth profile of singular values, gaps and alignment
+
+  Collective
+
+  Input Parameters:
++ J      - the layered product
+. k      - number of singular triplets per product (clamped to the smallest width)
+. ndepth - number of depths, and depth[] the depths l in 1..L; NULL: every l = 1..L
+- prefix - options prefix of the SVD solves (e.g. "jacobian_"), or NULL
+
+  Output Parameter:
+. s - the profile; release with SpdJacobianSpectraDestroy()
+
+  Notes:
+  Two SVD solves per depth (one at l = L), each product with J_{l:1} costing l layer
+  products. Products whose smaller side is at most max(2k+16, 32) are formed explicitly
+  (SpdJacobianCreateDense) and decomposed by LAPACK on every rank (SLEPc's Krylov space
+  would be the whole space there); residuals are computed with the shell either way.
+  Unconverged triplets give NaN in logsigma, residual, overlap and cosines; sigma = 0
+  gives -inf.
+
+.seealso: `SpdJacobianCreateMat()`, `SpdSVDExtreme()`, `SpdPrincipalCosines()`
+@*/
+PetscErrorCode SpdJacobianSpectraCompute(SpdJacobian J, PetscInt k, PetscInt ndepth, const PetscInt depth[], const char prefix[], SpdJacobianSpectra *s)
+{
+  PetscFunctionBegin;
+  PetscCall(SpdJacobianSpectraCompute_Private(J, k, ndepth, depth, prefix, s));
   PetscFunctionReturn(0);
 }
 

@@ -185,7 +185,9 @@ PetscErrorCode SpdRun(SpdPlan plan, SpdStore store, SpdRunSummary *sum, SpdRunSt
       if (state[i] == TASK_DONE) counts[1]++;
       if (state[i] == TASK_REFUSED) {
         counts[3]++;
-        PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "[specdyn] refused %s:%s: %s\n", plan->job->checkpoints[plan->tasks[i].checkpoint].label, plan->tasks[i].view.name, plan->tasks[i].reason));
+        char label[260];
+        PetscCall(SpdTaskLabel(plan, &plan->tasks[i], label, sizeof(label))); /* ensemble tasks have no checkpoint */
+        PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "[specdyn] refused %s:%s: %s\n", label, plan->tasks[i].view.name, plan->tasks[i].reason));
       }
     }
     if (plan->inslice) {

@@ -959,7 +959,8 @@ static PetscErrorCode JobParseDocument(JobCtx *c, SpdJob job)
     PetscCall(PetscSNPrintf(out, sizeof(out), "%s.results", job->name));
     PetscCall(JobJoinPath(job->dir, out, job->output, sizeof(job->output)));
   }
-  JobTry(c, JobParseCheckpoints(c, job, JobFind(c, root, "checkpoints"), (JobFind(c, root, "runs") || JobFind(c, root, "train") || JobFind(c, root, "ensemble")) ? PETSC_TRUE : PETSC_FALSE));
+  /* random Jacobian ensembles (jacobian.ensemble) need no checkpoints either */
+  JobTry(c, JobParseCheckpoints(c, job, JobFind(c, root, "checkpoints"), (JobFind(c, root, "runs") || JobFind(c, root, "train") || JobFind(c, root, "ensemble") || JobFind(c, JobFind(c, root, "jacobian"), "ensemble")) ? PETSC_TRUE : PETSC_FALSE));
   JobTry(c, JobParseRuns(c, job, JobFind(c, root, "runs")));
   JobTry(c, JobParseTensors(c, job, JobFind(c, root, "tensors")));
   JobTry(c, JobParseWeights(c, job, JobFind(c, root, "weights")));
@@ -1290,6 +1291,13 @@ static const char SpdJobKeysText[] = "Job file keys (YAML; every key optional un
                                      "    spectra: BOOL              top-k singular values, gaps and alignment of J_{l:1} per depth (default true)\n"
                                      "    depths: all|[l, ...]       depths of the spectra (default all)\n"
                                      "    seed: N                    seed of the initial orthonormal block (default 0)\n"
+                                     "    ensemble: {...} | [{...}, ...]   random products instead of (or besides) a model; no\n"
+                                     "                               checkpoints or data needed (k, lyapunov, spectra, depths, seed apply)\n"
+                                     "      width: W, depth: L       REQUIRED: L factors of W x W, entries i.i.d. N(0, std^2)\n"
+                                     "      std: S                   standard deviation of the entries (default 1/sqrt(width))\n"
+                                     "      gate_p: P                random fixed 0/1 gates between the factors, on with probability P (default 1: none)\n"
+                                     "      seeds: N                 independent draws; statistics over them (default 1)\n"
+                                     "      seed: N                  seed of the draws (default 0); name: TEXT  label ensemble/<name>\n"
                                      "  train:                       train MLP runs with `specdyn train` (docs/training.md); needs data: and\n"
                                      "                               model.widths: [input (0: from data), hidden..., output], model.bias: BOOL\n"
                                      "    steps: N                   training steps T (default 100)\n"

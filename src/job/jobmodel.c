@@ -2,6 +2,7 @@
    from each checkpoint, the data its loss is evaluated on, and the curvature analysis
    (Hessian, Gauss-Newton, gradient covariance spectra). */
 #include "jobparse.h"
+#include <ctype.h>
 
 static const char *const JobModelKeys[]     = { "loss", "activation", "leaky_slope", "parameterization", "layers", "widths", "bias", NULL };
 static const char *const JobLayerKeys[]     = { "weight", "bias", NULL };
@@ -10,7 +11,8 @@ static const char *const JobDataKeys[]      = { "source", "path", "x", "y", "ima
 static const char *const JobCurvatureKeys[] = { "operators", "blocks", "top", "bottom", "vectors", "trace", "density", "learning_rate", "seed", NULL };
 static const char *const JobTraceKeys[]     = { "products", NULL };
 static const char *const JobDensityKeys[]   = { "probes", "steps", "grid", "sigma", NULL };
-static const char *const JobJacobianKeys[]  = { "inputs", "k", "lyapunov", "spectra", "depths", "seed", NULL };
+static const char *const JobJacobianKeys[]  = { "inputs", "k", "lyapunov", "spectra", "depths", "seed", "ensemble", NULL };
+static const char *const JobJacEnsKeys[]    = { "name", "width", "depth", "std", "gate_p", "seeds", "seed", NULL };
 
 const char *const SpdDataSources[] = { "none", "hdf5", "idx", "fashion_mnist", "gaussian_mixture", "teacher_student", NULL };
 
@@ -232,6 +234,68 @@ PetscErrorCode JobParseCurvature(JobCtx *c, SpdJob job, yaml_node_t *node)
   PetscFunctionReturn(0);
 }
 
+/* One random ensemble of jacobian.ensemble (`where` names it in messages). */
+static PetscErrorCode JobParseJacobianEnsemble(JobCtx *c, SpdJob job, yaml_node_t *node, const char where[])
+{
+  SpdJacobianSettings *j = &job->jacobian;
+  SpdJacobianEnsemble *e;
+  yaml_node_t         *v;
+  char                 what[96];
+
+  PetscFunctionBegin;
+  if (j->nensembles >= SPD_JACOBIAN_MAX_ENSEMBLES) JobTry(c, JobFail(c, node, "'jacobian.ensemble' lists more than %d ensembles; split the job", SPD_JACOBIAN_MAX_ENSEMBLES));
+  if (node->type != YAML_MAPPING_NODE) JobTry(c, JobFail(c, node, "'%s' must be a mapping {width: W, depth: L, std: S, gate_p: P, seeds: N, seed: N}, got %s", where, JobNodeKind(node)));
+  JobTry(c, JobCheckMapping(c, node, where, JobJacEnsKeys));
+  e         = &j->ensembles[j->nensembles];
+  e->gate_p = 1.0;
+  e->draws  = 1;
+  if (!(v = JobFind(c, node, "width")) || !JobFind(c, node, "depth")) JobTry(c, JobFail(c, node, "'%s' needs 'width' (of every factor) and 'depth' (number of factors)", where));
+  PetscCall(PetscSNPrintf(what, sizeof(what), "%s.width", where));
+  JobTry(c, JobGetInt(c, v, what, 1, &e->width));
+  PetscCall(PetscSNPrintf(what, sizeof(what), "%s.depth", where));
+  JobTry(c, JobGetInt(c, JobFind(c, node, "depth"), what, 1, &e->depth));
+  e->std = 1.0 / PetscSqrtReal((PetscReal)e->width);
+  if ((v = JobFind(c, node, "std"))) {
+    PetscCall(PetscSNPrintf(what, sizeof(what), "%s.std", where));
+    JobTry(c, JobGetReal(c, v, what, &e->std));
+    if (!(e->std > 0)) JobTry(c, JobFail(c, v, "'%s' is the standard deviation of the entries and must be > 0, got %g", what, (double)e->std));
+  }
+  if ((v = JobFind(c, node, "gate_p"))) {
+    PetscCall(PetscSNPrintf(what, sizeof(what), "%s.gate_p", where));
+    JobTry(c, JobGetReal(c, v, what, &e->gate_p));
+    if (!(e->gate_p > 0 && e->gate_p <= 1)) JobTry(c, JobFail(c, v, "'%s' is the probability that a gate is on and must be in (0, 1] (1: no gates), got %g", what, (double)e->gate_p));
+  }
+  if ((v = JobFind(c, node, "seeds"))) {
+    PetscCall(PetscSNPrintf(what, sizeof(what), "%s.seeds", where));
+    JobTry(c, JobGetInt(c, v, what, 1, &e->draws));
+  }
+  if ((v = JobFind(c, node, "seed"))) {
+    PetscInt sd;
+    PetscCall(PetscSNPrintf(what, sizeof(what), "%s.seed", where));
+    JobTry(c, JobGetInt(c, v, what, 0, &sd));
+    e->seed = sd;
+  }
+  if ((v = JobFind(c, node, "name"))) {
+    PetscCall(PetscSNPrintf(what, sizeof(what), "%s.name", where));
+    JobTry(c, JobGetString(c, v, what, e->name, sizeof(e->name)));
+    for (const char *ch = e->name; *ch; ch++)
+      if (*ch == '/' || *ch == '|' || iscntrl((unsigned char)*ch)) JobTry(c, JobFail(c, v, "'%s' may not contain '/', '|' or control characters, got '%s'", what, e->name));
+  } else {
+    /* C's %g: PETSc's printf would write 1 as "1." */
+    (void)snprintf(e->name, sizeof(e->name), "w%lld-L%lld-s%g-p%g", (long long)e->width, (long long)e->depth, (double)e->std, (double)e->gate_p);
+    if (e->seed) {
+      size_t len = strlen(e->name);
+      PetscCall(PetscSNPrintf(e->name + len, sizeof(e->name) - len, "-seed%" PetscInt64_FMT, e->seed));
+    }
+  }
+  for (PetscInt i = 0; i < j->nensembles; i++)
+    if (!strcmp(j->ensembles[i].name, e->name)) JobTry(c, JobFail(c, node, "'%s' is named '%s' like an earlier ensemble; give each ensemble its own 'name'", where, e->name));
+  for (PetscInt i = 0; i < j->ndepths; i++)
+    if (j->depths[i] > e->depth) JobTry(c, JobFail(c, JobFind(c, node, "depth"), "'jacobian.depths' lists depth %" PetscInt_FMT " but '%s.depth' is %" PetscInt_FMT "; list depths 1..%" PetscInt_FMT, j->depths[i], where, e->depth, e->depth));
+  j->nensembles++;
+  PetscFunctionReturn(0);
+}
+
 PetscErrorCode JobParseJacobian(JobCtx *c, SpdJob job, yaml_node_t *node)
 {
   SpdJacobianSettings *j = &job->jacobian;
@@ -261,7 +325,22 @@ PetscErrorCode JobParseJacobian(JobCtx *c, SpdJob job, yaml_node_t *node)
       JobTry(c, JobGetInt(c, JobNode(c, *it), "jacobian.depths", 1, &j->depths[j->ndepths++]));
     }
   }
+  if ((v = JobFind(c, node, "ensemble"))) {
+    if (v->type == YAML_SEQUENCE_NODE) {
+      PetscInt i = 0;
+      if (v->data.sequence.items.top == v->data.sequence.items.start) JobTry(c, JobFail(c, v, "'jacobian.ensemble' is an empty list; give one mapping {width: W, depth: L, ...} per ensemble or remove the key"));
+      for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++, i++) {
+        char where[48];
+        PetscCall(PetscSNPrintf(where, sizeof(where), "jacobian.ensemble[%" PetscInt_FMT "]", i));
+        JobTry(c, JobParseJacobianEnsemble(c, job, JobNode(c, *it), where));
+      }
+    } else
+      JobTry(c, JobParseJacobianEnsemble(c, job, v, "jacobian.ensemble"));
+  }
   if (!j->lyapunov && !j->spectra) JobTry(c, JobFail(c, node, "'jacobian' asks for nothing: lyapunov and spectra are both false"));
-  if (job->data.source == SPD_DATA_NONE) JobTry(c, JobFail(c, node, "'jacobian' needs a 'data:' section: its first 'inputs' samples are the points x at which J(x) is taken"));
+  /* J(x) of the checkpoints' MLPs needs points x; with ensembles it is taken only when the
+     job has data: (a job of ensembles alone needs neither checkpoints nor data) */
+  j->model = (job->data.source != SPD_DATA_NONE || !j->nensembles) ? PETSC_TRUE : PETSC_FALSE;
+  if (j->model && job->data.source == SPD_DATA_NONE) JobTry(c, JobFail(c, node, "'jacobian' needs a 'data:' section: its first 'inputs' samples are the points x at which J(x) is taken (or give 'jacobian.ensemble' for random products without a model)"));
   PetscFunctionReturn(0);
 }

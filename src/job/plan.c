@@ -123,6 +123,7 @@ static PetscErrorCode PlanAddTask(SpdPlan plan, PetscInt *cap, SpdTask **t)
   }
   *t = &plan->tasks[plan->ntasks++];
   PetscCall(PetscMemzero(*t, sizeof(**t)));
+  (*t)->ensemble = -1;
   PetscFunctionReturn(0);
 }
 
@@ -435,6 +436,46 @@ static PetscErrorCode PlanAddJacobian(SpdPlan plan, PetscInt *cap, PetscInt c)
   PetscFunctionReturn(0);
 }
 
+/* The tasks of the random ensembles (jacobian.ensemble): one per ensemble, with no
+   checkpoint. The id hashes the ensemble's law and draws and the analysis settings (not
+   its name), so a rerun finds the stored results and a renamed ensemble keeps them. */
+static PetscErrorCode PlanAddEnsembles(SpdPlan plan, PetscInt *cap)
+{
+  const SpdJacobianSettings *j = &plan->job->jacobian;
+
+  PetscFunctionBegin;
+  for (PetscInt e = 0; e < j->nensembles; e++) {
+    const SpdJacobianEnsemble *en = &j->ensembles[e];
+    double                     d = (double)en->width, L = (double)en->depth, k = (double)PetscMin(j->k, en->width), nd = j->ndepths ? j->ndepths : en->depth;
+    char                       buf[1024];
+    SpdTask                   *t;
+
+    PetscCall(PlanAddTask(plan, cap, &t));
+    t->checkpoint   = -1;
+    t->checkpoint_b = -1;
+    t->curv_op      = -1;
+    t->curv_block   = -1;
+    t->jacobian     = PETSC_TRUE;
+    t->ensemble     = e;
+    t->samples      = en->draws;
+    t->m = t->n = en->width;
+    PetscCall(PetscStrncpy(t->view.name, "jacobian/gaussian", sizeof(t->view.name)));
+    /* per draw: drawing the L factors (~ 20 flops an entry), the QR sweep (L products of a
+       k-column block) and, per depth, two Krylov solves of ~ 3 (2k + 16) products of
+       partial products of ~ L layers in all */
+    t->cost           = (PetscReal)(en->draws * (20.0 * L * d * d + 2.0 * k * L * d * d + (j->spectra ? nd * 3.0 * (2 * k + 16) * 2.0 * L * d * d : 0)));
+    t->mem_split      = (PetscInt64)(8.0 * L * d * d); /* the stored rows of the factors */
+    t->mem_replicated = (PetscInt64)(8.0 * 8.0 * d * (2 * k + 16) + (j->spectra && d <= 2 * k + 16 ? 8.0 * 3 * d * d : 0));
+    PetscCall(PetscSNPrintf(buf, sizeof(buf), "specdyn-jacobian-ensemble-v1\nwidth=%" PetscInt_FMT " depth=%" PetscInt_FMT " std=%.17g gate_p=%.17g draws=%" PetscInt_FMT " seed=%" PetscInt64_FMT "\nk=%" PetscInt_FMT " lyap=%d spectra=%d seed=%" PetscInt64_FMT " nd=%" PetscInt_FMT, en->width, en->depth, (double)en->std, (double)en->gate_p, en->draws, en->seed, j->k, (int)j->lyapunov, (int)j->spectra, j->seed, j->ndepths));
+    for (PetscInt i = 0; i < j->ndepths; i++) {
+      size_t len = strlen(buf);
+      PetscCall(PetscSNPrintf(buf + len, sizeof(buf) - len, ",%" PetscInt_FMT, j->depths[i]));
+    }
+    PetscCall(SpdHashId(buf, t->id, sizeof(t->id)));
+  }
+  PetscFunctionReturn(0);
+}
+
 /* Plan the tensors of one opened checkpoint; *err is set on a split error. */
 static PetscErrorCode PlanCheckpoint(SpdPlan plan, PetscInt c, PetscInt *tcap, PetscInt *scap, char err[], size_t errlen)
 {
@@ -537,15 +578,18 @@ static PetscErrorCode PlanAddDifferences(SpdPlan plan, PetscInt *tcap, PetscInt 
 }
 
 /*@C
-  SpdTaskLabel - the checkpoint label of a task: its checkpoint's label, or "a - b" for
-  the difference W_a - W_b of two checkpoints
+  SpdTaskLabel - the checkpoint label of a task: its checkpoint's label, "a - b" for
+  the difference W_a - W_b of two checkpoints, or "ensemble/<name>" for a random
+  Jacobian ensemble (which has no checkpoint)
 
   Not collective
 @*/
 PetscErrorCode SpdTaskLabel(SpdPlan plan, const SpdTask *t, char buf[], size_t len)
 {
   PetscFunctionBegin;
-  if (t->checkpoint_b >= 0)
+  if (t->ensemble >= 0)
+    PetscCall(PetscSNPrintf(buf, len, "ensemble/%s", plan->job->jacobian.ensembles[t->ensemble].name));
+  else if (t->checkpoint_b >= 0)
     PetscCall(PetscSNPrintf(buf, len, "%s - %s", plan->job->checkpoints[t->checkpoint].label, plan->job->checkpoints[t->checkpoint_b].label));
   else
     PetscCall(PetscStrncpy(buf, plan->job->checkpoints[t->checkpoint].label, len));
@@ -569,7 +613,8 @@ PetscErrorCode SpdTaskLabel(SpdPlan plan, const SpdTask *t, char buf[], size_t l
   message) and the others are planned. A split rule that does not divide its tensor is an
   error naming the tensor and the rule. Task ids are FNV-1a hashes of the checkpoint path,
   the view and the resolved settings: the same job gives the same ids, any changed
-  setting gives new ones.
+  setting gives new ones. Random Jacobian ensembles (jacobian.ensemble) are tasks
+  without a checkpoint (checkpoint -1, labelled "ensemble/<name>").
 
 .seealso: `SpdPlanView()`, `SpdPlanDestroy()`, `SpdTaskMemoryPerRank()`
 @*/
@@ -606,13 +651,14 @@ PetscErrorCode SpdPlanCreate(SpdJob job, MPI_Comm comm, SpdPlan *plan)
     }
     PetscCall(PlanCheckpoint(p, c, &tcap, &scap, err, sizeof(err)));
     if (!err[0] && job->curvature.enabled) PetscCall(PlanAddCurvature(p, &tcap, c));
-    if (!err[0] && job->jacobian.enabled) PetscCall(PlanAddJacobian(p, &tcap, c));
+    if (!err[0] && job->jacobian.enabled && job->jacobian.model) PetscCall(PlanAddJacobian(p, &tcap, c));
   }
   if (err[0]) {
     PetscCall(SpdPlanDestroy(&p));
     PetscCall(PetscLogEventEnd(SPD_Plan, 0, 0, 0, 0));
     SETERRQ(comm, PETSC_ERR_USER_INPUT, "%s", err);
   }
+  PetscCall(PlanAddEnsembles(p, &tcap));
   PetscCall(PlanAddDifferences(p, &tcap, &scap));
   PetscCall(PlanAssignRanks(p));
   if (p->ntasks) qsort(p->tasks, (size_t)p->ntasks, sizeof(SpdTask), PlanCompareTasks);
@@ -690,7 +736,7 @@ PetscErrorCode SpdPlanView(SpdPlan plan, PetscViewer viewer)
     for (PetscInt i = 0; i < plan->ntasks && !used; i++) {
       const SpdTask       *t = &plan->tasks[i];
       const SpdTensorInfo *info;
-      if (!plan->readers[t->checkpoint] || !strchr(t->view.name, '[')) continue;
+      if (t->checkpoint < 0 || !plan->readers[t->checkpoint] || !strchr(t->view.name, '[')) continue;
       PetscCall(SpdReaderGetTensor(plan->readers[t->checkpoint], t->view.tensor, &info));
       if (strcmp(info->name, t->view.name)) PetscCall(SpdGlobMatch(job->splits[r].match, info->name, &used));
     }

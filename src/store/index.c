@@ -155,8 +155,9 @@ static PetscErrorCode SpdStoreWriteIndexContents_Private(SpdStore s, SpdPlan pla
     PetscInt64  *steps;
     PetscCall(PetscMalloc2(nt, &runs, nt, &steps));
     for (PetscInt i = 0; i < nt; i++) {
-      runs[i]  = job->checkpoints[plan->tasks[i].checkpoint].run;
-      steps[i] = job->checkpoints[plan->tasks[i].checkpoint].step;
+      PetscInt c = plan->tasks[i].checkpoint; /* -1: a random Jacobian ensemble */
+      runs[i]    = c >= 0 ? job->checkpoints[c].run : "";
+      steps[i]   = c >= 0 ? job->checkpoints[c].step : -1;
     }
     PetscCall(SpdWriteStrings_Private(file, "tasks/run", nt, runs));
     PetscCall(SpdWriteInt64_Private(file, "tasks/step", nt, steps));

@@ -151,7 +151,7 @@ PetscErrorCode SpdIndexWriteTrajectories_Private(SpdStore s, SpdPlan plan, hid_t
   for (PetscInt i = 0; i < plan->ntasks; i++) {
     const SpdTask *t = &plan->tasks[i];
     PetscBool      done;
-    if (t->checkpoint_b >= 0 || !job->checkpoints[t->checkpoint].run[0]) continue;
+    if (t->checkpoint_b >= 0 || t->checkpoint < 0 || !job->checkpoints[t->checkpoint].run[0]) continue;
     PetscCall(SpdStoreTaskDone(s, t->id, &done));
     if (done) idx[n++] = i;
   }
