@@ -8,7 +8,7 @@
 #   SPD_BENCH_ROWS        rows to run, e.g. "1 3" (default: "1 2 3 4 5 6 7 8 9 10 11")
 #   SPD_BENCH_LYAP_FULL   1: row 8 at width 2048 (the size; ~10 min, the NumPy side
 #                         dominates), else width 1024 (~2 min)
-#   SPD_BENCH_TRAIN_FULL  1: row 9 also at P = 5e5 (top-32, ~15 min) and bottom-32 at P = 5e4, and
+#   SPD_BENCH_TRAIN_FULL  1: row 9 also at P = 5e5 (top-32, ~20 min quiet) and bottom-32 at P = 5e4, and
 #                         the dense J_T at P = 5e3 (P forward products + ScaLAPACK, ~5 min)
 #   SPD_BENCH_NP          ranks of the specdyn side = threads of the peer (default: 2)
 #

@@ -282,14 +282,23 @@ PetscErrorCode SpdMLPSetPoint(SpdMLP m, SpdData d)
         for (PetscInt j = 0; j < o; j++) m->Z[l][j + i * o] += m->c[l - 1] * b[j];
     }
     if (l < L) {
-      SpdActivation act = m->act[l - 1];
-      for (size_t j = 0; j < (size_t)o * B; j++) {
-        PetscReal f = 0, d1 = 0, d2 = 0;
-        SpdActEval(act, m->slope, m->Z[l][j], &f, &d1, &d2);
-        m->H[l][j]  = f;
-        m->D1[l][j] = d1;
-        if (m->D2[l]) m->D2[l][j] = d2;
-      }
+      SpdActivation    act = m->act[l - 1];
+      size_t           n   = (size_t)o * B;
+      const PetscReal *z   = m->Z[l];
+      PetscReal       *h = m->H[l], *d1 = m->D1[l], *d2 = m->D2[l];
+      if (act == SPD_ACT_RELU) /* the common case as a branch-free loop the compiler vectorizes */
+        for (size_t j = 0; j < n; j++) {
+          h[j]  = z[j] > 0 ? z[j] : 0.0;
+          d1[j] = z[j] > 0 ? 1.0 : 0.0;
+        }
+      else
+        for (size_t j = 0; j < n; j++) {
+          PetscReal f = 0, g1 = 0, g2 = 0;
+          SpdActEval(act, m->slope, z[j], &f, &g1, &g2);
+          h[j]  = f;
+          d1[j] = g1;
+          if (d2) d2[j] = g2;
+        }
     }
   }
   /* loss and Delta_L */
