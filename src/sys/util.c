@@ -120,7 +120,9 @@ PetscErrorCode SpdMkdirP(const char path[], int *err)
     (void)mkdir(buf, 0755); /* a parent's failure shows in the last mkdir */
     *p = '/';
   }
-  if (mkdir(buf, 0755) && errno != EEXIST) *err = errno;
-  else if (stat(buf, &st) || !S_ISDIR(st.st_mode)) *err = ENOTDIR;
+  if (mkdir(buf, 0755) && errno != EEXIST)
+    *err = errno;
+  else if (stat(buf, &st) || !S_ISDIR(st.st_mode))
+    *err = ENOTDIR;
   PetscFunctionReturn(0);
 }
