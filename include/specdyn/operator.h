@@ -43,6 +43,9 @@ PETSC_EXTERN PetscErrorCode SpdMatMultTransposeBlock(Mat A, PetscInt k, const Ve
    samples, and one MPI_Reduce_scatter returns the distributed result. Collective. */
 PETSC_EXTERN PetscErrorCode SpdMatCreateCurvature(SpdMLP, SpdCurvature, PetscInt nblocks, const PetscInt off[], const PetscInt len[], Mat *);
 
+/* x (distributed) into out[] (replicated) through a VecScatterCreateToAll scatter. Collective. */
+PETSC_EXTERN PetscErrorCode SpdVecGatherToAll(VecScatter toall, Vec x, Vec xall, PetscReal out[]);
+
 /* A MATSHELL applying A and counting the products (and transposes); norm and diagonal
    forwarded when A has them. The solvers report products through it. */
 PETSC_EXTERN PetscErrorCode SpdMatCreateCounting(Mat A, Mat *S);

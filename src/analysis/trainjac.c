@@ -210,19 +210,12 @@ static PetscErrorCode SpdWriteSpectra(hid_t file, const char name[], const SpdSp
 /* Replicated copy of a distributed vector (the parameter space is replicated). */
 static PetscErrorCode SpdVecToArray(Vec v, PetscReal a[])
 {
-  VecScatter         sc;
-  Vec                all;
-  PetscInt           n;
-  const PetscScalar *x;
+  VecScatter sc;
+  Vec        all;
 
   PetscFunctionBegin;
   PetscCall(VecScatterCreateToAll(v, &sc, &all));
-  PetscCall(VecScatterBegin(sc, v, all, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecScatterEnd(sc, v, all, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecGetSize(all, &n));
-  PetscCall(VecGetArrayRead(all, &x));
-  for (PetscInt j = 0; j < n; j++) a[j] = PetscRealPart(x[j]);
-  PetscCall(VecRestoreArrayRead(all, &x));
+  PetscCall(SpdVecGatherToAll(sc, v, all, a));
   PetscCall(VecScatterDestroy(&sc));
   PetscCall(VecDestroy(&all));
   PetscFunctionReturn(0);

@@ -32,18 +32,13 @@ static PetscErrorCode SpdFJacCheckPoint(SpdFJacCtx *c)
 
 static PetscErrorCode SpdFJacMult(Mat A, Vec x, Vec y)
 {
-  SpdFJacCtx        *c;
-  const PetscScalar *xa;
-  PetscScalar       *ya;
+  SpdFJacCtx  *c;
+  PetscScalar *ya;
 
   PetscFunctionBegin;
   PetscCall(MatShellGetContext(A, &c));
   PetscCall(SpdFJacCheckPoint(c));
-  PetscCall(VecScatterBegin(c->toall, x, c->xall, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecScatterEnd(c->toall, x, c->xall, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecGetArrayRead(c->xall, &xa));
-  for (PetscInt j = 0; j < c->P; j++) c->v[j] = PetscRealPart(xa[j]);
-  PetscCall(VecRestoreArrayRead(c->xall, &xa));
+  PetscCall(SpdVecGatherToAll(c->toall, x, c->xall, c->v));
   PetscCall(VecGetArray(y, &ya));
   PetscCall(SpdMLPJacobianApply(c->mlp, c->v, (PetscReal *)ya));
   PetscCall(VecRestoreArray(y, &ya));

@@ -50,14 +50,9 @@ static PetscErrorCode SpdTrainJacRestore(SpdTrainJacCtx *c)
 
 static PetscErrorCode SpdTrainJacGather(SpdTrainJacCtx *c, Vec x)
 {
-  const PetscScalar *xa;
 
   PetscFunctionBegin;
-  PetscCall(VecScatterBegin(c->toall, x, c->xall, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecScatterEnd(c->toall, x, c->xall, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecGetArrayRead(c->xall, &xa));
-  for (PetscInt j = 0; j < c->P; j++) c->dtheta[j] = PetscRealPart(xa[j]);
-  PetscCall(VecRestoreArrayRead(c->xall, &xa));
+  PetscCall(SpdVecGatherToAll(c->toall, x, c->xall, c->dtheta));
   if (c->dm) PetscCall(PetscArrayzero(c->dm, c->P));
   PetscFunctionReturn(0);
 }
