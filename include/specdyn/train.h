@@ -100,6 +100,8 @@ PETSC_EXTERN PetscErrorCode SpdTrainerGetLearningRate(SpdTrainer, PetscInt t, Pe
    Errors if the loss or gradient is not finite (naming the step). Collective. */
 PETSC_EXTERN PetscErrorCode SpdTrainerStep(SpdTrainer);
 PETSC_EXTERN PetscErrorCode SpdTrainerGetStepStats(SpdTrainer, PetscReal *loss, PetscReal *gradnorm);
+/* The minibatch accuracy (fraction of the step's samples classified right) of the last step; -1 for regression. */
+PETSC_EXTERN PetscErrorCode SpdTrainerGetStepAccuracy(SpdTrainer, PetscReal *accuracy);
 /* The state: step t, theta (the model's parameters, length P) and m (length P, NULL
    without momentum); arrays owned by the trainer, writable. */
 PETSC_EXTERN PetscErrorCode SpdTrainerGetState(SpdTrainer, PetscInt *t, PetscReal **theta, PetscReal **m);
@@ -124,7 +126,7 @@ PETSC_EXTERN PetscErrorCode SpdTrainerStepTangent(SpdTrainer, PetscInt t, const 
      dir/checkpoints/step_XXXXXXXX.safetensors  (PyTorch-style names "layers.<l>.weight",
                                                  "layers.<l>.bias"; __metadata__ with step,
                                                  lr and the architecture)
-     dir/metrics.h5   (/steps/{step,lr,loss,gradnorm}, /evals/{step,loss,accuracy[,test_*]},
+     dir/metrics.h5   (/steps/{step,lr,loss,accuracy,gradnorm}, /evals/{step,loss,accuracy[,test_*]},
                        attributes: config, data, seed)
      dir/state.h5     (t, theta, m exactly, at the last checkpoint; for resume)
    each atomically (tmp + rename). `test` (may be NULL) is evaluated with the training

@@ -28,7 +28,7 @@
 typedef struct {
   PetscInt    ns, cs; /* step records, capacity */
   PetscInt64 *sstep;
-  PetscReal  *slr, *sloss, *sgn;
+  PetscReal  *slr, *sloss, *sgn, *sacc;
   PetscInt    ne, ce; /* evaluation records, capacity */
   PetscInt64 *estep;
   PetscReal  *eloss, *eacc, *etloss, *etacc;
@@ -43,6 +43,7 @@ static PetscErrorCode SpdMetricsReserve(SpdMetrics *M, PetscInt ns, PetscInt ne)
     PetscCall(PetscRealloc(sizeof(PetscReal) * cs, &M->slr));
     PetscCall(PetscRealloc(sizeof(PetscReal) * cs, &M->sloss));
     PetscCall(PetscRealloc(sizeof(PetscReal) * cs, &M->sgn));
+    PetscCall(PetscRealloc(sizeof(PetscReal) * cs, &M->sacc));
     M->cs = cs;
   }
   if (ne > M->ce) {
@@ -64,6 +65,7 @@ static PetscErrorCode SpdMetricsFree(SpdMetrics *M)
   PetscCall(PetscFree(M->slr));
   PetscCall(PetscFree(M->sloss));
   PetscCall(PetscFree(M->sgn));
+  PetscCall(PetscFree(M->sacc));
   PetscCall(PetscFree(M->estep));
   PetscCall(PetscFree(M->eloss));
   PetscCall(PetscFree(M->eacc));
@@ -145,6 +147,7 @@ static PetscErrorCode SpdRunWriteMetrics_Private(SpdRunCtx *ctx)
   PetscCall(SpdH5WriteArray(g, "lr", 1, (hsize_t[]) { (hsize_t)M->ns }, H5T_NATIVE_DOUBLE, M->slr));
   PetscCall(SpdH5WriteArray(g, "loss", 1, (hsize_t[]) { (hsize_t)M->ns }, H5T_NATIVE_DOUBLE, M->sloss));
   PetscCall(SpdH5WriteArray(g, "gradnorm", 1, (hsize_t[]) { (hsize_t)M->ns }, H5T_NATIVE_DOUBLE, M->sgn));
+  PetscCall(SpdH5WriteArray(g, "accuracy", 1, (hsize_t[]) { (hsize_t)M->ns }, H5T_NATIVE_DOUBLE, M->sacc));
   SpdCallH5(H5Gclose, (g));
   SpdCallH5Return(g, H5Gcreate2, (f, "evals", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   PetscCall(SpdH5WriteArray(g, "step", 1, (hsize_t[]) { (hsize_t)M->ne }, H5T_NATIVE_INT64, M->estep));
@@ -240,7 +243,7 @@ static PetscErrorCode SpdRunReadState_Private(SpdRunCtx *ctx, const char path[],
     PetscInt    ns = -1, ne = -1, k;
     PetscInt64 *st;
     PetscReal  *a[4];
-    const char *snames[3] = { "steps/lr", "steps/loss", "steps/gradnorm" };
+    const char *snames[4] = { "steps/lr", "steps/loss", "steps/gradnorm", "steps/accuracy" };
     const char *enames[4] = { "evals/loss", "evals/accuracy", "evals/test_loss", "evals/test_accuracy" };
 
     SpdCallH5Return(f, H5Fopen, (mpath, H5F_ACC_RDONLY, H5P_DEFAULT));
@@ -251,11 +254,12 @@ static PetscErrorCode SpdRunReadState_Private(SpdRunCtx *ctx, const char path[],
     M->ns = k;
     PetscCall(PetscArraycpy(M->sstep, st, k));
     PetscCall(PetscFree(st));
-    for (int q = 0; q < 3; q++) PetscCall(H5ReadArray(f, mpath, snames[q], H5T_NATIVE_DOUBLE, sizeof(PetscReal), &ns, (void **)&a[q]));
+    for (int q = 0; q < 4; q++) PetscCall(H5ReadArray(f, mpath, snames[q], H5T_NATIVE_DOUBLE, sizeof(PetscReal), &ns, (void **)&a[q]));
     PetscCall(PetscArraycpy(M->slr, a[0], k));
     PetscCall(PetscArraycpy(M->sloss, a[1], k));
     PetscCall(PetscArraycpy(M->sgn, a[2], k));
-    for (int q = 0; q < 3; q++) PetscCall(PetscFree(a[q]));
+    PetscCall(PetscArraycpy(M->sacc, a[3], k));
+    for (int q = 0; q < 4; q++) PetscCall(PetscFree(a[q]));
     PetscCall(H5ReadArray(f, mpath, "evals/step", H5T_NATIVE_INT64, sizeof(PetscInt64), &ne, (void **)&st));
     for (k = 0; k < ne && st[k] <= *t; k++) {
     }
@@ -433,16 +437,18 @@ PetscErrorCode SpdTrainerRun(SpdTrainer tr, const char dir[], SpdData test, Pets
       break;
     }
     {
-      PetscReal loss, gn, eta;
+      PetscReal loss, gn, eta, acc;
 
       PetscCall(SpdTrainerGetLearningRate(tr, t, &eta));
       PetscCall(SpdTrainerStep(tr));
       PetscCall(SpdTrainerGetStepStats(tr, &loss, &gn));
+      PetscCall(SpdTrainerGetStepAccuracy(tr, &acc));
       PetscCall(SpdMetricsReserve(&ctx.M, ctx.M.ns + 1, 0));
       ctx.M.sstep[ctx.M.ns] = t;
       ctx.M.slr[ctx.M.ns]   = eta;
       ctx.M.sloss[ctx.M.ns] = loss;
       ctx.M.sgn[ctx.M.ns]   = gn;
+      ctx.M.sacc[ctx.M.ns]  = acc;
       ctx.M.ns++;
     }
   }

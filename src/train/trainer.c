@@ -470,6 +470,23 @@ PetscErrorCode SpdTrainerStep(SpdTrainer tr)
   PetscCall(SpdMLPGetLossGradient(tr->mlp, &loss, g));
   gn = SpdTrainerNorm(P, g);
   PetscCheck(isfinite(loss) && isfinite(gn), tr->comm, PETSC_ERR_FP, "Training diverged at step %" PetscInt_FMT ": minibatch loss %g, gradient norm %g; lower the learning rate (lr = %g) or add warm-up", tr->t, (double)loss, (double)gn, (double)c->lr);
+  tr->accuracy = -1;
+  if (bd->labels) { /* the minibatch accuracy from the outputs already computed */
+    const PetscReal *z;
+    const PetscInt  *w;
+    PetscInt         L, out, right = 0;
+    PetscCall(SpdMLPGetArchitecture(tr->mlp, &L, &w, NULL, NULL, NULL, NULL, NULL));
+    out = w[L];
+    PetscCall(SpdMLPGetOutputs(tr->mlp, &z));
+    for (PetscInt i = 0; i < bd->nlocal; i++) {
+      PetscInt best = 0;
+      for (PetscInt j = 1; j < out; j++)
+        if (z[i * out + j] > z[i * out + best]) best = j;
+      right += best == bd->labels[i] ? 1 : 0;
+    }
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &right, 1, MPIU_INT, MPI_SUM, tr->comm));
+    tr->accuracy = (PetscReal)right / (PetscReal)bd->n;
+  }
   PetscCall(SpdTrainerGetLearningRate(tr, tr->t, &eta));
   lc = c->decoupled ? 0 : c->weight_decay;
   ld = c->decoupled ? c->weight_decay : 0;
@@ -478,6 +495,15 @@ PetscErrorCode SpdTrainerStep(SpdTrainer tr)
   tr->gradnorm  = gn;
   tr->has_stats = PETSC_TRUE;
   tr->t++;
+  PetscFunctionReturn(0);
+}
+
+/* The minibatch accuracy of the last step taken (-1 for regression data). */
+PetscErrorCode SpdTrainerGetStepAccuracy(SpdTrainer tr, PetscReal *accuracy)
+{
+  PetscFunctionBegin;
+  PetscCheck(tr->has_stats, PETSC_COMM_SELF, PETSC_ERR_ORDER, "SpdTrainerGetStepAccuracy: no step taken since the state was set; call SpdTrainerStep() first");
+  *accuracy = tr->accuracy;
   PetscFunctionReturn(0);
 }
 

@@ -30,6 +30,7 @@ struct _p_SpdTrainer {
   PetscReal *m; /* momentum buffer, NULL without momentum */
   PetscReal *g; /* gradient workspace */
   PetscReal  loss, gradnorm; /* of the last step */
+  PetscReal  accuracy; /* minibatch accuracy of the last step (-1: regression) */
   PetscBool  has_stats;
   /* minibatches */
   PetscInt *perm, perm_epoch; /* the permutation of epoch perm_epoch (-1: none) */

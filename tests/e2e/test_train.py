@@ -190,12 +190,16 @@ for name in names:
         check(e < 1e-10, f"{name} step {s}: checkpoint differs from PyTorch by {e:.3e}")
     with h5py.File(f"{rd}/metrics.h5", "r") as f:
         st, lo, lr = f["steps/step"][()], f["steps/loss"][()], f["steps/lr"][()]
+        sacc = f["steps/accuracy"][()]
         ev_step, ev_acc, ev_tacc = f["evals/step"][()], f["evals/accuracy"][()], f["evals/test_accuracy"][()]
         ev_loss = f["evals/loss"][()]
     check(np.array_equal(st, np.arange(STEPS)), f"{name}: metrics steps {st}")
     check(np.allclose(lr, LR, rtol=1e-15), f"{name}: metrics lr {lr}")
     check(np.allclose(lo, losses, rtol=1e-11, atol=0), f"{name}: metrics losses differ from PyTorch by {np.abs(lo - losses).max():.3e}")
     check(lo[-1] < 0.5 * lo[0] and np.all(np.diff(lo) < 0), f"{name}: the loss should decrease: {lo[0]} -> {lo[-1]}")
+    with torch.no_grad():  # per-step (full-batch) accuracy at theta_t, before step t
+        tacc = [float((forward(hist[t], torch.tensor(Xtr)).argmax(1).numpy() == ytr).mean()) for t in range(STEPS)]
+    check(np.all(np.abs(sacc - tacc) <= 1.0 / len(ytr) + 1e-12), f"{name}: per-step accuracy differs from PyTorch: {np.abs(sacc - tacc).max()}")
     check(list(ev_step) == steps_ck, f"{name}: evaluation steps {ev_step}")
     final = ckpt(rd, STEPS)
     check(abs(ev_acc[-1] - accuracy(final, Xtr, ytr)) < 1e-12 and abs(ev_tacc[-1] - accuracy(final, Xte, yte)) < 1e-12, f"{name}: final accuracies {ev_acc[-1]}, {ev_tacc[-1]}")
