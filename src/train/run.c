@@ -22,6 +22,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -125,7 +127,28 @@ typedef struct {
   char        text[2048], hash[32];
   PetscBool   has_test;
   SpdMetrics  M;
+  int         lockfd; /* rank 0: flock on dir/.lock for the whole run (-1: none) */
 } SpdRunCtx;
+
+/* One process at a time per run folder: two trainers writing the same state.h5 and
+   checkpoints would interleave. flock on dir/.lock (released by the kernel if the
+   process dies), held until SpdTrainerRun returns. */
+static PetscErrorCode SpdRunLock(const char dir[], int *fd)
+{
+  char path[PETSC_MAX_PATH_LEN];
+  int  e;
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/.lock", dir));
+  *fd = open(path, O_RDWR | O_CREAT, 0644);
+  PetscCheck(*fd >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "Cannot open the lock file %s: %s", path, strerror(errno));
+  if (flock(*fd, LOCK_EX | LOCK_NB) == 0) PetscFunctionReturn(0);
+  e = errno;
+  (void)close(*fd);
+  *fd = -1;
+  PetscCheck(e != EWOULDBLOCK, PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "The training run %s is in use by another specdyn process (it holds %s); wait for it to finish, or train into another folder (-o DIR)", dir, path);
+  SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "Cannot lock %s: %s", path, strerror(e));
+}
 
 static PetscErrorCode SpdRunWriteMetrics_Private(SpdRunCtx *ctx)
 {
@@ -391,6 +414,7 @@ PetscErrorCode SpdTrainerRun(SpdTrainer tr, const char dir[], SpdData test, Pets
   ctx.tr       = tr;
   ctx.dir      = dir;
   ctx.has_test = test ? PETSC_TRUE : PETSC_FALSE;
+  ctx.lockfd   = -1;
   PetscCall(SpdTrainConfigText_Private(tr, ctx.text, sizeof(ctx.text), ctx.hash, sizeof(ctx.hash)));
   PetscCallMPI(MPI_Comm_rank(tr->comm, &rank));
   PetscCall(PetscSNPrintf(spath, sizeof(spath), "%s/state.h5", dir));
@@ -399,6 +423,7 @@ PetscErrorCode SpdTrainerRun(SpdTrainer tr, const char dir[], SpdData test, Pets
   if (rank == 0) {
     PetscCall(SpdErrorCapturePush(msg, sizeof(msg)));
     lerr = SpdMkdir(dir);
+    if (!lerr) lerr = SpdRunLock(dir, &ctx.lockfd);
     if (!lerr) lerr = SpdMkdir(cdir);
     if (!lerr && access(spath, F_OK) == 0) {
       exists = 1;
@@ -453,5 +478,6 @@ PetscErrorCode SpdTrainerRun(SpdTrainer tr, const char dir[], SpdData test, Pets
     }
   }
   PetscCall(SpdMetricsFree(&ctx.M));
+  if (ctx.lockfd >= 0) (void)close(ctx.lockfd);
   PetscFunctionReturn(0);
 }

@@ -227,7 +227,7 @@ check(code == 2 and "Run 4" in err and "4 runs" in err, f"--run 4 of 4 runs: exi
 print(f"[{time.time() - T0:.1f} s] --run 1: 1 vs 2 ranks agree to {e:.1e}")
 
 # ---- 3. resume after SIGTERM to the ranks ----------------------------------------
-LONG = 8000
+LONG = 14000
 ljob = sweep_job("long", sweep="", steps=LONG, every=250)
 train([ljob, "-o", f"{work}/clean"], 2, expect=0)
 out = f"{work}/term"
@@ -235,6 +235,8 @@ p = subprocess.Popen([MPIEXEC, "--oversubscribe", "-n", "2", SPECDYN, "train", l
 t0 = time.time()
 while time.time() - t0 < 60 and not os.path.exists(f"{out}/run/checkpoints/step_00000500.safetensors"):
     time.sleep(0.005)
+code2, _, err2 = train_singleton([ljob, "-o", out])  # a second trainer on the same run folder
+check(code2 == 1 and "in use by another specdyn process" in err2, f"a concurrent trainer on the same run: exit {code2}\n{err2}")
 signal_children(p.pid, signal.SIGTERM)
 so, se = p.communicate(timeout=120)
 check(p.returncode in (1, 3), f"SIGTERM: exit {p.returncode}, expected 3 (or mpirun's 1)\n{se}")
