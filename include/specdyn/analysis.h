@@ -24,6 +24,8 @@ typedef struct {
 PETSC_EXTERN PetscErrorCode SpdWeightsRunTask(SpdPlan, const SpdTask *, MPI_Comm, SpdStore, PetscInt *nprod);
 /* The job's data (job key data:) split over comm; nmax > 0: its first nmax samples. */
 PETSC_EXTERN PetscErrorCode SpdJobDataLoad(SpdJob, MPI_Comm, PetscInt nmax, SpdData *);
+/* The same from a data description (e.g. a training run's copy with its own n and snr). */
+PETSC_EXTERN PetscErrorCode SpdJobDataLoadSpec(const SpdJobData *, MPI_Comm, PetscInt nmax, SpdData *);
 /* The curvature analysis of one task (job key curvature:). Collective on comm. */
 PETSC_EXTERN PetscErrorCode SpdCurvatureRunTask(SpdPlan, const SpdTask *, MPI_Comm, SpdStore, PetscInt *nprod);
 /* The input-output Jacobian analysis of one task (job key jacobian:). Collective on comm. */

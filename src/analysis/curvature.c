@@ -28,8 +28,16 @@
 @*/
 PetscErrorCode SpdJobDataLoad(SpdJob job, MPI_Comm comm, PetscInt nmax, SpdData *data)
 {
-  const SpdJobData *d = &job->data;
-  PetscInt          n = nmax > 0 ? nmax : d->n;
+  PetscFunctionBegin;
+  PetscCall(SpdJobDataLoadSpec(&job->data, comm, nmax, data));
+  PetscFunctionReturn(0);
+}
+
+/* The data described by d (a job's data: section, possibly changed for one training run:
+   another n or snr); nmax > 0 caps the samples. Collective. */
+PetscErrorCode SpdJobDataLoadSpec(const SpdJobData *d, MPI_Comm comm, PetscInt nmax, SpdData *data)
+{
+  PetscInt n = nmax > 0 ? nmax : d->n;
 
   PetscFunctionBegin;
   switch (d->source) {

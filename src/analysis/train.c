@@ -13,17 +13,16 @@
    the first n for training (labels corrupted as the run asks), the rest held out. */
 static PetscErrorCode SpdTrainRunData(SpdJob job, const SpdTrainRun *run, MPI_Comm comm, SpdData *train, SpdData *test)
 {
-  SpdJobData save = job->data;
+  SpdJobData spec = job->data; /* with the run's n and snr */
   SpdData    all;
   PetscInt   ntest = job->train.test_n, ntrain, *idx;
 
   PetscFunctionBegin;
-  *test         = NULL;
-  job->data.n   = run->n ? run->n + ntest : 0; /* the run's n and snr, for this load only */
-  job->data.snr = run->snr;
-  PetscCall(SpdJobDataLoad(job, comm, 0, &all));
-  job->data = save;
-  ntrain    = all->n - ntest;
+  *test    = NULL;
+  spec.n   = run->n ? run->n + ntest : 0;
+  spec.snr = run->snr;
+  PetscCall(SpdJobDataLoadSpec(&spec, comm, 0, &all));
+  ntrain = all->n - ntest;
   PetscCheck(ntrain >= 1, comm, PETSC_ERR_USER_INPUT, "The data %s have %" PetscInt_FMT " samples; data.test_n = %" PetscInt_FMT " leaves none for training", all->name, all->n, ntest);
   if (!ntest)
     *train = all;
@@ -187,9 +186,13 @@ PetscErrorCode SpdTrainJob(SpdJob job, MPI_Comm comm, PetscInt only, PetscInt *n
     char           msg[4096];
 
     if ((only >= 0 && (r != only || g != 0)) || (only < 0 && r % ngroups != g)) continue; /* --run i: the first group only */
-    if (SpdStopRequested()) {
-      stopped = PETSC_TRUE;
-      break;
+    { /* the group agrees: a signal may reach some of its ranks only */
+      PetscMPIInt stop = SpdStopRequested() ? 1 : 0;
+      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, group));
+      if (stop) {
+        stopped = PETSC_TRUE;
+        break;
+      }
     }
     PetscCall(SpdErrorCapturePush(msg, sizeof(msg)));
     ierr = SpdTrainOneRun(job, &runs[r], group, &done);
@@ -204,6 +207,11 @@ PetscErrorCode SpdTrainJob(SpdJob job, MPI_Comm comm, PetscInt only, PetscInt *n
       stopped = PETSC_TRUE;
   }
   PetscCallMPI(MPI_Comm_free(&group));
+  {
+    PetscMPIInt s = stopped;
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &s, 1, MPI_INT, MPI_MAX, comm));
+    stopped = s ? PETSC_TRUE : PETSC_FALSE;
+  }
   if (job->ensemble_enabled && only < 0 && !stopped) { /* the ensemble experiment, on all ranks */
     char      path[PETSC_MAX_PATH_LEN], msg[4096];
     PetscBool exists;
@@ -222,11 +230,6 @@ PetscErrorCode SpdTrainJob(SpdJob job, MPI_Comm comm, PetscInt only, PetscInt *n
     }
   }
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, counts, 2, MPIU_INT, MPI_SUM, comm));
-  {
-    PetscMPIInt s = stopped;
-    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &s, 1, MPI_INT, MPI_MAX, comm));
-    stopped = s ? PETSC_TRUE : PETSC_FALSE;
-  }
   *ndone   = counts[0];
   *nfailed = counts[1];
   *status  = counts[1] ? SPD_RUN_FAILED : (stopped || counts[0] < (only >= 0 ? 1 : nruns)) ? SPD_RUN_PARTIAL

@@ -207,20 +207,6 @@ static PetscErrorCode SpdWriteSpectra(hid_t file, const char name[], const SpdSp
   PetscFunctionReturn(0);
 }
 
-/* Replicated copy of a distributed vector (the parameter space is replicated). */
-static PetscErrorCode SpdVecToArray(Vec v, PetscReal a[])
-{
-  VecScatter sc;
-  Vec        all;
-
-  PetscFunctionBegin;
-  PetscCall(VecScatterCreateToAll(v, &sc, &all));
-  PetscCall(SpdVecGatherToAll(sc, v, all, a));
-  PetscCall(VecScatterDestroy(&sc));
-  PetscCall(VecDestroy(&all));
-  PetscFunctionReturn(0);
-}
-
 /* Outputs of the model at its current theta on data (nlocal x out, copied into Z). */
 static PetscErrorCode SpdOutputs(SpdMLP mlp, SpdData data, PetscReal Z[])
 {
@@ -261,10 +247,11 @@ static PetscErrorCode SpdRetrain(SpdTrainer tr, const PetscReal theta0[], PetscR
 /* Random unit vectors orthogonal to the columns in Q (nq vectors, orthonormal). */
 static PetscErrorCode SpdBulkDirections(Vec tmpl, PetscInt nq, const Vec Q[], PetscInt nb, PetscInt64 seed, Vec B[])
 {
-  PetscInt rs, re;
+  PetscInt rs, re, N;
 
   PetscFunctionBegin;
   PetscCall(VecGetOwnershipRange(tmpl, &rs, &re));
+  PetscCall(VecGetSize(tmpl, &N));
   for (PetscInt b = 0; b < nb; b++) {
     PetscScalar *a;
     PetscReal    nrm;
@@ -272,7 +259,7 @@ static PetscErrorCode SpdBulkDirections(Vec tmpl, PetscInt nq, const Vec Q[], Pe
     PetscCall(VecGetArray(B[b], &a));
     for (PetscInt j = rs; j < re; j++) {
       SpdRandom r;
-      SpdRandomSeed(&r, seed + 7919 * b, SPD_TAG_BULK, j);
+      SpdRandomSeed(&r, seed, SPD_TAG_BULK, (PetscInt64)b * N + j); /* entry j of probe b */
       a[j - rs] = SpdRandomNormal(&r);
     }
     PetscCall(VecRestoreArray(B[b], &a));
@@ -545,12 +532,16 @@ PetscErrorCode SpdTrainingJacobianAnalyze(SpdTrainer tr, const SpdTrainJacSettin
   if (s->perturb) {
     SpdData    ood;
     PetscReal *Zin0, *Zood0, *Zin1, *Zood1;
+    Vec        vt, vall;
+    VecScatter toall;
     np = s->perturb;
     PetscCall(SpdDataWhiteNoise(train, s->ood, s->seed, &ood));
     PetscCall(PetscMalloc4((size_t)test->nlocal * out + 1, &Zin0, (size_t)ood->nlocal * out + 1, &Zood0, (size_t)test->nlocal * out + 1, &Zin1, (size_t)ood->nlocal * out + 1, &Zood1));
     PetscCall(SpdOutputs(mlp, test, Zin0));
     PetscCall(SpdOutputs(mlp, ood, Zood0));
     PetscCall(PetscCalloc1(3 * np * 6, &ptab));
+    PetscCall(MatCreateVecs(J, &vt, NULL)); /* every direction has J's column layout */
+    PetscCall(VecScatterCreateToAll(vt, &toall, &vall));
     for (PetscInt region = 0; region < 3; region++) {
       for (PetscInt i = 0; i < np; i++) {
         Vec       v     = NULL;
@@ -562,7 +553,7 @@ PetscErrorCode SpdTrainingJacobianAnalyze(SpdTrainer tr, const SpdTrainJacSettin
           v = B[i], sigma = bgain[i];
         if (region == 2 && i < sj.bottom.nconv) v = sj.bottom.V[i], sigma = sj.bottom.sigma[i];
         if (!v) continue;
-        PetscCall(SpdVecToArray(v, vrep));
+        PetscCall(SpdVecGatherToAll(toall, v, vall, vrep));
         PetscCall(SpdRetrain(tr, theta0, s->perturb_scale, vrep, P, T, work));
         for (PetscInt j = 0; j < P; j++) dn += PetscSqr(theta[j] - thetaT[j]);
         row[0] = region;
@@ -576,6 +567,9 @@ PetscErrorCode SpdTrainingJacobianAnalyze(SpdTrainer tr, const SpdTrainJacSettin
         nrow++;
       }
     }
+    PetscCall(VecScatterDestroy(&toall));
+    PetscCall(VecDestroy(&vall));
+    PetscCall(VecDestroy(&vt));
     PetscCall(PetscFree4(Zin0, Zood0, Zin1, Zood1));
     PetscCall(SpdDataDestroy(&ood));
   }

@@ -2,6 +2,7 @@
    stops at the requested layer, h_0 = x, z_l = a_l W_l h_{l-1} + c_l b_l,
    h_l = phi_l(z_l) (l < L), z_L (l = L). It uses only the public model API (the
    architecture and theta), so the caches of SpdMLPSetPoint() stay as they were. */
+#include <specdyn/private/blas.h>
 #include "mlpimpl.h"
 #include <petscblaslapack.h>
 
@@ -46,16 +47,12 @@ PetscErrorCode SpdMLPGetHidden(SpdMLP mlp, SpdData data, PetscInt l, PetscReal H
   nxt = buf1;
   PetscCall(PetscArraycpy(cur, data->X, (size_t)B * w[0]));
   for (PetscInt k = 1; k <= l; k++) {
-    PetscInt     in = w[k - 1], o = w[k], woff, boff;
-    PetscBLASInt bo, bB, bin;
-    PetscReal    alpha = a[k - 1], zero = 0.0, *tmp;
+    PetscInt   in = w[k - 1], o = w[k], woff, boff;
+    PetscReal *tmp;
 
     PetscCall(SpdMLPGetLayerBlock(mlp, k - 1, &woff, NULL, &boff, NULL));
-    PetscCall(PetscBLASIntCast(o, &bo));
-    PetscCall(PetscBLASIntCast(B, &bB));
-    PetscCall(PetscBLASIntCast(in, &bin));
     /* theta holds W_k row-major (o x in), i.e. the column-major in x o matrix W_k^T */
-    if (B > 0) PetscCallBLAS("BLASgemm", BLASgemm_("T", "N", &bo, &bB, &bin, &alpha, theta + woff, &bin, cur, &bin, &zero, nxt, &bo));
+    PetscCall(SpdGemm("T", "N", o, B, in, a[k - 1], theta + woff, in, cur, in, 0.0, nxt, o));
     if (bias[k - 1])
       for (PetscInt i = 0; i < B; i++)
         for (PetscInt j = 0; j < o; j++) nxt[(size_t)i * o + j] += c[k - 1] * theta[boff + j];

@@ -397,7 +397,7 @@ static PetscErrorCode SpdRunWriteAll_Private(SpdRunCtx *ctx)
 
 .seealso: `SpdTrainerStep()`, `SpdTrainCheckpointStep()`, `SpdMLPSaveSafetensors()`
 @*/
-PetscErrorCode SpdTrainerRun(SpdTrainer tr, const char dir[], SpdData test, PetscBool *done)
+static PetscErrorCode SpdTrainerRun_Private(SpdTrainer tr, const char dir[], SpdData test, PetscBool *done, int *lockfd)
 {
   SpdRunCtx             ctx;
   PetscMPIInt           rank;
@@ -408,7 +408,6 @@ PetscErrorCode SpdTrainerRun(SpdTrainer tr, const char dir[], SpdData test, Pets
   const SpdTrainConfig *cfg    = &tr->cfg;
 
   PetscFunctionBegin;
-  PetscValidPointer(done, 4);
   *done = PETSC_FALSE;
   PetscCall(PetscMemzero(&ctx, sizeof(ctx)));
   ctx.tr       = tr;
@@ -424,6 +423,7 @@ PetscErrorCode SpdTrainerRun(SpdTrainer tr, const char dir[], SpdData test, Pets
     PetscCall(SpdErrorCapturePush(msg, sizeof(msg)));
     lerr = SpdMkdir(dir);
     if (!lerr) lerr = SpdRunLock(dir, &ctx.lockfd);
+    *lockfd = ctx.lockfd; /* released by the caller on every path */
     if (!lerr) lerr = SpdMkdir(cdir);
     if (!lerr && access(spath, F_OK) == 0) {
       exists = 1;
@@ -478,6 +478,18 @@ PetscErrorCode SpdTrainerRun(SpdTrainer tr, const char dir[], SpdData test, Pets
     }
   }
   PetscCall(SpdMetricsFree(&ctx.M));
-  if (ctx.lockfd >= 0) (void)close(ctx.lockfd);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SpdTrainerRun(SpdTrainer tr, const char dir[], SpdData test, PetscBool *done)
+{
+  int            lockfd = -1;
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  PetscValidPointer(done, 4);
+  ierr = SpdTrainerRun_Private(tr, dir, test, done, &lockfd);
+  if (lockfd >= 0) (void)close(lockfd); /* also when the run failed: the folder is free again */
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }

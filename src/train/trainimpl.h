@@ -43,4 +43,3 @@ struct _p_SpdTrainer {
    state's attributes) and its hash; `steps` enters only when the schedule depends on it. */
 PETSC_INTERN PetscErrorCode SpdTrainConfigText_Private(SpdTrainer, char[], size_t, char hash[], size_t);
 /* The model's communicator (see safetensors.c). */
-PETSC_INTERN PetscErrorCode SpdMLPGetComm_Private(SpdMLP, MPI_Comm *);

@@ -190,6 +190,14 @@ int main(int argc, char **argv)
     SPD_EXPECT(ierr != 0 && strstr(msg, "another configuration") && strstr(msg, "lr=0.2"), "a state of another configuration was not refused: %s", msg);
     PetscCall(SpdTrainerDestroy(&tr));
     cfg.lr = 0.1;
+    /* the failed run released the folder's lock: the right configuration resumes (complete) */
+    PetscCall(SpdTrainerCreate(mlp, D, &cfg, &tr));
+    PetscCall(SpdTrainerInitialize(tr));
+    PetscCall(SpdErrorCapturePush(msg, sizeof(msg)));
+    ierr = SpdTrainerRun(tr, dirA, NULL, &done);
+    PetscCall(SpdErrorCapturePop());
+    SPD_EXPECT(ierr == 0 && done, "after a refused run, the same process could not run in %s again: %s", dirA, msg);
+    PetscCall(SpdTrainerDestroy(&tr));
   }
 
   /* geometric checkpoints: 0, 1, 2, 4, 8, 16 and the last (20) */

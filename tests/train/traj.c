@@ -5,37 +5,7 @@ static const char help[] = "Training trajectories for the PyTorch reference (tes
 
 #include "../common/testutil.h"
 #include <specdyn/train.h>
-
-/* Rank 0: write a dataset (double or int64) of rank 1 or 2. */
-static PetscErrorCode W(hid_t f, const char name[], hid_t type, int rank, hsize_t d0, hsize_t d1, const void *buf)
-{
-  hsize_t dims[2] = { d0, d1 };
-  hid_t   sp, ds;
-
-  PetscFunctionBeginUser;
-  SpdCallH5Return(sp, H5Screate_simple, (rank, dims, NULL));
-  SpdCallH5Return(ds, H5Dcreate2, (f, name, type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  if (d0 * (rank == 2 ? d1 : 1) > 0) SpdCallH5(H5Dwrite, (ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf));
-  SpdCallH5(H5Dclose, (ds));
-  SpdCallH5(H5Sclose, (sp));
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode WAttr(hid_t f, const char name[], const char val[])
-{
-  hid_t sp, ty, at;
-
-  PetscFunctionBeginUser;
-  SpdCallH5Return(sp, H5Screate, (H5S_SCALAR));
-  SpdCallH5Return(ty, H5Tcopy, (H5T_C_S1));
-  SpdCallH5(H5Tset_size, (ty, strlen(val) + 1));
-  SpdCallH5Return(at, H5Acreate2, (f, name, ty, sp, H5P_DEFAULT, H5P_DEFAULT));
-  SpdCallH5(H5Awrite, (at, ty, val));
-  SpdCallH5(H5Aclose, (at));
-  SpdCallH5(H5Tclose, (ty));
-  SpdCallH5(H5Sclose, (sp));
-  PetscFunctionReturn(0);
-}
+#include <specdyn/private/h5util.h>
 
 /* All samples of a data set on every rank: X (n x d), labels (int64) or Y (n x c). */
 static PetscErrorCode GatherData(SpdData D, PetscReal **X, PetscInt64 **lab, PetscReal **Y)
@@ -152,16 +122,16 @@ static PetscErrorCode RunCase(MPI_Comm comm, const char outdir[], PetscInt id, c
     hid_t f;
     PetscCall(PetscSNPrintf(path, sizeof(path), "%s/case%" PetscInt_FMT ".h5", outdir, id));
     SpdCallH5Return(f, H5Fcreate, (path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
-    PetscCall(WAttr(f, "config", json));
-    PetscCall(W(f, "X", H5T_NATIVE_DOUBLE, 2, n, 8, X));
+    PetscCall(SpdH5WriteAttrString(f, "config", json));
+    PetscCall(SpdH5WriteArray(f, "X", 2, (hsize_t[]) { (hsize_t)(n), (hsize_t)(8) }, H5T_NATIVE_DOUBLE, X));
     if (lab)
-      PetscCall(W(f, "labels", H5T_NATIVE_INT64, 1, n, 0, lab));
+      PetscCall(SpdH5WriteArray(f, "labels", 1, (hsize_t[]) { (hsize_t)(n), (hsize_t)(0) }, H5T_NATIVE_INT64, lab));
     else
-      PetscCall(W(f, "Y", H5T_NATIVE_DOUBLE, 2, n, 3, Y));
-    PetscCall(W(f, "batch_idx", H5T_NATIVE_INT64, 2, c->steps, maxb, bidx));
-    PetscCall(W(f, "losses", H5T_NATIVE_DOUBLE, 1, c->steps, 0, losses));
-    PetscCall(W(f, "lrs", H5T_NATIVE_DOUBLE, 1, c->steps, 0, lrs));
-    PetscCall(W(f, "theta_T", H5T_NATIVE_DOUBLE, 1, P, 0, theta));
+      PetscCall(SpdH5WriteArray(f, "Y", 2, (hsize_t[]) { (hsize_t)(n), (hsize_t)(3) }, H5T_NATIVE_DOUBLE, Y));
+    PetscCall(SpdH5WriteArray(f, "batch_idx", 2, (hsize_t[]) { (hsize_t)(c->steps), (hsize_t)(maxb) }, H5T_NATIVE_INT64, bidx));
+    PetscCall(SpdH5WriteArray(f, "losses", 1, (hsize_t[]) { (hsize_t)(c->steps), (hsize_t)(0) }, H5T_NATIVE_DOUBLE, losses));
+    PetscCall(SpdH5WriteArray(f, "lrs", 1, (hsize_t[]) { (hsize_t)(c->steps), (hsize_t)(0) }, H5T_NATIVE_DOUBLE, lrs));
+    PetscCall(SpdH5WriteArray(f, "theta_T", 1, (hsize_t[]) { (hsize_t)(P), (hsize_t)(0) }, H5T_NATIVE_DOUBLE, theta));
     SpdCallH5(H5Fclose, (f));
   }
   PetscCall(PetscFree(X));
@@ -202,9 +172,9 @@ static PetscErrorCode Corrupt(MPI_Comm comm, const char outdir[])
     char  path[PETSC_MAX_PATH_LEN];
     PetscCall(PetscSNPrintf(path, sizeof(path), "%s/corrupt.h5", outdir));
     SpdCallH5Return(f, H5Fcreate, (path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
-    PetscCall(W(f, "clean", H5T_NATIVE_INT64, 1, n, 0, l0));
-    PetscCall(W(f, "wrong_0.3_77", H5T_NATIVE_INT64, 1, n, 0, l1));
-    PetscCall(W(f, "random_0.45_78", H5T_NATIVE_INT64, 1, n, 0, l2));
+    PetscCall(SpdH5WriteArray(f, "clean", 1, (hsize_t[]) { (hsize_t)(n), (hsize_t)(0) }, H5T_NATIVE_INT64, l0));
+    PetscCall(SpdH5WriteArray(f, "wrong_0.3_77", 1, (hsize_t[]) { (hsize_t)(n), (hsize_t)(0) }, H5T_NATIVE_INT64, l1));
+    PetscCall(SpdH5WriteArray(f, "random_0.45_78", 1, (hsize_t[]) { (hsize_t)(n), (hsize_t)(0) }, H5T_NATIVE_INT64, l2));
     SpdCallH5(H5Fclose, (f));
   }
   PetscCall(PetscFree(l0));

@@ -5,41 +5,13 @@ static const char help[] = "Export a tiny training run and its Jacobians for the
                            "  -out FILE.h5  -case I (0, 1, 2)\n";
 
 #include "trainjactest.h"
+#include <specdyn/private/h5util.h>
 
 static const TJCase cases[] = {
   { "gd-ce-tanh", SPD_LOSS_CROSS_ENTROPY, SPD_ACT_TANH, SPD_MOMENTUM_NONE, 0.5, 0.0, 0.0, PETSC_FALSE, 0, 6, 0, SPD_LR_CONSTANT },
   { "sgd5-heavyball-coupled-mse", SPD_LOSS_MSE, SPD_ACT_TANH, SPD_MOMENTUM_HEAVY_BALL, 0.2, 0.9, 0.02, PETSC_FALSE, 5, 6, 0, SPD_LR_CONSTANT },
   { "sgd8-nesterov-decoupled-gelu", SPD_LOSS_CROSS_ENTROPY, SPD_ACT_GELU, SPD_MOMENTUM_NESTEROV, 0.3, 0.8, 0.1, PETSC_TRUE, 8, 6, 2, SPD_LR_COSINE },
 };
-
-static PetscErrorCode Write(hid_t f, const char name[], hid_t type, int rank, const hsize_t dims[], const void *buf)
-{
-  hid_t sp, ds;
-
-  PetscFunctionBeginUser;
-  SpdCallH5Return(sp, H5Screate_simple, (rank, dims, NULL));
-  SpdCallH5Return(ds, H5Dcreate2, (f, name, type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  SpdCallH5(H5Dwrite, (ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf));
-  SpdCallH5(H5Dclose, (ds));
-  SpdCallH5(H5Sclose, (sp));
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode WriteString(hid_t f, const char name[], const char value[])
-{
-  hid_t sp, tp, at;
-
-  PetscFunctionBeginUser;
-  SpdCallH5Return(sp, H5Screate, (H5S_SCALAR));
-  SpdCallH5Return(tp, H5Tcopy, (H5T_C_S1));
-  SpdCallH5(H5Tset_size, (tp, strlen(value) + 1));
-  SpdCallH5Return(at, H5Acreate2, (f, name, tp, sp, H5P_DEFAULT, H5P_DEFAULT));
-  SpdCallH5(H5Awrite, (at, tp, value));
-  SpdCallH5(H5Aclose, (at));
-  SpdCallH5(H5Tclose, (tp));
-  SpdCallH5(H5Sclose, (sp));
-  PetscFunctionReturn(0);
-}
 
 int main(int argc, char **argv)
 {
@@ -121,34 +93,34 @@ int main(int argc, char **argv)
 
     for (PetscInt l = 0; l <= L; l++) wid[l] = w[l];
     SpdCallH5Return(f, H5Fcreate, (path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
-    PetscCall(WriteString(f, "case", tc->name));
-    PetscCall(WriteString(f, "act", SpdActivations[tc->act]));
-    PetscCall(WriteString(f, "loss", SpdLosses[tc->loss]));
-    PetscCall(WriteString(f, "momentum", SpdMomenta[tc->momentum]));
+    PetscCall(SpdH5WriteAttrString(f, "case", tc->name));
+    PetscCall(SpdH5WriteAttrString(f, "act", SpdActivations[tc->act]));
+    PetscCall(SpdH5WriteAttrString(f, "loss", SpdLosses[tc->loss]));
+    PetscCall(SpdH5WriteAttrString(f, "momentum", SpdMomenta[tc->momentum]));
     dims[0] = 5;
-    PetscCall(Write(f, "cfg", H5T_NATIVE_DOUBLE, 1, dims, cfg)); /* beta, weight decay, decoupled, momentum, steps */
+    PetscCall(SpdH5WriteArray(f, "cfg", 1, dims, H5T_NATIVE_DOUBLE, cfg)); /* beta, weight decay, decoupled, momentum, steps */
     dims[0] = L + 1;
-    PetscCall(Write(f, "widths", H5T_NATIVE_INT64, 1, dims, wid));
+    PetscCall(SpdH5WriteArray(f, "widths", 1, dims, H5T_NATIVE_INT64, wid));
     dims[0] = n;
     dims[1] = w[0];
-    PetscCall(Write(f, "X", H5T_NATIVE_DOUBLE, 2, dims, X));
+    PetscCall(SpdH5WriteArray(f, "X", 2, dims, H5T_NATIVE_DOUBLE, X));
     if (labels)
-      PetscCall(Write(f, "labels", H5T_NATIVE_INT64, 1, dims, labels));
+      PetscCall(SpdH5WriteArray(f, "labels", 1, dims, H5T_NATIVE_INT64, labels));
     else {
       dims[1] = out;
-      PetscCall(Write(f, "Y", H5T_NATIVE_DOUBLE, 2, dims, Y));
+      PetscCall(SpdH5WriteArray(f, "Y", 2, dims, H5T_NATIVE_DOUBLE, Y));
     }
     dims[0] = T;
-    PetscCall(Write(f, "eta", H5T_NATIVE_DOUBLE, 1, dims, eta));
+    PetscCall(SpdH5WriteArray(f, "eta", 1, dims, H5T_NATIVE_DOUBLE, eta));
     dims[1] = maxb;
-    PetscCall(Write(f, "batches", H5T_NATIVE_INT64, 2, dims, batches));
+    PetscCall(SpdH5WriteArray(f, "batches", 2, dims, H5T_NATIVE_INT64, batches));
     dims[0] = P;
-    PetscCall(Write(f, "theta0", H5T_NATIVE_DOUBLE, 1, dims, theta0));
-    PetscCall(Write(f, "thetaT", H5T_NATIVE_DOUBLE, 1, dims, thetaT));
+    PetscCall(SpdH5WriteArray(f, "theta0", 1, dims, H5T_NATIVE_DOUBLE, theta0));
+    PetscCall(SpdH5WriteArray(f, "thetaT", 1, dims, H5T_NATIVE_DOUBLE, thetaT));
     dims[1] = P;
-    PetscCall(Write(f, "J", H5T_NATIVE_DOUBLE, 2, dims, Jrow)); /* J[i, j] = d thetaT_i / d theta0_j */
+    PetscCall(SpdH5WriteArray(f, "J", 2, dims, H5T_NATIVE_DOUBLE, Jrow)); /* J[i, j] = d thetaT_i / d theta0_j */
     dims[0] = n * out;
-    PetscCall(Write(f, "Jf", H5T_NATIVE_DOUBLE, 2, dims, Jfrow)); /* Jf[i out + o, j] = d z_io / d theta_j */
+    PetscCall(SpdH5WriteArray(f, "Jf", 2, dims, H5T_NATIVE_DOUBLE, Jfrow)); /* Jf[i out + o, j] = d z_io / d theta_j */
     SpdCallH5(H5Fclose, (f));
   }
   PetscCall(MatDestroy(&J));
