@@ -172,7 +172,7 @@ PetscErrorCode SpdTrainJob(SpdJob job, MPI_Comm comm, PetscInt only, PetscInt *n
     PetscMPIInt st[2] = { 0, 0 };
     if (!rank) {
       int err = 0;
-      PetscCall(SpdMkdirP(job->output, &err));
+      if (SpdMkdirP(job->output, &err)) err = ENAMETOOLONG; /* decided on rank 0, raised on all */
       st[0] = err;
       if (!err && nruns) st[1] = (PetscMPIInt)SpdTrainWriteStudy(job, nruns, runs);
     }

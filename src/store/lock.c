@@ -91,6 +91,48 @@ static void SpdLockReadHolder_Private(int fd, char holder[])
     if (holder[i] == '\n') holder[i] = ';';
 }
 
+/* Rank 0's part of SpdStoreLockAcquire_Private: open and lock, clean up after interrupted
+   runs, record the holder. *state: 0 locked (or no lock), 1 held by another run, 2 cannot
+   open (errno in *err). */
+static PetscErrorCode SpdLockAcquireRank0_Private(SpdStore s, SpdStoreLockMode mode, const char path[], int *state, int *err, char holder[])
+{
+  int fd;
+
+  PetscFunctionBegin;
+  fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+  if (fd < 0) {
+    *state = 2;
+    *err   = errno;
+  } else if (!flock(fd, LOCK_EX | LOCK_NB)) {
+    PetscInt n = 0;
+
+    PetscCall(SpdLockRemoveStale_Private(s->tasksdir, "", ".h5.tmp", &n));
+    PetscCall(SpdLockRemoveStale_Private(s->comparisonsdir, "", ".h5.tmp", &n));
+    PetscCall(SpdLockRemoveStale_Private(s->dir, "index.h5.tmp", "", &n));
+    if (n) PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "[specdyn] removed %" PetscInt_FMT " unfinished file%s left in %s by an interrupted run\n", n, n > 1 ? "s" : "", s->dir));
+    PetscCall(SpdLockWriteHolder_Private(fd, mode, PETSC_TRUE));
+    /* not atomic (flock(2)): another run may take the lock in between, then we are refused */
+    if (mode == SPD_STORE_LOCK_SHARED && SpdLockShared_Private(fd)) *state = 1;
+  } else if (errno == EWOULDBLOCK) {
+    if (mode == SPD_STORE_LOCK_SHARED && !SpdLockShared_Private(fd))
+      PetscCall(SpdLockWriteHolder_Private(fd, mode, PETSC_FALSE));
+    else
+      *state = 1;
+  } else { /* the file system has no flock(): run unprotected, say so */
+    PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "[specdyn] warning: cannot lock %s (%s); make sure no other specdyn run writes to %s at the same time\n", path, strerror(errno), s->dir));
+    close(fd);
+    fd = -1;
+  }
+  if (*state == 1) {
+    SpdLockReadHolder_Private(fd, holder);
+    close(fd);
+    fd = -1;
+  }
+  s->lockfd = fd;
+  PetscFunctionReturn(0);
+}
+
 /*
   SpdStoreLockAcquire_Private - take the results folder's lock (rank 0 of the store's
   communicator holds it until SpdStoreLockRelease_Private())
@@ -117,42 +159,19 @@ PetscErrorCode SpdStoreLockAcquire_Private(SpdStore s, SpdStoreLockMode mode)
   s->lockfd = -1;
   if (mode == SPD_STORE_LOCK_NONE) PetscFunctionReturn(0);
   PetscCall(PetscSNPrintf(path, sizeof(path), "%s/.lock", s->dir));
-  if (s->rank == 0) {
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-
-    if (fd < 0) {
-      state = 2;
-      err   = errno;
-    } else if (!flock(fd, LOCK_EX | LOCK_NB)) {
-      PetscInt n = 0;
-
-      PetscCall(SpdLockRemoveStale_Private(s->tasksdir, "", ".h5.tmp", &n));
-      PetscCall(SpdLockRemoveStale_Private(s->comparisonsdir, "", ".h5.tmp", &n));
-      PetscCall(SpdLockRemoveStale_Private(s->dir, "index.h5.tmp", "", &n));
-      if (n) PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "[specdyn] removed %" PetscInt_FMT " unfinished file%s left in %s by an interrupted run\n", n, n > 1 ? "s" : "", s->dir));
-      PetscCall(SpdLockWriteHolder_Private(fd, mode, PETSC_TRUE));
-      /* not atomic (flock(2)): another run may take the lock in between, then we are refused */
-      if (mode == SPD_STORE_LOCK_SHARED && SpdLockShared_Private(fd)) state = 1;
-    } else if (errno == EWOULDBLOCK) {
-      if (mode == SPD_STORE_LOCK_SHARED && !SpdLockShared_Private(fd))
-        PetscCall(SpdLockWriteHolder_Private(fd, mode, PETSC_FALSE));
-      else
-        state = 1;
-    } else { /* the file system has no flock(): run unprotected, say so */
-      PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "[specdyn] warning: cannot lock %s (%s); make sure no other specdyn run writes to %s at the same time\n", path, strerror(errno), s->dir));
-      close(fd);
-      fd = -1;
+  if (s->rank == 0) { /* its errors are raised on every rank: no rank may wait for it */
+    char msg[1024] = "";
+    PetscCall(SpdErrorCapturePush(msg, sizeof(msg)));
+    if (SpdLockAcquireRank0_Private(s, mode, path, &state, &err, holder)) {
+      state = 3;
+      PetscCall(PetscStrncpy(holder, msg, sizeof(holder)));
     }
-    if (state == 1) {
-      SpdLockReadHolder_Private(fd, holder);
-      close(fd);
-      fd = -1;
-    }
-    s->lockfd = fd;
+    PetscCall(SpdErrorCapturePop());
   }
   PetscCallMPI(MPI_Bcast(&state, 1, MPI_INT, 0, s->comm));
   PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, s->comm));
   PetscCallMPI(MPI_Bcast(holder, sizeof(holder), MPI_CHAR, 0, s->comm));
+  PetscCheck(state != 3, s->comm, PETSC_ERR_FILE_WRITE, "Locking the results folder %s failed: %s", s->dir, holder);
   PetscCheck(state != 2, s->comm, PETSC_ERR_FILE_OPEN, "Cannot create the lock file %s: %s; check that the results folder is writable, or choose another one with -o", path, strerror(err));
   PetscCheck(state != 1, s->comm, PETSC_ERR_FILE_OPEN,
       "The results folder %s is in use by another specdyn run (%s). Two runs writing one folder would overwrite each other's task files: wait until that run ends (a rerun then skips the tasks it stored), or write to another folder with -o DIR. Slices of one study (--tasks i/n) may share a folder with each other, but not with a plain run or --merge",
