@@ -64,7 +64,6 @@ typedef struct {
 } SpdRandom;
 PETSC_EXTERN uint64_t  SpdSplitMix64(uint64_t *state); /* one SplitMix64 step: the generator under the streams */
 PETSC_EXTERN void      SpdRandomSeed(SpdRandom *, PetscInt64 seed, uint64_t tag, PetscInt64 i);
-PETSC_EXTERN uint64_t  SpdRandomBits(SpdRandom *);
 PETSC_EXTERN PetscReal SpdRandomUniform(SpdRandom *);
 PETSC_EXTERN PetscReal SpdRandomNormal(SpdRandom *);
 

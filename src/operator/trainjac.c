@@ -82,59 +82,60 @@ static PetscErrorCode SpdTrainJacStart(SpdTrainJacCtx *c, PetscInt s, PetscReal 
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode SpdTrainJacMult(Mat A, Vec x, Vec y)
+/* Put the trainer at step t with theta_t (one copy; its momentum buffer is left as it
+   is: the tangent does not depend on m_t), so that SpdTrainerStepTangent() finds theta_t
+   in the model and needs no save, copy and restore of the parameters. */
+static PetscErrorCode SpdTrainJacSetPoint(SpdTrainJacCtx *c, PetscInt t, const PetscReal theta_t[], PetscReal **theta)
 {
-  SpdTrainJacCtx *c;
+  PetscReal *m;
+  PetscInt   tt;
 
   PetscFunctionBegin;
-  PetscCall(MatShellGetContext(A, &c));
-  PetscCall(PetscLogEventBegin(SPD_TrainJacMult, A, x, y, 0));
-  PetscCall(SpdTrainJacGather(c, x));
-  for (PetscInt s = 0; s < c->nsnap; s++) {
-    PetscInt t0 = s * c->K, t1 = PetscMin(t0 + c->K, c->T);
-
-    if (c->K == 1) {
-      PetscCall(SpdTrainerStepTangent(c->tr, t0, c->snap_theta + (size_t)s * c->P, PETSC_FALSE, c->dtheta, c->dm));
-      continue;
-    }
-    {
-      PetscReal *theta;
-      PetscCall(SpdTrainJacStart(c, s, &theta));
-      for (PetscInt t = t0; t < t1; t++) {
-        PetscInt tt;
-        PetscCall(SpdTrainerStepTangent(c->tr, t, theta, PETSC_FALSE, c->dtheta, c->dm));
-        if (t + 1 < t1) {
-          PetscCall(SpdTrainerStep(c->tr));
-          PetscCall(SpdTrainerGetState(c->tr, &tt, &theta, NULL));
-          c->nrecomputed++;
-        }
-      }
-    }
-  }
-  if (c->K > 1) PetscCall(SpdTrainJacRestore(c));
-  PetscCall(SpdTrainJacScatter(c, y));
-  c->nmult++;
-  PetscCall(PetscLogEventEnd(SPD_TrainJacMult, A, x, y, 0));
+  PetscCall(SpdTrainerGetState(c->tr, NULL, NULL, &m));
+  PetscCall(SpdTrainerSetState(c->tr, t, theta_t, m));
+  PetscCall(SpdTrainerGetState(c->tr, &tt, theta, NULL));
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode SpdTrainJacMultTranspose(Mat A, Vec x, Vec y)
+/* dtheta <- J_T dtheta (forward through the steps); leaves the trainer anywhere. */
+static PetscErrorCode SpdTrainJacMult_Private(SpdTrainJacCtx *c)
 {
-  SpdTrainJacCtx *c;
-
   PetscFunctionBegin;
-  PetscCall(MatShellGetContext(A, &c));
-  PetscCall(PetscLogEventBegin(SPD_TrainJacMultT, A, x, y, 0));
-  PetscCall(SpdTrainJacGather(c, x)); /* seed (u, dm_T = 0) */
+  for (PetscInt s = 0; s < c->nsnap; s++) {
+    PetscInt   t0 = s * c->K, t1 = PetscMin(t0 + c->K, c->T);
+    PetscReal *theta;
+
+    if (c->K == 1) {
+      PetscCall(SpdTrainJacSetPoint(c, t0, c->snap_theta + (size_t)s * c->P, &theta));
+      PetscCall(SpdTrainerStepTangent(c->tr, t0, theta, PETSC_FALSE, c->dtheta, c->dm));
+      continue;
+    }
+    PetscCall(SpdTrainJacStart(c, s, &theta));
+    for (PetscInt t = t0; t < t1; t++) {
+      PetscInt tt;
+      PetscCall(SpdTrainerStepTangent(c->tr, t, theta, PETSC_FALSE, c->dtheta, c->dm));
+      if (t + 1 < t1) {
+        PetscCall(SpdTrainerStep(c->tr));
+        PetscCall(SpdTrainerGetState(c->tr, &tt, &theta, NULL));
+        c->nrecomputed++;
+      }
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+/* dtheta <- J_T^T dtheta (backward through the steps); leaves the trainer anywhere. */
+static PetscErrorCode SpdTrainJacMultTranspose_Private(SpdTrainJacCtx *c)
+{
+  PetscFunctionBegin;
   for (PetscInt s = c->nsnap - 1; s >= 0; s--) {
     PetscInt   t0 = s * c->K, t1 = PetscMin(t0 + c->K, c->T);
-    PetscReal *seg;
+    PetscReal *seg, *theta;
 
     if (c->K == 1)
       seg = c->snap_theta + (size_t)s * c->P;
     else {
-      PetscReal *theta;
-      PetscInt   tt;
+      PetscInt tt;
       PetscCall(SpdTrainJacStart(c, s, &theta));
       PetscCall(PetscArraycpy(c->seg, theta, c->P));
       for (PetscInt t = t0 + 1; t < t1; t++) {
@@ -145,12 +146,88 @@ static PetscErrorCode SpdTrainJacMultTranspose(Mat A, Vec x, Vec y)
       }
       seg = c->seg;
     }
-    for (PetscInt t = t1 - 1; t >= t0; t--) PetscCall(SpdTrainerStepTangent(c->tr, t, seg + (size_t)(t - t0) * c->P, PETSC_TRUE, c->dtheta, c->dm));
+    for (PetscInt t = t1 - 1; t >= t0; t--) {
+      PetscCall(SpdTrainJacSetPoint(c, t, seg + (size_t)(t - t0) * c->P, &theta));
+      PetscCall(SpdTrainerStepTangent(c->tr, t, theta, PETSC_TRUE, c->dtheta, c->dm));
+    }
   }
-  if (c->K > 1) PetscCall(SpdTrainJacRestore(c));
+  PetscFunctionReturn(0);
+}
+
+/* A product: gather, apply, put the trainer back at (0, theta_0) on every path, scatter. */
+static PetscErrorCode SpdTrainJacApply(Mat A, Vec x, Vec y, PetscBool transpose)
+{
+  SpdTrainJacCtx *c;
+  PetscErrorCode  ierr;
+  PetscLogEvent   ev = transpose ? SPD_TrainJacMultT : SPD_TrainJacMult;
+
+  PetscFunctionBegin;
+  PetscCall(MatShellGetContext(A, &c));
+  PetscCall(PetscLogEventBegin(ev, A, x, y, 0));
+  ierr = SpdTrainJacGather(c, x); /* transpose: the seed (u, dm_T = 0) */
+  if (!ierr) ierr = transpose ? SpdTrainJacMultTranspose_Private(c) : SpdTrainJacMult_Private(c);
+  PetscCall(SpdTrainJacRestore(c));
+  PetscCall(PetscLogEventEnd(ev, A, x, y, 0));
+  PetscCall(ierr);
   PetscCall(SpdTrainJacScatter(c, y));
-  c->nmultt++;
-  PetscCall(PetscLogEventEnd(SPD_TrainJacMultT, A, x, y, 0));
+  if (transpose)
+    c->nmultt++;
+  else
+    c->nmult++;
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SpdTrainJacMult(Mat A, Vec x, Vec y)
+{
+  PetscFunctionBegin;
+  PetscCall(SpdTrainJacApply(A, x, y, PETSC_FALSE));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SpdTrainJacMultTranspose(Mat A, Vec x, Vec y)
+{
+  PetscFunctionBegin;
+  PetscCall(SpdTrainJacApply(A, x, y, PETSC_TRUE));
+  PetscFunctionReturn(0);
+}
+
+/* Free the context (any part may be unallocated). */
+static PetscErrorCode SpdTrainJacFree(SpdTrainJacCtx **cp)
+{
+  SpdTrainJacCtx *c = *cp;
+
+  PetscFunctionBegin;
+  if (!c) PetscFunctionReturn(0);
+  PetscCall(VecScatterDestroy(&c->toall));
+  PetscCall(VecDestroy(&c->xall));
+  PetscCall(PetscFree(c->snap_theta));
+  PetscCall(PetscFree(c->snap_m));
+  PetscCall(PetscFree(c->seg));
+  PetscCall(PetscFree2(c->dtheta, c->dm));
+  PetscCall(PetscFree(*cp));
+  PetscFunctionReturn(0);
+}
+
+/* Replay the run from theta_0 (already in snap_theta), keeping the snapshots. */
+static PetscErrorCode SpdTrainJacReplay(SpdTrainJacCtx *c)
+{
+  PetscFunctionBegin;
+  for (PetscInt s = 0; s < c->T; s++) {
+    PetscInt   tt;
+    PetscReal *theta, *m;
+
+    PetscCall(SpdTrainerGetState(c->tr, &tt, &theta, &m));
+    if (s % c->K == 0) {
+      PetscCall(PetscArraycpy(c->snap_theta + (size_t)(s / c->K) * c->P, theta, c->P));
+      if (c->snap_m) {
+        if (m)
+          PetscCall(PetscArraycpy(c->snap_m + (size_t)(s / c->K) * c->P, m, c->P));
+        else
+          PetscCall(PetscArrayzero(c->snap_m + (size_t)(s / c->K) * c->P, c->P));
+      }
+    }
+    PetscCall(SpdTrainerStep(c->tr));
+  }
   PetscFunctionReturn(0);
 }
 
@@ -161,13 +238,21 @@ static PetscErrorCode SpdTrainJacDestroy(Mat A)
   PetscFunctionBegin;
   PetscCall(MatShellGetContext(A, &c));
   PetscCall(PetscInfo(A, "training Jacobian: %" PetscInt_FMT " products, %" PetscInt_FMT " transpose products, %" PetscInt_FMT " steps recomputed (T = %" PetscInt_FMT ", every = %" PetscInt_FMT ")\n", c->nmult, c->nmultt, c->nrecomputed, c->T, c->K));
-  PetscCall(VecScatterDestroy(&c->toall));
-  PetscCall(VecDestroy(&c->xall));
-  PetscCall(PetscFree(c->snap_theta));
-  PetscCall(PetscFree(c->snap_m));
-  PetscCall(PetscFree(c->seg));
-  PetscCall(PetscFree2(c->dtheta, c->dm));
-  PetscCall(PetscFree(c));
+  PetscCall(SpdTrainJacFree(&c));
+  PetscFunctionReturn(0);
+}
+
+/* The snapshot and work arrays of c (T, K, mom set). */
+static PetscErrorCode SpdTrainJacAlloc(SpdTrainJacCtx *c, SpdMLP mlp)
+{
+  PetscFunctionBegin;
+  PetscCall(SpdMLPGetNumParameters(mlp, &c->P));
+  c->nsnap = (c->T + c->K - 1) / c->K;
+  PetscCall(PetscMalloc1((size_t)PetscMax(c->nsnap, 1) * c->P, &c->snap_theta));
+  if (c->K > 1 && c->mom) PetscCall(PetscMalloc1((size_t)c->nsnap * c->P, &c->snap_m));
+  if (c->K > 1) PetscCall(PetscMalloc1((size_t)c->K * c->P, &c->seg));
+  PetscCall(PetscMalloc2(c->P, &c->dtheta, c->mom ? c->P : 0, &c->dm));
+  if (!c->mom) c->dm = NULL;
   PetscFunctionReturn(0);
 }
 
@@ -205,6 +290,7 @@ PetscErrorCode SpdMatCreateTrainingJacobian(SpdTrainer tr, PetscInt every, Mat *
   PetscReal            *theta, *m;
   Vec                   x;
   size_t                bytes;
+  PetscErrorCode        ierr;
 
   PetscFunctionBegin;
   if (!SpdTrainJacRegistered) {
@@ -232,44 +318,48 @@ PetscErrorCode SpdMatCreateTrainingJacobian(SpdTrainer tr, PetscInt every, Mat *
   c->T   = cfg->steps;
   c->K   = PetscMin(every, PetscMax(cfg->steps, 1));
   c->mom = cfg->momentum != SPD_MOMENTUM_NONE ? PETSC_TRUE : PETSC_FALSE;
-  PetscCall(SpdMLPGetNumParameters(mlp, &c->P));
-  c->nsnap = (c->T + c->K - 1) / c->K;
-  PetscCall(PetscMalloc1((size_t)PetscMax(c->nsnap, 1) * c->P, &c->snap_theta));
-  if (c->K > 1 && c->mom) PetscCall(PetscMalloc1((size_t)c->nsnap * c->P, &c->snap_m));
-  if (c->K > 1) PetscCall(PetscMalloc1((size_t)c->K * c->P, &c->seg));
-  PetscCall(PetscMalloc2(c->P, &c->dtheta, c->mom ? c->P : 0, &c->dm));
-  if (!c->mom) c->dm = NULL;
-  bytes = sizeof(PetscReal) * (size_t)c->P * ((size_t)c->nsnap * (c->snap_m ? 2 : 1) + (c->seg ? (size_t)c->K : 0));
-  PetscCall(PetscInfo(NULL, "training Jacobian: P = %" PetscInt_FMT ", T = %" PetscInt_FMT ", %" PetscInt_FMT " snapshots every %" PetscInt_FMT " steps, %.1f MiB per rank for the iterates\n", c->P, c->T, c->nsnap, c->K, (double)bytes / 1048576.0));
-
-  /* replay the run from theta_0, keeping the snapshots */
-  PetscCall(PetscLogEventBegin(SPD_TrainJacReplay, 0, 0, 0, 0));
-  PetscCall(PetscArraycpy(c->snap_theta, theta, c->P)); /* theta_0, also for T = 0 */
-  for (PetscInt s = 0; s < c->T; s++) {
-    PetscInt tt;
-    PetscCall(SpdTrainerGetState(tr, &tt, &theta, &m));
-    if (s % c->K == 0) {
-      PetscCall(PetscArraycpy(c->snap_theta + (size_t)(s / c->K) * c->P, theta, c->P));
-      if (c->snap_m) {
-        if (m)
-          PetscCall(PetscArraycpy(c->snap_m + (size_t)(s / c->K) * c->P, m, c->P));
-        else
-          PetscCall(PetscArrayzero(c->snap_m + (size_t)(s / c->K) * c->P, c->P));
-      }
-    }
-    PetscCall(SpdTrainerStep(tr));
+  ierr   = SpdTrainJacAlloc(c, mlp);
+  if (!ierr) {
+    bytes = sizeof(PetscReal) * (size_t)c->P * ((size_t)c->nsnap * (c->snap_m ? 2 : 1) + (c->seg ? (size_t)c->K : 0));
+    ierr  = PetscInfo(NULL, "training Jacobian: P = %" PetscInt_FMT ", T = %" PetscInt_FMT ", %" PetscInt_FMT " snapshots every %" PetscInt_FMT " steps, %.1f MiB per rank for the iterates\n", c->P, c->T, c->nsnap, c->K, (double)bytes / 1048576.0);
   }
-  PetscCall(SpdTrainJacRestore(c));
-  PetscCall(PetscLogEventEnd(SPD_TrainJacReplay, 0, 0, 0, 0));
+  if (!ierr) {
+    /* replay the run from theta_0, keeping the snapshots; a run that diverges (or any
+       other error) frees everything and puts the trainer back at theta_0 */
+    PetscCall(PetscLogEventBegin(SPD_TrainJacReplay, 0, 0, 0, 0));
+    ierr = PetscArraycpy(c->snap_theta, theta, c->P); /* theta_0, also for T = 0 */
+    if (!ierr) ierr = SpdTrainJacReplay(c);
+    {
+      PetscErrorCode rerr = SpdTrainJacRestore(c);
 
-  N = c->P;
-  PetscCall(PetscSplitOwnership(comm, &nloc, &N));
-  PetscCall(MatCreateShell(comm, nloc, nloc, N, N, c, A));
-  PetscCall(MatShellSetOperation(*A, MATOP_MULT, (void (*)(void))SpdTrainJacMult));
-  PetscCall(MatShellSetOperation(*A, MATOP_MULT_TRANSPOSE, (void (*)(void))SpdTrainJacMultTranspose));
+      if (!ierr) ierr = rerr;
+    }
+    PetscCall(PetscLogEventEnd(SPD_TrainJacReplay, 0, 0, 0, 0));
+  }
+  if (ierr) {
+    PetscCall(SpdTrainJacFree(&c));
+    PetscCall(ierr);
+  }
+
+  N    = c->P;
+  ierr = PetscSplitOwnership(comm, &nloc, &N);
+  if (!ierr) ierr = MatCreateShell(comm, nloc, nloc, N, N, c, A);
+  if (ierr) {
+    PetscCall(SpdTrainJacFree(&c));
+    PetscCall(ierr);
+  }
+  /* from here on MatDestroy() frees the context */
   PetscCall(MatShellSetOperation(*A, MATOP_DESTROY, (void (*)(void))SpdTrainJacDestroy));
-  PetscCall(MatCreateVecs(*A, &x, NULL));
-  PetscCall(VecScatterCreateToAll(x, &c->toall, &c->xall));
-  PetscCall(VecDestroy(&x));
+  ierr = MatShellSetOperation(*A, MATOP_MULT, (void (*)(void))SpdTrainJacMult);
+  if (!ierr) ierr = MatShellSetOperation(*A, MATOP_MULT_TRANSPOSE, (void (*)(void))SpdTrainJacMultTranspose);
+  if (!ierr) ierr = MatCreateVecs(*A, &x, NULL);
+  if (!ierr) {
+    ierr = VecScatterCreateToAll(x, &c->toall, &c->xall);
+    PetscCall(VecDestroy(&x));
+  }
+  if (ierr) {
+    PetscCall(MatDestroy(A));
+    PetscCall(ierr);
+  }
   PetscFunctionReturn(0);
 }

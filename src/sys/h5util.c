@@ -1,5 +1,8 @@
 /* HDF5 helpers shared by the readers and the results store. */
 #include <specdyn/private/h5util.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
 /* The string attribute `name` of object `obj` (relative to loc; "." for loc itself):
    variable- or fixed-length, scalar or 1 element; *out is NULL if absent or not a
@@ -155,7 +158,8 @@ static PetscErrorCode SpdH5WriteAttr(hid_t obj, const char name[], hid_t type, c
 
   PetscFunctionBegin;
   space = H5Screate(H5S_SCALAR);
-  attr  = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+  PetscCheck(space >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 could not create the dataspace of attribute %s", name);
+  attr = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
   if (attr < 0) {
     H5Sclose(space);
     SETERRQ(PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 could not create attribute %s", name);
@@ -187,14 +191,19 @@ PetscErrorCode SpdH5WriteAttrInt(hid_t obj, const char name[], PetscInt64 v)
 
 PetscErrorCode SpdH5WriteAttrString(hid_t obj, const char name[], const char value[])
 {
-  hid_t type;
+  hid_t          type;
+  PetscErrorCode ierr;
 
   PetscFunctionBegin;
   type = H5Tcopy(H5T_C_S1);
-  H5Tset_size(type, strlen(value) + 1);
-  H5Tset_strpad(type, H5T_STR_NULLTERM);
-  PetscCall(SpdH5WriteAttr(obj, name, type, value));
-  H5Tclose(type);
+  PetscCheck(type >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 could not create the string type of attribute %s", name);
+  if (H5Tset_size(type, strlen(value) + 1) < 0 || H5Tset_strpad(type, H5T_STR_NULLTERM) < 0) {
+    H5Tclose(type);
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 could not set up the string type of attribute %s", name);
+  }
+  ierr = SpdH5WriteAttr(obj, name, type, value);
+  H5Tclose(type); /* on every path: an open datatype would keep the file open */
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 
@@ -204,8 +213,15 @@ PetscErrorCode SpdH5CreateFile(const char path[], hid_t *file)
 
   PetscFunctionBegin;
   PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", path));
-  *file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  PetscCheck(*file >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "Cannot create %s; check that its folder exists and is writable", tmp);
+  H5E_BEGIN_TRY
+  {
+    *file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  }
+  H5E_END_TRY;
+  if (*file < 0) {
+    (void)remove(tmp); /* H5Fcreate may fail after creating it (its superblock not written: disk full) */
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "Cannot create %s; check that its folder exists and is writable, and the free space", tmp);
+  }
   PetscFunctionReturn(0);
 }
 
@@ -219,7 +235,12 @@ PetscErrorCode SpdH5CommitFile(hid_t file, const char path[])
     (void)remove(tmp);
     SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "Writing %s failed (disk full?); nothing was stored under that name", path);
   }
-  PetscCheck(!rename(tmp, path), PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "Cannot rename %s to %s", tmp, path);
+  if (rename(tmp, path)) {
+    int e = errno;
+
+    (void)remove(tmp);
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "Cannot rename %s to %s: %s; nothing was stored under that name", tmp, path, strerror(e));
+  }
   PetscFunctionReturn(0);
 }
 

@@ -39,7 +39,7 @@ static inline uint64_t SpdSplitMixMix(uint64_t z) { return SpdSplitMix64(&z); }
 . tag  - what the numbers are for (a constant per use, e.g. "MIXTURE!" as 8 ASCII bytes)
 - i    - the item (sample, parameter, epoch)
 
-.seealso: `SpdRandomUniform()`, `SpdRandomNormal()`, `SpdRandomBits()`
+.seealso: `SpdRandomUniform()`, `SpdRandomNormal()`
 @*/
 void SpdRandomSeed(SpdRandom *r, PetscInt64 seed, uint64_t tag, PetscInt64 i)
 {
@@ -47,9 +47,6 @@ void SpdRandomSeed(SpdRandom *r, PetscInt64 seed, uint64_t tag, PetscInt64 i)
   r->spare     = 0;
   r->has_spare = PETSC_FALSE;
 }
-
-/* The next 64 random bits. */
-uint64_t SpdRandomBits(SpdRandom *r) { return SpdSplitMix64(&r->s); }
 
 /* A uniform in [0, 1) with 53 random bits. */
 PetscReal SpdRandomUniform(SpdRandom *r) { return (PetscReal)(SpdSplitMix64(&r->s) >> 11) * 0x1.0p-53; }

@@ -78,34 +78,45 @@ static PetscErrorCode SpdMetricsFree(SpdMetrics *M)
 
 /* ---- HDF5 helpers (rank 0, serial files) ---------------------------------------- */
 
-/* Read a 1-D dataset of n entries (n from the file when *n < 0; else it must match). */
-static PetscErrorCode H5ReadArray(hid_t loc, const char path[], const char name[], hid_t type, size_t esz, PetscInt *n, void **buf)
+/* Read a 1-D dataset of n entries (n from the file when *n < 0; else it must match).
+   Every identifier is closed and *buf freed on every error path. */
+static PetscErrorCode H5ReadArrayFrom(hid_t ds, hid_t sp, const char path[], const char name[], hid_t type, size_t esz, PetscInt *n, void **buf)
 {
-  hid_t   ds, sp;
   hsize_t dims[2] = { 0, 0 };
   int     nd;
 
   PetscFunctionBegin;
-  *buf = NULL;
-  PetscCheck(H5Lexists(loc, name, H5P_DEFAULT) > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s has no dataset '%s'; the file is not a specdyn training file (delete it to start afresh)", path, name);
-  SpdCallH5Return(ds, H5Dopen2, (loc, name, H5P_DEFAULT));
-  SpdCallH5Return(sp, H5Dget_space, (ds));
   nd = H5Sget_simple_extent_dims(sp, dims, NULL);
   PetscCheck(nd == 1 || (nd == 0 && *n == 1), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset '%s' has rank %d; expected a 1-D array", path, name, nd);
   if (nd == 0) dims[0] = 1;
   if (*n < 0) *n = (PetscInt)dims[0];
   PetscCheck((PetscInt)dims[0] == *n, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: dataset '%s' has %llu entries, expected %" PetscInt_FMT, path, name, (unsigned long long)dims[0], *n);
   PetscCall(PetscMalloc(esz * (size_t)(*n) + 1, buf));
-  if (*n > 0) SpdCallH5(H5Dread, (ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, *buf));
-  SpdCallH5(H5Sclose, (sp));
-  SpdCallH5(H5Dclose, (ds));
+  if (*n > 0 && H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, *buf) < 0) {
+    PetscCall(PetscFree(*buf));
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: HDF5 cannot read dataset '%s'; the file is damaged (delete the run folder to start afresh)", path, name);
+  }
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode SpdRename(const char tmp[], const char final[])
+static PetscErrorCode H5ReadArray(hid_t loc, const char path[], const char name[], hid_t type, size_t esz, PetscInt *n, void **buf)
 {
+  hid_t          ds, sp;
+  PetscErrorCode ierr;
+
   PetscFunctionBegin;
-  PetscCheck(rename(tmp, final) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "Cannot rename %s to %s: %s", tmp, final, strerror(errno));
+  *buf = NULL;
+  PetscCheck(H5Lexists(loc, name, H5P_DEFAULT) > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s has no dataset '%s'; the file is not a specdyn training file (delete it to start afresh)", path, name);
+  SpdCallH5Return(ds, H5Dopen2, (loc, name, H5P_DEFAULT));
+  sp = H5Dget_space(ds);
+  if (sp < 0) {
+    (void)H5Dclose(ds);
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: HDF5 cannot read the dataspace of dataset '%s'; the file is damaged", path, name);
+  }
+  ierr = H5ReadArrayFrom(ds, sp, path, name, type, esz, n, buf);
+  (void)H5Sclose(sp);
+  (void)H5Dclose(ds);
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 
@@ -150,102 +161,105 @@ static PetscErrorCode SpdRunLock(const char dir[], int *fd)
   SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "Cannot lock %s: %s", path, strerror(e));
 }
 
-static PetscErrorCode SpdRunWriteMetrics_Private(SpdRunCtx *ctx)
+/* The contents of metrics.h5 (the whole history: rewritten at every checkpoint). */
+static PetscErrorCode SpdRunWriteMetrics_Private(SpdRunCtx *ctx, hid_t f)
 {
-  char        path[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN];
-  hid_t       f, g;
-  SpdMetrics *M = &ctx->M;
+  hid_t       g;
+  SpdMetrics *M     = &ctx->M;
+  hsize_t     ns[1] = { (hsize_t)M->ns }, ne[1] = { (hsize_t)M->ne };
 
   PetscFunctionBegin;
-  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/metrics.h5", ctx->dir));
-  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s/metrics.h5.tmp", ctx->dir));
-  SpdCallH5Return(f, H5Fcreate, (tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
   PetscCall(SpdH5WriteAttrString(f, "config", ctx->text));
   PetscCall(SpdH5WriteAttrString(f, "config_hash", ctx->hash));
   PetscCall(SpdH5WriteAttrString(f, "data", ctx->tr->data->name));
   PetscCall(SpdH5WriteAttrInt(f, "seed", ctx->tr->cfg.seed));
   PetscCall(SpdH5WriteAttrInt(f, "steps", ctx->tr->cfg.steps));
+  /* a group left open by an error is closed by SpdH5AbortFile() */
   SpdCallH5Return(g, H5Gcreate2, (f, "steps", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  PetscCall(SpdH5WriteArray(g, "step", 1, (hsize_t[]) { (hsize_t)M->ns }, H5T_NATIVE_INT64, M->sstep));
-  PetscCall(SpdH5WriteArray(g, "lr", 1, (hsize_t[]) { (hsize_t)M->ns }, H5T_NATIVE_DOUBLE, M->slr));
-  PetscCall(SpdH5WriteArray(g, "loss", 1, (hsize_t[]) { (hsize_t)M->ns }, H5T_NATIVE_DOUBLE, M->sloss));
-  PetscCall(SpdH5WriteArray(g, "gradnorm", 1, (hsize_t[]) { (hsize_t)M->ns }, H5T_NATIVE_DOUBLE, M->sgn));
-  PetscCall(SpdH5WriteArray(g, "accuracy", 1, (hsize_t[]) { (hsize_t)M->ns }, H5T_NATIVE_DOUBLE, M->sacc));
+  PetscCall(SpdH5WriteArray(g, "step", 1, ns, H5T_NATIVE_INT64, M->sstep));
+  PetscCall(SpdH5WriteReals(g, "lr", 1, ns, M->slr));
+  PetscCall(SpdH5WriteReals(g, "loss", 1, ns, M->sloss));
+  PetscCall(SpdH5WriteReals(g, "gradnorm", 1, ns, M->sgn));
+  PetscCall(SpdH5WriteReals(g, "accuracy", 1, ns, M->sacc));
   SpdCallH5(H5Gclose, (g));
   SpdCallH5Return(g, H5Gcreate2, (f, "evals", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  PetscCall(SpdH5WriteArray(g, "step", 1, (hsize_t[]) { (hsize_t)M->ne }, H5T_NATIVE_INT64, M->estep));
-  PetscCall(SpdH5WriteArray(g, "loss", 1, (hsize_t[]) { (hsize_t)M->ne }, H5T_NATIVE_DOUBLE, M->eloss));
-  PetscCall(SpdH5WriteArray(g, "accuracy", 1, (hsize_t[]) { (hsize_t)M->ne }, H5T_NATIVE_DOUBLE, M->eacc));
+  PetscCall(SpdH5WriteArray(g, "step", 1, ne, H5T_NATIVE_INT64, M->estep));
+  PetscCall(SpdH5WriteReals(g, "loss", 1, ne, M->eloss));
+  PetscCall(SpdH5WriteReals(g, "accuracy", 1, ne, M->eacc));
   if (ctx->has_test) {
-    PetscCall(SpdH5WriteArray(g, "test_loss", 1, (hsize_t[]) { (hsize_t)M->ne }, H5T_NATIVE_DOUBLE, M->etloss));
-    PetscCall(SpdH5WriteArray(g, "test_accuracy", 1, (hsize_t[]) { (hsize_t)M->ne }, H5T_NATIVE_DOUBLE, M->etacc));
+    PetscCall(SpdH5WriteReals(g, "test_loss", 1, ne, M->etloss));
+    PetscCall(SpdH5WriteReals(g, "test_accuracy", 1, ne, M->etacc));
   }
   SpdCallH5(H5Gclose, (g));
-  SpdCallH5(H5Fclose, (f));
-  PetscCall(SpdRename(tmp, path));
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode SpdRunWriteState_Private(SpdRunCtx *ctx)
+/* The contents of state.h5: (t, theta_t, m_t) and the configuration. */
+static PetscErrorCode SpdRunWriteState_Private(SpdRunCtx *ctx, hid_t f)
 {
-  char       path[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN];
-  hid_t      f, sp, ds;
-  SpdTrainer tr = ctx->tr;
-  PetscInt64 t  = tr->t;
+  SpdTrainer tr   = ctx->tr;
+  PetscInt64 t    = tr->t;
+  hsize_t    P[1] = { (hsize_t)tr->P };
 
   PetscFunctionBegin;
-  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/state.h5", ctx->dir));
-  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s/state.h5.tmp", ctx->dir));
-  SpdCallH5Return(f, H5Fcreate, (tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
   PetscCall(SpdH5WriteAttrString(f, "config", ctx->text));
   PetscCall(SpdH5WriteAttrString(f, "config_hash", ctx->hash));
   PetscCall(SpdH5WriteAttrString(f, "data", tr->data->name));
   PetscCall(SpdH5WriteAttrInt(f, "seed", tr->cfg.seed));
-  SpdCallH5Return(sp, H5Screate, (H5S_SCALAR));
-  SpdCallH5Return(ds, H5Dcreate2, (f, "t", H5T_NATIVE_INT64, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  SpdCallH5(H5Dwrite, (ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &t));
-  SpdCallH5(H5Dclose, (ds));
-  SpdCallH5(H5Sclose, (sp));
-  PetscCall(SpdH5WriteArray(f, "theta", 1, (hsize_t[]) { (hsize_t)tr->P }, H5T_NATIVE_DOUBLE, tr->theta));
-  if (tr->m) PetscCall(SpdH5WriteArray(f, "m", 1, (hsize_t[]) { (hsize_t)tr->P }, H5T_NATIVE_DOUBLE, tr->m));
-  SpdCallH5(H5Fflush, (f, H5F_SCOPE_GLOBAL));
-  SpdCallH5(H5Fclose, (f));
-  PetscCall(SpdRename(tmp, path));
+  PetscCall(SpdH5WriteArray(f, "t", 0, NULL, H5T_NATIVE_INT64, &t)); /* scalar */
+  PetscCall(SpdH5WriteReals(f, "theta", 1, P, tr->theta));
+  if (tr->m) PetscCall(SpdH5WriteReals(f, "m", 1, P, tr->m));
   PetscFunctionReturn(0);
 }
 
-/* Rank 0: read dir/state.h5 into (t, theta, m) after checking its configuration, and
-   dir/metrics.h5 (if present) truncated to the steps before t. */
-static PetscErrorCode SpdRunReadState_Private(SpdRunCtx *ctx, const char path[], PetscInt *t, PetscReal theta[], PetscReal m[])
+/* Write dir/name through dir/name.tmp and a rename (SpdH5CreateFile/CommitFile): on any
+   error every HDF5 identifier is closed and the .tmp removed, so dir/name keeps its
+   previous contents. */
+static PetscErrorCode SpdRunWriteFile_Private(SpdRunCtx *ctx, const char name[], PetscErrorCode (*contents)(SpdRunCtx *, hid_t))
 {
-  SpdTrainer  tr = ctx->tr;
-  hid_t       f;
-  char       *hash = NULL, *text = NULL, mpath[PETSC_MAX_PATH_LEN];
-  PetscInt    one = 1, P = tr->P;
-  PetscInt64 *tt;
-  PetscReal  *buf;
-  PetscBool   same;
+  char           path[PETSC_MAX_PATH_LEN];
+  hid_t          f;
+  PetscErrorCode ierr;
 
   PetscFunctionBegin;
-  H5E_BEGIN_TRY
-  {
-    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  PetscCall(PetscSNPrintf(path, sizeof(path), "%s/%s", ctx->dir, name));
+  PetscCall(SpdH5CreateFile(path, &f));
+  ierr = contents(ctx, f);
+  if (ierr) {
+    (void)SpdH5AbortFile(f, path);
+    SETERRQ(PETSC_COMM_SELF, ierr, "Writing %s failed; its previous version (if any) is unchanged", path);
   }
-  H5E_END_TRY;
-  PetscCheck(f >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "The resume state %s is not a readable HDF5 file (damaged outside specdyn: it is only ever replaced atomically); delete it to restart the run from step 0, or restore it", path);
-  PetscCall(SpdH5ReadAttrString(f, ".", "config_hash", &hash));
-  PetscCall(SpdH5ReadAttrString(f, ".", "config", &text));
-  PetscCall(PetscStrcmp(hash, ctx->hash, &same));
-  if (!same) {
+  PetscCall(SpdH5CommitFile(f, path));
+  PetscFunctionReturn(0);
+}
+
+/* The contents of an open state.h5 (the caller closes f). */
+static PetscErrorCode SpdRunReadStateFile_Private(SpdRunCtx *ctx, hid_t f, const char path[], PetscInt *t, PetscReal theta[], PetscReal m[])
+{
+  SpdTrainer     tr   = ctx->tr;
+  char          *hash = NULL, *text = NULL;
+  PetscInt       one = 1, P = tr->P;
+  PetscInt64    *tt;
+  PetscReal     *buf;
+  PetscBool      same = PETSC_FALSE;
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  ierr = SpdH5ReadAttrString(f, ".", "config_hash", &hash);
+  if (!ierr) ierr = SpdH5ReadAttrString(f, ".", "config", &text);
+  if (!ierr) ierr = PetscStrcmp(hash, ctx->hash, &same);
+  if (!ierr && !same) {
     char msg[6000];
-    PetscCall(PetscSNPrintf(msg, sizeof(msg), "%s was written by a run with another configuration; it cannot be resumed with this one (only `steps` may change, and not with the cosine schedule). Use another directory, or delete the directory to start afresh.\n  state:  %s\n  now:    %s", path, text ? text : "(none)", ctx->text));
+
+    ierr = PetscSNPrintf(msg, sizeof(msg), "%s was written by a run with another configuration; it cannot be resumed with this one (only `steps` may change, and not with the cosine schedule). Use another directory, or delete the directory to start afresh.\n  state:  %s\n  now:    %s", path, text ? text : "(none)", ctx->text);
     PetscCall(PetscFree(hash));
     PetscCall(PetscFree(text));
-    (void)SpdH5CloseFile(f);
+    PetscCall(ierr);
     SETERRQ(PETSC_COMM_SELF, PETSC_ERR_USER_INPUT, "%s", msg);
   }
   PetscCall(PetscFree(hash));
   PetscCall(PetscFree(text));
+  PetscCall(ierr);
   PetscCall(H5ReadArray(f, path, "t", H5T_NATIVE_INT64, sizeof(PetscInt64), &one, (void **)&tt));
   *t = (PetscInt)tt[0];
   PetscCall(PetscFree(tt));
@@ -258,50 +272,94 @@ static PetscErrorCode SpdRunReadState_Private(SpdRunCtx *ctx, const char path[],
     PetscCall(PetscArraycpy(m, buf, P));
     PetscCall(PetscFree(buf));
   }
-  SpdCallH5(H5Fclose, (f));
+  PetscFunctionReturn(0);
+}
+
+/* The records of an open metrics.h5 before step t (steps < t, evaluations <= t) into
+   ctx->M (the caller closes f). */
+static PetscErrorCode SpdRunReadMetricsFile_Private(SpdRunCtx *ctx, hid_t f, const char mpath[], PetscInt t)
+{
+  SpdMetrics *M  = &ctx->M;
+  PetscInt    ns = -1, ne = -1, k;
+  PetscInt64 *st;
+  PetscReal  *a;
+  const char *snames[4] = { "steps/lr", "steps/loss", "steps/gradnorm", "steps/accuracy" };
+  const char *enames[4] = { "evals/loss", "evals/accuracy", "evals/test_loss", "evals/test_accuracy" };
+
+  PetscFunctionBegin;
+  PetscCall(H5ReadArray(f, mpath, "steps/step", H5T_NATIVE_INT64, sizeof(PetscInt64), &ns, (void **)&st));
+  for (k = 0; k < ns && st[k] < t; k++) {
+  }
+  {
+    PetscErrorCode ierr = SpdMetricsReserve(M, k, 0);
+
+    if (!ierr) {
+      M->ns = k;
+      ierr  = PetscArraycpy(M->sstep, st, k);
+    }
+    PetscCall(PetscFree(st));
+    PetscCall(ierr);
+  }
+  for (int q = 0; q < 4; q++) {
+    PetscReal *dst[4] = { M->slr, M->sloss, M->sgn, M->sacc };
+
+    PetscCall(H5ReadArray(f, mpath, snames[q], H5T_NATIVE_DOUBLE, sizeof(PetscReal), &ns, (void **)&a));
+    PetscCall(PetscArraycpy(dst[q], a, k));
+    PetscCall(PetscFree(a));
+  }
+  PetscCall(H5ReadArray(f, mpath, "evals/step", H5T_NATIVE_INT64, sizeof(PetscInt64), &ne, (void **)&st));
+  for (k = 0; k < ne && st[k] <= t; k++) {
+  }
+  {
+    PetscErrorCode ierr = SpdMetricsReserve(M, 0, k);
+
+    if (!ierr) {
+      M->ne = k;
+      ierr  = PetscArraycpy(M->estep, st, k);
+    }
+    PetscCall(PetscFree(st));
+    PetscCall(ierr);
+  }
+  for (int q = 0; q < (ctx->has_test ? 4 : 2); q++) {
+    PetscReal *dst[4] = { M->eloss, M->eacc, M->etloss, M->etacc };
+
+    if (H5Lexists(f, enames[q], H5P_DEFAULT) <= 0) { /* a test set added on resume: no earlier test values */
+      for (PetscInt i = 0; i < k; i++) dst[q][i] = PETSC_MAX_REAL;
+      continue;
+    }
+    PetscCall(H5ReadArray(f, mpath, enames[q], H5T_NATIVE_DOUBLE, sizeof(PetscReal), &ne, (void **)&a));
+    PetscCall(PetscArraycpy(dst[q], a, k));
+    PetscCall(PetscFree(a));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Rank 0: read dir/state.h5 into (t, theta, m) after checking its configuration, and
+   dir/metrics.h5 (if present) truncated to the steps before t. Each file is closed on
+   every path. */
+static PetscErrorCode SpdRunReadState_Private(SpdRunCtx *ctx, const char path[], PetscInt *t, PetscReal theta[], PetscReal m[])
+{
+  hid_t          f;
+  char           mpath[PETSC_MAX_PATH_LEN];
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  H5E_BEGIN_TRY
+  {
+    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  }
+  H5E_END_TRY;
+  PetscCheck(f >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "The resume state %s is not a readable HDF5 file (damaged outside specdyn: it is only ever replaced atomically); delete it to restart the run from step 0, or restore it", path);
+  ierr = SpdRunReadStateFile_Private(ctx, f, path, t, theta, m);
+  (void)SpdH5CloseFile(f);
+  PetscCall(ierr);
 
   PetscCall(PetscSNPrintf(mpath, sizeof(mpath), "%s/metrics.h5", ctx->dir));
   if (access(mpath, F_OK) == 0) {
-    SpdMetrics *M  = &ctx->M;
-    PetscInt    ns = -1, ne = -1, k;
-    PetscInt64 *st;
-    PetscReal  *a[4];
-    const char *snames[4] = { "steps/lr", "steps/loss", "steps/gradnorm", "steps/accuracy" };
-    const char *enames[4] = { "evals/loss", "evals/accuracy", "evals/test_loss", "evals/test_accuracy" };
-
     SpdCallH5Return(f, H5Fopen, (mpath, H5F_ACC_RDONLY, H5P_DEFAULT));
-    PetscCall(H5ReadArray(f, mpath, "steps/step", H5T_NATIVE_INT64, sizeof(PetscInt64), &ns, (void **)&st));
-    for (k = 0; k < ns && st[k] < *t; k++) {
-    }
-    PetscCall(SpdMetricsReserve(M, k, 0));
-    M->ns = k;
-    PetscCall(PetscArraycpy(M->sstep, st, k));
-    PetscCall(PetscFree(st));
-    for (int q = 0; q < 4; q++) PetscCall(H5ReadArray(f, mpath, snames[q], H5T_NATIVE_DOUBLE, sizeof(PetscReal), &ns, (void **)&a[q]));
-    PetscCall(PetscArraycpy(M->slr, a[0], k));
-    PetscCall(PetscArraycpy(M->sloss, a[1], k));
-    PetscCall(PetscArraycpy(M->sgn, a[2], k));
-    PetscCall(PetscArraycpy(M->sacc, a[3], k));
-    for (int q = 0; q < 4; q++) PetscCall(PetscFree(a[q]));
-    PetscCall(H5ReadArray(f, mpath, "evals/step", H5T_NATIVE_INT64, sizeof(PetscInt64), &ne, (void **)&st));
-    for (k = 0; k < ne && st[k] <= *t; k++) {
-    }
-    PetscCall(SpdMetricsReserve(M, 0, k));
-    M->ne = k;
-    PetscCall(PetscArraycpy(M->estep, st, k));
-    PetscCall(PetscFree(st));
-    for (int q = 0; q < (ctx->has_test ? 4 : 2); q++) {
-      PetscReal *dst[4] = { M->eloss, M->eacc, M->etloss, M->etacc };
-
-      if (H5Lexists(f, enames[q], H5P_DEFAULT) <= 0) { /* a test set added on resume: no earlier test values */
-        for (PetscInt i = 0; i < k; i++) dst[q][i] = PETSC_MAX_REAL;
-        continue;
-      }
-      PetscCall(H5ReadArray(f, mpath, enames[q], H5T_NATIVE_DOUBLE, sizeof(PetscReal), &ne, (void **)&a[0]));
-      PetscCall(PetscArraycpy(dst[q], a[0], k));
-      PetscCall(PetscFree(a[0]));
-    }
-    SpdCallH5(H5Fclose, (f));
+    ierr = SpdRunReadMetricsFile_Private(ctx, f, mpath, *t);
+    (void)SpdH5CloseFile(f);
+    PetscCall(ierr);
   }
   PetscFunctionReturn(0);
 }
@@ -367,8 +425,8 @@ static PetscErrorCode SpdRunWriteAll_Private(SpdRunCtx *ctx)
     PetscCallMPI(MPI_Comm_rank(tr->comm, &rank));
     if (rank == 0) {
       PetscCall(SpdErrorCapturePush(msg, sizeof(msg)));
-      lerr = SpdRunWriteMetrics_Private(ctx);
-      if (!lerr) lerr = SpdRunWriteState_Private(ctx);
+      lerr = SpdRunWriteFile_Private(ctx, "metrics.h5", SpdRunWriteMetrics_Private);
+      if (!lerr) lerr = SpdRunWriteFile_Private(ctx, "state.h5", SpdRunWriteState_Private);
       PetscCall(SpdErrorCapturePop());
     }
     PetscCall(SpdCollectiveError_Private(tr->comm, lerr, msg));
@@ -397,9 +455,8 @@ static PetscErrorCode SpdRunWriteAll_Private(SpdRunCtx *ctx)
 
 .seealso: `SpdTrainerStep()`, `SpdTrainCheckpointStep()`, `SpdMLPSaveSafetensors()`
 @*/
-static PetscErrorCode SpdTrainerRun_Private(SpdTrainer tr, const char dir[], SpdData test, PetscBool *done, int *lockfd)
+static PetscErrorCode SpdTrainerRun_Private(SpdRunCtx *ctx, SpdTrainer tr, const char dir[], SpdData test, PetscBool *done)
 {
-  SpdRunCtx             ctx;
   PetscMPIInt           rank;
   PetscErrorCode        lerr = 0;
   char                  msg[6144], spath[PETSC_MAX_PATH_LEN], cdir[PETSC_MAX_PATH_LEN];
@@ -408,13 +465,11 @@ static PetscErrorCode SpdTrainerRun_Private(SpdTrainer tr, const char dir[], Spd
   const SpdTrainConfig *cfg    = &tr->cfg;
 
   PetscFunctionBegin;
-  *done = PETSC_FALSE;
-  PetscCall(PetscMemzero(&ctx, sizeof(ctx)));
-  ctx.tr       = tr;
-  ctx.dir      = dir;
-  ctx.has_test = test ? PETSC_TRUE : PETSC_FALSE;
-  ctx.lockfd   = -1;
-  PetscCall(SpdTrainConfigText_Private(tr, ctx.text, sizeof(ctx.text), ctx.hash, sizeof(ctx.hash)));
+  *done         = PETSC_FALSE;
+  ctx->tr       = tr;
+  ctx->dir      = dir;
+  ctx->has_test = test ? PETSC_TRUE : PETSC_FALSE;
+  PetscCall(SpdTrainConfigText_Private(tr, ctx->text, sizeof(ctx->text), ctx->hash, sizeof(ctx->hash)));
   PetscCallMPI(MPI_Comm_rank(tr->comm, &rank));
   PetscCall(PetscSNPrintf(spath, sizeof(spath), "%s/state.h5", dir));
   PetscCall(PetscSNPrintf(cdir, sizeof(cdir), "%s/checkpoints", dir));
@@ -422,12 +477,11 @@ static PetscErrorCode SpdTrainerRun_Private(SpdTrainer tr, const char dir[], Spd
   if (rank == 0) {
     PetscCall(SpdErrorCapturePush(msg, sizeof(msg)));
     lerr = SpdMkdir(dir);
-    if (!lerr) lerr = SpdRunLock(dir, &ctx.lockfd);
-    *lockfd = ctx.lockfd; /* released by the caller on every path */
+    if (!lerr) lerr = SpdRunLock(dir, &ctx->lockfd); /* released by the caller on every path */
     if (!lerr) lerr = SpdMkdir(cdir);
     if (!lerr && access(spath, F_OK) == 0) {
       exists = 1;
-      lerr   = SpdRunReadState_Private(&ctx, spath, &t0, tr->theta, tr->m);
+      lerr   = SpdRunReadState_Private(ctx, spath, &t0, tr->theta, tr->m);
     }
     PetscCall(SpdErrorCapturePop());
   }
@@ -441,7 +495,7 @@ static PetscErrorCode SpdTrainerRun_Private(SpdTrainer tr, const char dir[], Spd
     PetscCall(PetscInfo(NULL, "Resuming the training run in %s at step %" PetscInt_FMT "\n", dir, t0));
   }
   PetscCheck(tr->t <= cfg->steps, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "SpdTrainerRun: the trainer is at step %" PetscInt_FMT ", beyond steps = %" PetscInt_FMT, tr->t, cfg->steps);
-  PetscCall(SpdMetricsReserve(&ctx.M, cfg->steps - tr->t + ctx.M.ns, 0));
+  PetscCall(SpdMetricsReserve(&ctx->M, cfg->steps - tr->t + ctx->M.ns, 0));
   for (;;) {
     PetscInt  t       = tr->t;
     PetscBool resumed = (exists && t == t0) ? PETSC_TRUE : PETSC_FALSE, ckpt = SpdTrainCheckpointStep(cfg, t), stop;
@@ -450,8 +504,8 @@ static PetscErrorCode SpdTrainerRun_Private(SpdTrainer tr, const char dir[], Spd
     PetscCallMPI(MPI_Allreduce(&lstop, &gstop, 1, MPI_INT, MPI_MAX, tr->comm));
     stop = (gstop && t < cfg->steps) ? PETSC_TRUE : PETSC_FALSE;
     if (!resumed) {
-      if (ckpt || stop || (cfg->eval_every > 0 && t % cfg->eval_every == 0)) PetscCall(SpdRunEvaluate(&ctx, test));
-      if (ckpt || stop) PetscCall(SpdRunWriteAll_Private(&ctx));
+      if (ckpt || stop || (cfg->eval_every > 0 && t % cfg->eval_every == 0)) PetscCall(SpdRunEvaluate(ctx, test));
+      if (ckpt || stop) PetscCall(SpdRunWriteAll_Private(ctx));
     }
     if (t >= cfg->steps) {
       *done = PETSC_TRUE;
@@ -468,28 +522,34 @@ static PetscErrorCode SpdTrainerRun_Private(SpdTrainer tr, const char dir[], Spd
       PetscCall(SpdTrainerStep(tr));
       PetscCall(SpdTrainerGetStepStats(tr, &loss, &gn));
       PetscCall(SpdTrainerGetStepAccuracy(tr, &acc));
-      PetscCall(SpdMetricsReserve(&ctx.M, ctx.M.ns + 1, 0));
-      ctx.M.sstep[ctx.M.ns] = t;
-      ctx.M.slr[ctx.M.ns]   = eta;
-      ctx.M.sloss[ctx.M.ns] = loss;
-      ctx.M.sgn[ctx.M.ns]   = gn;
-      ctx.M.sacc[ctx.M.ns]  = acc;
-      ctx.M.ns++;
+      SpdMetrics *M = &ctx->M;
+
+      PetscCall(SpdMetricsReserve(M, M->ns + 1, 0));
+      M->sstep[M->ns] = t;
+      M->slr[M->ns]   = eta;
+      M->sloss[M->ns] = loss;
+      M->sgn[M->ns]   = gn;
+      M->sacc[M->ns]  = acc;
+      M->ns++;
     }
   }
-  PetscCall(SpdMetricsFree(&ctx.M));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode SpdTrainerRun(SpdTrainer tr, const char dir[], SpdData test, PetscBool *done)
 {
-  int            lockfd = -1;
+  SpdRunCtx     *ctx;
   PetscErrorCode ierr;
 
   PetscFunctionBegin;
   PetscValidPointer(done, 4);
-  ierr = SpdTrainerRun_Private(tr, dir, test, done, &lockfd);
-  if (lockfd >= 0) (void)close(lockfd); /* also when the run failed: the folder is free again */
+  PetscCall(PetscNew(&ctx));
+  ctx->lockfd = -1;
+  ierr        = SpdTrainerRun_Private(ctx, tr, dir, test, done);
+  /* also when the run failed: the folder is free again and the metrics are freed */
+  if (ctx->lockfd >= 0) (void)close(ctx->lockfd);
+  PetscCall(SpdMetricsFree(&ctx->M));
+  PetscCall(PetscFree(ctx));
   PetscCall(ierr);
   PetscFunctionReturn(0);
 }

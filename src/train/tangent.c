@@ -24,35 +24,41 @@
    (dd = p dg + q dm' sends -eta abar to gbar (p) and to dm' (q); dm' = beta dm + dg sends
    its cotangent to dm (beta) and to gbar; dg = A dtheta sends A gbar to dtheta).
    Either direction costs one SpdMLPSetPoint on step t's minibatch and one exact
-   Hessian-vector product (data parallel). */
-#include <specdyn/train.h>
+   Hessian-vector product (data parallel). The work arrays live in the trainer (allocated
+   at the first call); theta_t is copied into the model only when it is not the trainer's
+   own theta (callers stepping through a run should SpdTrainerSetState() to theta_t, one
+   copy, rather than pass a snapshot, which costs a save, a copy and a restore). */
+#include "trainimpl.h"
+
+/* The work arrays of the tangent (P each), allocated once per trainer. */
+static PetscErrorCode SpdTrainerTangentWork_Private(SpdTrainer tr)
+{
+  PetscFunctionBegin;
+  if (!tr->tan_w) PetscCall(PetscMalloc3(tr->P, &tr->tan_w, tr->P, &tr->tan_Aw, tr->P, &tr->tan_saved));
+  PetscFunctionReturn(0);
+}
 
 /* y = (H_t + lambda_c) v at theta_t, with the model's parameters restored afterwards. */
 static PetscErrorCode SpdTrainerHessianApply_Private(SpdTrainer tr, PetscInt t, const PetscReal theta_t[], PetscReal lambda_c, const PetscReal v[], PetscReal y[])
 {
-  SpdMLP     mlp;
-  SpdData    batch;
-  PetscReal *theta, *saved = NULL;
-  PetscInt   P;
+  SpdData        batch;
+  PetscReal     *theta = tr->theta, *saved = NULL; /* the model's parameter array */
+  PetscInt       P = tr->P;
+  PetscErrorCode ierr;
 
   PetscFunctionBegin;
-  PetscCall(SpdTrainerGetModel(tr, &mlp));
-  PetscCall(SpdMLPGetNumParameters(mlp, &P));
-  PetscCall(SpdMLPGetParameters(mlp, &theta));
-  if (theta != theta_t) { /* the operator passes snapshots; the trainer's own theta needs no copy */
-    PetscCall(PetscMalloc1(P, &saved));
+  if (theta != theta_t) { /* a snapshot: swap it in, and the trainer's theta back afterwards */
+    saved = tr->tan_saved;
     PetscCall(PetscArraycpy(saved, theta, P));
     PetscCall(PetscArraycpy(theta, theta_t, P));
   }
-  PetscCall(SpdTrainerGetBatchData(tr, t, &batch));
-  PetscCall(SpdMLPSetPoint(mlp, batch));
-  PetscCall(SpdMLPCurvatureApply(mlp, SPD_CURV_HESSIAN, v, y, PETSC_FALSE));
+  ierr = SpdTrainerGetBatchData(tr, t, &batch);
+  if (!ierr) ierr = SpdMLPSetPoint(tr->mlp, batch);
+  if (!ierr) ierr = SpdMLPCurvatureApply(tr->mlp, SPD_CURV_HESSIAN, v, y, PETSC_FALSE);
+  if (saved) PetscCall(PetscArraycpy(theta, saved, P)); /* also on error: the state is not changed */
+  PetscCall(ierr);
   if (lambda_c != 0)
     for (PetscInt j = 0; j < P; j++) y[j] += lambda_c * v[j];
-  if (saved) {
-    PetscCall(PetscArraycpy(theta, saved, P));
-    PetscCall(PetscFree(saved));
-  }
   PetscFunctionReturn(0);
 }
 
@@ -81,16 +87,12 @@ static PetscErrorCode SpdTrainerHessianApply_Private(SpdTrainer tr, PetscInt t, 
 @*/
 PetscErrorCode SpdTrainerStepTangent(SpdTrainer tr, PetscInt t, const PetscReal theta_t[], PetscBool transpose, PetscReal dtheta[], PetscReal dm[])
 {
-  const SpdTrainConfig *cfg;
-  SpdMLP                mlp;
-  PetscInt              P;
+  const SpdTrainConfig *cfg = &tr->cfg;
+  PetscInt              P   = tr->P;
   PetscReal             eta, lc, ld, c, p, q, beta, *w, *Aw;
   PetscBool             mom;
 
   PetscFunctionBegin;
-  PetscCall(SpdTrainerGetConfig(tr, &cfg));
-  PetscCall(SpdTrainerGetModel(tr, &mlp));
-  PetscCall(SpdMLPGetNumParameters(mlp, &P));
   PetscCheck(t >= 0 && t < cfg->steps, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "Step %" PetscInt_FMT " has no tangent: the run has steps 0..%" PetscInt_FMT, t, cfg->steps - 1);
   mom = cfg->momentum != SPD_MOMENTUM_NONE ? PETSC_TRUE : PETSC_FALSE;
   PetscCheck(!mom || dm, PETSC_COMM_SELF, PETSC_ERR_ARG_NULL, "The run uses %s momentum: SpdTrainerStepTangent() needs the momentum tangent dm (length %" PetscInt_FMT ")", SpdMomenta[cfg->momentum], P);
@@ -101,7 +103,9 @@ PetscErrorCode SpdTrainerStepTangent(SpdTrainer tr, PetscInt t, const PetscReal 
   beta = mom ? cfg->beta : 0.0;
   p    = cfg->momentum == SPD_MOMENTUM_HEAVY_BALL ? 0.0 : 1.0;
   q    = cfg->momentum == SPD_MOMENTUM_HEAVY_BALL ? 1.0 : (cfg->momentum == SPD_MOMENTUM_NESTEROV ? beta : 0.0);
-  PetscCall(PetscMalloc2(P, &w, P, &Aw));
+  PetscCall(SpdTrainerTangentWork_Private(tr));
+  w  = tr->tan_w;
+  Aw = tr->tan_Aw;
   if (!transpose) {
     /* dg = A dtheta; dm' = beta dm + dg; dtheta' = c dtheta - eta (p dg + q dm') */
     PetscCall(SpdTrainerHessianApply_Private(tr, t, theta_t, lc, dtheta, Aw));
@@ -121,6 +125,5 @@ PetscErrorCode SpdTrainerStepTangent(SpdTrainer tr, PetscInt t, const PetscReal 
       for (PetscInt j = 0; j < P; j++) dm[j] = beta * (dm[j] - eta * q * dtheta[j]);
     for (PetscInt j = 0; j < P; j++) dtheta[j] = c * dtheta[j] + Aw[j];
   }
-  PetscCall(PetscFree2(w, Aw));
   PetscFunctionReturn(0);
 }

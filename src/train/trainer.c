@@ -169,6 +169,7 @@ PetscErrorCode SpdTrainerDestroy(SpdTrainer *trainer)
   if (!trainer || !*trainer) PetscFunctionReturn(0);
   tr = *trainer;
   PetscCall(SpdDataDestroy(&tr->bdata));
+  PetscCall(PetscFree3(tr->tan_w, tr->tan_Aw, tr->tan_saved));
   PetscCall(PetscFree(tr->g));
   PetscCall(PetscFree(tr->m));
   PetscCall(PetscFree(tr->bidx));
@@ -222,39 +223,27 @@ PetscErrorCode SpdTrainerInitialize(SpdTrainer tr)
   PetscCall(SpdMLPGetArchitecture(tr->mlp, &L, &width, NULL, NULL, NULL, NULL, NULL));
   for (PetscInt l = 0; l < L; l++) {
     PetscInt  woff, wsize, boff, bsize;
-    PetscReal fan = (PetscReal)width[l], isf = 1.0 / PetscSqrtReal(fan);
+    PetscReal isf = 1.0 / PetscSqrtReal((PetscReal)width[l]);
 
     PetscCall(SpdMLPGetLayerBlock(tr->mlp, l, &woff, &wsize, &boff, &bsize));
-    for (PetscInt j = woff; j < woff + wsize; j++) {
-      SpdRandom r;
+    for (int isbias = 0; isbias < 2; isbias++) { /* the weights W_l, then the bias b_l (if any) */
+      PetscInt lo = isbias ? boff : woff, hi = isbias ? (boff >= 0 ? boff + bsize : boff) : woff + wsize;
 
-      SpdRandomSeed(&r, tr->cfg.seed, SPD_TAG_INIT, j);
-      switch (tr->cfg.param) {
-      case SPD_PARAM_STANDARD:
-        tr->theta[j] = s * isf * (2 * SpdRandomUniform(&r) - 1);
-        break;
-      case SPD_PARAM_NTK:
-        tr->theta[j] = s * SpdRandomNormal(&r);
-        break;
-      default: /* mup */
-        tr->theta[j] = (l == 0 ? s * isf : s) * SpdRandomNormal(&r);
-        break;
-      }
-    }
-    for (PetscInt j = boff; j >= 0 && j < boff + bsize; j++) {
-      SpdRandom r;
+      for (PetscInt j = lo; j < hi; j++) {
+        SpdRandom r;
 
-      SpdRandomSeed(&r, tr->cfg.seed, SPD_TAG_INIT, j);
-      switch (tr->cfg.param) {
-      case SPD_PARAM_STANDARD:
-        tr->theta[j] = s * isf * (2 * SpdRandomUniform(&r) - 1);
-        break;
-      case SPD_PARAM_NTK:
-        tr->theta[j] = s * SpdRandomNormal(&r);
-        break;
-      default:
-        tr->theta[j] = 0;
-        break;
+        SpdRandomSeed(&r, tr->cfg.seed, SPD_TAG_INIT, j);
+        switch (tr->cfg.param) {
+        case SPD_PARAM_STANDARD:
+          tr->theta[j] = s * isf * (2 * SpdRandomUniform(&r) - 1);
+          break;
+        case SPD_PARAM_NTK:
+          tr->theta[j] = s * SpdRandomNormal(&r);
+          break;
+        default: /* mup: N(0, 1/fan_in) for the first layer's weights, N(0, 1) for the others, zero biases */
+          tr->theta[j] = isbias ? 0 : (l == 0 ? s * isf : s) * SpdRandomNormal(&r);
+          break;
+        }
       }
     }
   }
@@ -322,6 +311,65 @@ PetscErrorCode SpdTrainerGetBatch(SpdTrainer tr, PetscInt t, PetscInt *nb, const
   PetscFunctionReturn(0);
 }
 
+/* tr->bdata = the samples gidx[0..m) (strictly increasing) of the training data, as
+   SpdDataSubset() selects them (each rank its own block's samples, in order; start from
+   one scan), in storage kept across steps: the object is created once by SpdDataSubset()
+   and its arrays sized for the largest local batch, min(batch, nlocal) samples. */
+static PetscErrorCode SpdTrainerFillBatch(SpdTrainer tr, PetscInt m, const PetscInt gidx[])
+{
+  SpdData  D = tr->data, s;
+  PetscInt lo, hi, nl, end, d = D->d, c = D->c, a = 0, b = m;
+
+  PetscFunctionBegin;
+  if (!tr->bdata) {
+    PetscInt cap = PetscMin(tr->bsize, D->nlocal);
+
+    PetscCall(SpdDataSubset(D, m, gidx, &tr->bdata));
+    s = tr->bdata;
+    PetscCall(PetscFree(s->X));
+    PetscCall(PetscFree(s->labels));
+    PetscCall(PetscFree(s->Y));
+    PetscCall(PetscMalloc1((size_t)cap * (size_t)d + 1, &s->X));
+    if (D->labels) PetscCall(PetscMalloc1(cap + 1, &s->labels));
+    if (D->Y) PetscCall(PetscMalloc1((size_t)cap * (size_t)c + 1, &s->Y));
+    tr->bdata_cap = cap;
+  }
+  s = tr->bdata;
+  /* the selected indices inside [start, start + nlocal): two binary searches */
+  while (a < b) {
+    PetscInt mid = a + (b - a) / 2;
+
+    if (gidx[mid] < D->start)
+      a = mid + 1;
+    else
+      b = mid;
+  }
+  lo = a;
+  b  = m;
+  while (a < b) {
+    PetscInt mid = a + (b - a) / 2;
+
+    if (gidx[mid] < D->start + D->nlocal)
+      a = mid + 1;
+    else
+      b = mid;
+  }
+  hi = a;
+  nl = hi - lo;
+  PetscCheck(nl <= tr->bdata_cap, PETSC_COMM_SELF, PETSC_ERR_PLIB, "Minibatch of %" PetscInt_FMT " local samples exceeds its storage of %" PetscInt_FMT, nl, tr->bdata_cap);
+  PetscCallMPI(MPI_Scan(&nl, &end, 1, MPIU_INT, MPI_SUM, D->comm));
+  PetscCall(PetscSNPrintf(s->name, sizeof(s->name), "%" PetscInt_FMT " samples of %s", m, D->name));
+  s->n      = m;
+  s->nlocal = nl;
+  s->start  = end - nl;
+  for (PetscInt j = 0; j < nl; j++) PetscCall(PetscArraycpy(s->X + (size_t)j * d, D->X + (size_t)(gidx[lo + j] - D->start) * d, d));
+  if (D->labels)
+    for (PetscInt j = 0; j < nl; j++) s->labels[j] = D->labels[gidx[lo + j] - D->start];
+  if (D->Y)
+    for (PetscInt j = 0; j < nl; j++) PetscCall(PetscArraycpy(s->Y + (size_t)j * c, D->Y + (size_t)(gidx[lo + j] - D->start) * c, c));
+  PetscFunctionReturn(0);
+}
+
 /*@C
   SpdTrainerGetBatchData - step t's minibatch as a data set
 
@@ -349,10 +397,9 @@ PetscErrorCode SpdTrainerGetBatchData(SpdTrainer tr, PetscInt t, SpdData *data)
     PetscInt        nb;
     const PetscInt *idx;
 
-    PetscCall(SpdDataDestroy(&tr->bdata));
     tr->bdata_t = -1;
     PetscCall(SpdTrainerGetBatch(tr, t, &nb, &idx));
-    PetscCall(SpdDataSubset(tr->data, nb, idx, &tr->bdata));
+    PetscCall(SpdTrainerFillBatch(tr, nb, idx));
     tr->bdata_t = t;
   }
   *data = tr->bdata;

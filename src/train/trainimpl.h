@@ -35,8 +35,10 @@ struct _p_SpdTrainer {
   /* minibatches */
   PetscInt *perm, perm_epoch; /* the permutation of epoch perm_epoch (-1: none) */
   PetscInt *bidx, bidx_t, bcount; /* sorted indices of step bidx_t's batch */
-  SpdData   bdata; /* step bdata_t's batch (minibatches only) */
-  PetscInt  bdata_t;
+  SpdData   bdata; /* step bdata_t's batch (minibatches only; storage reused across steps) */
+  PetscInt  bdata_t, bdata_cap; /* ... and its capacity in local samples */
+  /* SpdTrainerStepTangent's work arrays (P each), allocated at its first call */
+  PetscReal *tan_w, *tan_Aw, *tan_saved;
 };
 
 /* A one-line text of the trajectory-determining configuration (for the metrics' and
