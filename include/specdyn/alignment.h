@@ -28,7 +28,20 @@ typedef struct {
 /* Default fraction of the variance SVCCA keeps (Raghu et al. 2017). */
 #define SPD_SVCCA_VARIANCE 0.99
 
-/* All three measures from one set of cross-products. svcca_var in (0, 1]: SVCCA keeps the
+/* A representation prepared once for many pairs (SpdAlignmentRepCreate): its centered rows
+   and everything of it alone (norms, eigendecomposition of Xc^T Xc, SVCCA components). */
+typedef struct _p_SpdAlignmentRep *SpdAlignmentRep;
+
+/* Prepare X (nlocal x p, row-major, rows split over comm; copied) with the SVCCA settings
+   of SpdAlignmentCompute. Collective on comm. */
+PETSC_EXTERN PetscErrorCode SpdAlignmentRepCreate(MPI_Comm, PetscInt nlocal, PetscInt p, const PetscReal X[], PetscReal svcca_var, PetscInt svcca_k, SpdAlignmentRep *);
+/* The three measures of two prepared representations of the same samples (only the cross
+   terms are computed; the numbers of SpdAlignmentCompute). Collective. */
+PETSC_EXTERN PetscErrorCode SpdAlignmentComputeRep(SpdAlignmentRep, SpdAlignmentRep, SpdAlignment *);
+PETSC_EXTERN PetscErrorCode SpdAlignmentRepDestroy(SpdAlignmentRep *);
+
+/* All three measures from one set of cross-products (SpdAlignmentRepCreate of X and of Y,
+   then SpdAlignmentComputeRep). svcca_var in (0, 1]: SVCCA keeps the
    fewest top components explaining that fraction of the variance; svcca_k > 0 keeps
    min(svcca_k, rank) components instead. Collective on comm. */
 PETSC_EXTERN PetscErrorCode SpdAlignmentCompute(MPI_Comm, PetscInt nlocal, PetscInt p, const PetscReal X[], PetscInt q, const PetscReal Y[], PetscReal svcca_var, PetscInt svcca_k, SpdAlignment *);

@@ -64,6 +64,9 @@ PETSC_EXTERN PetscErrorCode SpdMLPGetParameters(SpdMLP, PetscReal **theta);
 PETSC_EXTERN PetscErrorCode SpdMLPSetPoint(SpdMLP, SpdData);
 /* The data of the current point (NULL before SpdMLPSetPoint). */
 PETSC_EXTERN PetscErrorCode SpdMLPGetData(SpdMLP, SpdData *);
+/* A counter increased by every SpdMLPSetPoint (and SpdMLPSetMultipliers, SpdMLPSetLeakySlope):
+   record it to detect later that the point has moved (like PetscObjectStateGet). */
+PETSC_EXTERN PetscErrorCode SpdMLPGetPointState(SpdMLP, PetscInt64 *state);
 /* Loss L(theta) and gradient (replicated, length nparams) at the point. Collective. */
 PETSC_EXTERN PetscErrorCode SpdMLPGetLossGradient(SpdMLP, PetscReal *loss, PetscReal grad[]);
 /* Outputs z_L of the local samples (nlocal x out, row-major) at the point. */

@@ -13,8 +13,10 @@
                     [nmax, nmax + ntest) and [nmax + ntest, nmax + ntest + nprobe) of
                     SpdDataTeacherStudent(data_seed, snr = 0), nmax the largest n of the
                     grid, so no probe or test input is a training input of any member.
-   Then for each layer l = 1..L (hidden layers, then the outputs) and each member pair
-   a < b: SpdAlignmentCompute(h_l^a, h_l^b) on the probes; the mean and the (population)
+   Then for each layer l = 1..L (hidden layers, then the outputs): every member's h_l on
+   the probes is prepared once (SpdAlignmentRepCreate: centering, Sxx, its
+   eigendecomposition) and each member pair a < b costs only the cross terms
+   (SpdAlignmentComputeRep(h_l^a, h_l^b), the numbers of SpdAlignmentCompute); the mean and the (population)
    standard deviation over the M (M - 1) / 2 pairs are stored with the test error
    (1 / (ntest c)) sum_i ||f(x_i) - T x_i / sqrt(d)||^2 of each member. */
 #include <specdyn/analysis.h>
@@ -243,7 +245,7 @@ static PetscErrorCode SpdEnsembleWrite(const SpdEnsembleConfig *cfg, const SpdEn
   noise is the only difference between them. Layers 1..depth are the hidden layers and
   layer depth + 1 the outputs. The file layout is in docs/alignment.md.
 
-.seealso: `SpdEnsembleConfigDefaults()`, `SpdAlignmentCompute()`, `SpdMLPGetHidden()`
+.seealso: `SpdEnsembleConfigDefaults()`, `SpdAlignmentRepCreate()`, `SpdAlignmentComputeRep()`, `SpdMLPGetHidden()`
 @*/
 PetscErrorCode SpdEnsembleAlignmentRun(MPI_Comm comm, const SpdEnsembleConfig *cfg, const char out_path[])
 {
@@ -251,6 +253,7 @@ PetscErrorCode SpdEnsembleAlignmentRun(MPI_Comm comm, const SpdEnsembleConfig *c
   SpdData           all, probe, test;
   PetscInt          nmax = 0, *gidx, M = cfg->members, L = cfg->depth + 1;
   PetscReal      ***H; /* H[m][l]: member m's probe representation of layer l + 1 */
+  SpdAlignmentRep  *rep; /* rep[m]: member m's representation of the current layer, prepared */
   PetscMPIInt       rank;
   PetscErrorCode    ierr = 0;
 
@@ -292,6 +295,7 @@ PetscErrorCode SpdEnsembleAlignmentRun(MPI_Comm comm, const SpdEnsembleConfig *c
       r.pairs[2 * k]     = a;
       r.pairs[2 * k + 1] = b;
     }
+  PetscCall(PetscCalloc1(M, &rep));
   PetscCall(PetscMalloc1(M, &H));
   for (PetscInt m = 0; m < M; m++) {
     PetscCall(PetscMalloc1(L, &H[m]));
@@ -303,18 +307,23 @@ PetscErrorCode SpdEnsembleAlignmentRun(MPI_Comm comm, const SpdEnsembleConfig *c
       size_t g = (size_t)is * cfg->nn + in;
 
       for (PetscInt m = 0; m < M; m++) PetscCall(SpdEnsembleMember(comm, cfg, cfg->snr[is], cfg->n[in], m, probe, test, H[m], &r.test_err[g * M + m], &r.train_err[g * M + m]));
-      for (PetscInt l = 0; l < L; l++)
+      for (PetscInt l = 0; l < L; l++) {
+        /* each member's layer prepared once (means, centering, Sxx and its
+           eigendecomposition), then only the cross terms per pair */
+        for (PetscInt m = 0; m < M; m++) PetscCall(SpdAlignmentRepCreate(comm, probe->nlocal, r.width[l], H[m][l], cfg->svcca_var, cfg->svcca_k, &rep[m]));
         for (PetscInt k = 0; k < r.npairs; k++) {
           SpdAlignment al;
           size_t       o = (g * L + l) * r.npairs + k;
 
-          PetscCall(SpdAlignmentCompute(comm, probe->nlocal, r.width[l], H[r.pairs[2 * k]][l], r.width[l], H[r.pairs[2 * k + 1]][l], cfg->svcca_var, cfg->svcca_k, &al));
+          PetscCall(SpdAlignmentComputeRep(rep[r.pairs[2 * k]], rep[r.pairs[2 * k + 1]], &al));
           r.pair[0][o] = al.cka;
           r.pair[1][o] = al.svcca;
           r.pair[2][o] = al.procrustes;
           r.kx[o]      = al.kx;
           r.ky[o]      = al.ky;
         }
+        for (PetscInt m = 0; m < M; m++) PetscCall(SpdAlignmentRepDestroy(&rep[m]));
+      }
       PetscCall(PetscInfo(NULL, "ensemble alignment: snr %g n %" PetscInt_FMT ": test error %g (member 0), CKA of layer 1 %g (pair 0)\n", (double)cfg->snr[is], cfg->n[in], (double)r.test_err[g * M], (double)r.pair[0][g * L * r.npairs]));
     }
 
@@ -328,6 +337,7 @@ PetscErrorCode SpdEnsembleAlignmentRun(MPI_Comm comm, const SpdEnsembleConfig *c
     PetscCall(PetscFree(H[m]));
   }
   PetscCall(PetscFree(H));
+  PetscCall(PetscFree(rep));
   PetscCall(PetscFree3(r.layer, r.width, r.pairs));
   PetscCall(PetscFree5(r.pair[0], r.pair[1], r.pair[2], r.kx, r.ky));
   PetscCall(PetscFree2(r.test_err, r.train_err));

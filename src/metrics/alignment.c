@@ -3,9 +3,14 @@
 
    Everything is a function of the centered cross-products
      Sxx = Xc^T Xc (p x p),  Syy = Yc^T Yc (q x q),  Sxy = Xc^T Yc (p x q),
-   each rank adding its rows with one dgemm and one Allreduce summing the three; the
-   column means are reduced first (centering with the exact means avoids the cancellation
-   of X^T X - n mu mu^T when the means are large, as they are after a ReLU).
+   each rank adding its rows with one dgemm and one Allreduce summing them; the column
+   means are reduced first (centering with the exact means avoids the cancellation of
+   X^T X - n mu mu^T when the means are large, as they are after a ReLU).
+   What depends on one representation alone (its means, its centered rows, ||Sxx||_F,
+   tr Sxx, the eigendecomposition of Sxx and the SVCCA components kept) is computed once
+   by SpdAlignmentRepCreate(); a pair (SpdAlignmentComputeRep()) then only forms and
+   reduces Sxy and its small dense factorizations, so that the M (M - 1) / 2 pairs of an
+   ensemble cost M preparations, not M (M - 1).
      linear CKA (Kornblith, Norouzi, Lee, Hinton, ICML 2019): with K = Xc Xc^T, L = Yc Yc^T,
        HSIC(K, L) / sqrt(HSIC(K, K) HSIC(L, L)) = ||Sxy||_F^2 / (||Sxx||_F ||Syy||_F);
      SVCCA (Raghu, Gilmer, Yosinski, Sohl-Dickstein, NeurIPS 2017): Sxx = V diag(lambda) V^T
@@ -23,76 +28,16 @@
 #include <petscblaslapack.h>
 #include <specdyn/private/blas.h>
 
-typedef struct {
-  PetscInt   n, p, q;
-  PetscReal *S; /* Sxx (p x p) | Syy (q x q) | Sxy (p x q), column-major, one buffer */
-} SpdCross;
-
-static PetscErrorCode SpdCrossDestroy(SpdCross *c)
-{
-  PetscFunctionBegin;
-  PetscCall(PetscFree(c->S));
-  PetscFunctionReturn(0);
-}
-
-/* The centered cross-products, summed over comm. Validates the arguments collectively. */
-static PetscErrorCode SpdCrossCompute(MPI_Comm comm, PetscInt nlocal, PetscInt p, const PetscReal X[], PetscInt q, const PetscReal Y[], SpdCross *c)
-{
-  PetscInt   dims[4] = { p, -p, q, -q }, gdims[4], bad = 0, gbad;
-  PetscReal *mean, *Xc, *Yc;
-  size_t     ns;
-
-  PetscFunctionBegin;
-  c->S = NULL;
-  PetscCheck(nlocal >= 0 && p >= 1 && q >= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "Representations of %" PetscInt_FMT " local samples with %" PetscInt_FMT " and %" PetscInt_FMT " features: need nlocal >= 0 and at least one feature each", nlocal, p, q);
-  PetscCallMPI(MPI_Allreduce(dims, gdims, 4, MPIU_INT, MPI_MAX, comm));
-  PetscCheck(gdims[0] == -gdims[1] && gdims[2] == -gdims[3], comm, PETSC_ERR_ARG_INCOMP, "The ranks disagree on the widths of the representations (p from %" PetscInt_FMT " to %" PetscInt_FMT ", q from %" PetscInt_FMT " to %" PetscInt_FMT "); every rank must pass the same p and q", -gdims[1], gdims[0], -gdims[3], gdims[2]);
-  for (PetscInt i = 0; i < nlocal * p && !bad; i++)
-    if (PetscIsInfOrNanReal(X[i])) bad = 1;
-  for (PetscInt i = 0; i < nlocal * q && !bad; i++)
-    if (PetscIsInfOrNanReal(Y[i])) bad = 2;
-  PetscCallMPI(MPI_Allreduce(&bad, &gbad, 1, MPIU_INT, MPI_MAX, comm));
-  PetscCheck(!gbad, comm, PETSC_ERR_FP, "Representation %s holds NaN or Inf values; the model diverged or the probe data are bad", gbad == 1 ? "X" : "Y");
-
-  /* column means (and n) */
-  PetscCall(PetscCalloc1(p + q + 1, &mean));
-  for (PetscInt i = 0; i < nlocal; i++) {
-    for (PetscInt j = 0; j < p; j++) mean[j] += X[i * p + j];
-    for (PetscInt j = 0; j < q; j++) mean[p + j] += Y[i * q + j];
-  }
-  mean[p + q] = (PetscReal)nlocal;
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, mean, (PetscMPIInt)(p + q + 1), MPIU_REAL, MPIU_SUM, comm));
-  c->n = (PetscInt)mean[p + q];
-  c->p = p;
-  c->q = q;
-  if (c->n < 2) {
-    PetscCall(PetscFree(mean));
-    SETERRQ(comm, PETSC_ERR_ARG_OUTOFRANGE, "Alignment of representations needs at least 2 probe samples over all ranks, got %" PetscInt_FMT, c->n);
-  }
-  for (PetscInt j = 0; j < p + q; j++) mean[j] /= (PetscReal)c->n;
-
-  /* centered copies: row-major nlocal x p is the column-major p x nlocal matrix Xc^T */
-  ns = (size_t)nlocal;
-  PetscCall(PetscMalloc2(ns * p + 1, &Xc, ns * q + 1, &Yc));
-  for (PetscInt i = 0; i < nlocal; i++) {
-    for (PetscInt j = 0; j < p; j++) Xc[i * p + j] = X[i * p + j] - mean[j];
-    for (PetscInt j = 0; j < q; j++) Yc[i * q + j] = Y[i * q + j] - mean[p + j];
-  }
-  PetscCall(PetscFree(mean));
-  PetscCall(PetscCalloc1((size_t)p * p + (size_t)q * q + (size_t)p * q, &c->S));
-  PetscCall(SpdGemm("N", "T", p, p, nlocal, 1.0, Xc, p, Xc, p, 0.0, c->S, p));
-  PetscCall(SpdGemm("N", "T", q, q, nlocal, 1.0, Yc, q, Yc, q, 0.0, c->S + (size_t)p * p, q));
-  PetscCall(SpdGemm("N", "T", p, q, nlocal, 1.0, Xc, p, Yc, q, 0.0, c->S + (size_t)p * p + (size_t)q * q, p));
-  PetscCall(PetscFree2(Xc, Yc));
-  {
-    size_t      len = (size_t)p * p + (size_t)q * q + (size_t)p * q;
-    PetscMPIInt mlen;
-
-    PetscCall(PetscMPIIntCast((PetscInt)len, &mlen));
-    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, c->S, mlen, MPIU_REAL, MPIU_SUM, comm));
-  }
-  PetscFunctionReturn(0);
-}
+struct _p_SpdAlignmentRep {
+  MPI_Comm   comm;
+  PetscInt   n, nlocal, p; /* samples over comm, on this rank; features */
+  PetscReal  svcca_var; /* the settings the components kept were chosen with */
+  PetscInt   svcca_k;
+  PetscReal *Xc; /* centered rows: nlocal x p row-major = column-major p x nlocal Xc^T */
+  PetscReal  fro, tr; /* ||Sxx||_F and tr Sxx */
+  PetscReal *V, *lambda; /* eigenvectors (columns) and eigenvalues of Sxx, descending */
+  PetscInt   k; /* SVCCA: principal components kept (0 without variance) */
+};
 
 /* Singular values (descending) of a column-major m x n matrix A (overwritten). */
 static PetscErrorCode SpdAlignSingularValues(PetscInt m, PetscInt n, PetscReal A[], PetscReal s[])
@@ -169,6 +114,216 @@ static PetscReal SpdAlignFrobenius(size_t len, const PetscReal a[])
 }
 
 /*@C
+  SpdAlignmentRepCreate - prepare one representation of the probe samples for alignment with
+  others: what the measures need of it alone, computed once
+
+  Collective
+
+  Input Parameters:
++ comm      - the ranks holding the probe samples
+. nlocal    - this rank's samples (rows of X)
+. p, X      - the representation: nlocal x p, row-major (copied: X may be freed after)
+. svcca_var - SVCCA: fraction of the variance the kept principal components explain, in
+              (0, 1] (SPD_SVCCA_VARIANCE = 0.99 in Raghu et al.)
+- svcca_k   - SVCCA: > 0 keeps this many top components instead (at most the rank)
+
+  Output Parameter:
+. rep - the column means removed (over all ranks), the centered rows kept, and
+        Sxx = Xc^T Xc reduced over comm with its Frobenius norm, trace and
+        eigendecomposition, and the number of SVCCA components kept
+
+  Notes:
+  The rows stay distributed: the means and the p x p product are reduced (two
+  Allreduce of length p + 1 and p^2, after a check of the arguments); nothing of size n
+  is gathered. Representations compared with SpdAlignmentComputeRep() must hold the same
+  samples in the same order on the same ranks and be created with the same SVCCA settings.
+  Errors: the ranks disagree on p, X holds NaN or Inf, fewer than 2 samples in all.
+
+.seealso: `SpdAlignmentComputeRep()`, `SpdAlignmentRepDestroy()`, `SpdAlignmentCompute()`
+@*/
+PetscErrorCode SpdAlignmentRepCreate(MPI_Comm comm, PetscInt nlocal, PetscInt p, const PetscReal X[], PetscReal svcca_var, PetscInt svcca_k, SpdAlignmentRep *rep)
+{
+  SpdAlignmentRep r;
+  PetscInt        chk[3] = { p, -p, 0 }, gchk[3];
+  PetscReal      *mean, *S;
+  PetscInt64      n;
+
+  PetscFunctionBegin;
+  *rep = NULL;
+  PetscCheck(svcca_k > 0 || (svcca_var > 0 && svcca_var <= 1), comm, PETSC_ERR_ARG_OUTOFRANGE, "SVCCA variance fraction %g must be in (0, 1] (0.99 keeps the components explaining 99%% of the variance), or give a number of components k > 0", (double)svcca_var);
+  PetscCheck(nlocal >= 0 && p >= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "A representation of %" PetscInt_FMT " local samples with %" PetscInt_FMT " features: need nlocal >= 0 and at least one feature", nlocal, p);
+  for (PetscInt i = 0; i < nlocal * p && !chk[2]; i++)
+    if (PetscIsInfOrNanReal(X[i])) chk[2] = 1;
+  PetscCallMPI(MPI_Allreduce(chk, gchk, 3, MPIU_INT, MPI_MAX, comm));
+  PetscCheck(gchk[0] == -gchk[1], comm, PETSC_ERR_ARG_INCOMP, "The ranks disagree on the width of a representation (p from %" PetscInt_FMT " to %" PetscInt_FMT "); every rank must pass the same p", -gchk[1], gchk[0]);
+  PetscCheck(!gchk[2], comm, PETSC_ERR_FP, "A representation (%" PetscInt_FMT " features) holds NaN or Inf values; the model diverged or the probe data are bad", p);
+
+  /* column means (and n) */
+  PetscCall(PetscCalloc1(p + 1, &mean));
+  for (PetscInt i = 0; i < nlocal; i++)
+    for (PetscInt j = 0; j < p; j++) mean[j] += X[i * p + j];
+  mean[p] = (PetscReal)nlocal;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, mean, (PetscMPIInt)(p + 1), MPIU_REAL, MPIU_SUM, comm));
+  n = (PetscInt64)mean[p];
+  if (n < 2) {
+    PetscCall(PetscFree(mean));
+    SETERRQ(comm, PETSC_ERR_ARG_OUTOFRANGE, "Alignment of representations needs at least 2 probe samples over all ranks, got %" PetscInt64_FMT, n);
+  }
+  for (PetscInt j = 0; j < p; j++) mean[j] /= (PetscReal)n;
+
+  PetscCall(PetscNew(&r));
+  r->comm      = comm;
+  r->n         = (PetscInt)n;
+  r->nlocal    = nlocal;
+  r->p         = p;
+  r->svcca_var = svcca_var;
+  r->svcca_k   = svcca_k;
+  PetscCall(PetscMalloc1((size_t)nlocal * p + 1, &r->Xc));
+  for (PetscInt i = 0; i < nlocal; i++)
+    for (PetscInt j = 0; j < p; j++) r->Xc[i * p + j] = X[i * p + j] - mean[j];
+  PetscCall(PetscFree(mean));
+
+  /* Sxx, reduced; its norms, then its eigendecomposition in place (S becomes V) */
+  PetscCall(PetscCalloc1((size_t)p * p, &S));
+  PetscCall(SpdGemm("N", "T", p, p, nlocal, 1.0, r->Xc, p, r->Xc, p, 0.0, S, p));
+  {
+    PetscMPIInt mlen;
+
+    PetscCall(PetscMPIIntCast(p * p, &mlen));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, S, mlen, MPIU_REAL, MPIU_SUM, comm));
+  }
+  r->fro = SpdAlignFrobenius((size_t)p * p, S);
+  r->tr  = 0;
+  for (PetscInt i = 0; i < p; i++) r->tr += S[i * (p + 1)];
+  r->V = S;
+  PetscCall(PetscMalloc1(p, &r->lambda));
+  if (r->fro > 0) { /* else a constant representation: every measure with it is NaN */
+    PetscCall(SpdAlignSymEig(p, r->V, r->lambda));
+    r->k = SpdAlignKeep(p, r->lambda, svcca_var, svcca_k);
+  }
+  *rep = r;
+  PetscFunctionReturn(0);
+}
+
+/*@C
+  SpdAlignmentRepDestroy - free a prepared representation
+
+  Not Collective
+
+  Input Parameter:
+. rep - the representation of SpdAlignmentRepCreate() (NULL on return; NULL is fine)
+
+.seealso: `SpdAlignmentRepCreate()`
+@*/
+PetscErrorCode SpdAlignmentRepDestroy(SpdAlignmentRep *rep)
+{
+  PetscFunctionBegin;
+  if (!rep || !*rep) PetscFunctionReturn(0);
+  PetscCall(PetscFree((*rep)->Xc));
+  PetscCall(PetscFree((*rep)->V));
+  PetscCall(PetscFree((*rep)->lambda));
+  PetscCall(PetscFree(*rep));
+  PetscFunctionReturn(0);
+}
+
+/*@C
+  SpdAlignmentComputeRep - linear CKA, SVCCA and the Procrustes distance of two prepared
+  representations of the same probe samples
+
+  Collective
+
+  Input Parameters:
++ x - the first representation (SpdAlignmentRepCreate(), p features)
+- y - the second (q features; the same samples on the same ranks, the same SVCCA settings;
+      may be x itself)
+
+  Output Parameter:
+. a - cka, svcca, procrustes, and the numbers of kept components kx, ky
+
+  Notes:
+  Only the cross terms are computed: Sxy = Xc^T Yc (one dgemm on the local rows and one
+  Allreduce of p q + 1 numbers), its singular values (Procrustes) and those of the whitened
+  kx x ky block of the principal components (SVCCA). The numbers are those of
+  SpdAlignmentCompute() on the raw matrices, which calls this. A representation without
+  variance over the probes makes the measures NaN (kx = ky = 0).
+
+.seealso: `SpdAlignmentRepCreate()`, `SpdAlignmentCompute()`
+@*/
+PetscErrorCode SpdAlignmentComputeRep(SpdAlignmentRep x, SpdAlignmentRep y, SpdAlignment *a)
+{
+  MPI_Comm   comm;
+  PetscInt   p, q, kx, ky, kmin;
+  PetscReal *Sxy, *T1, *T2, *s, fxy, nuc = 0, sum = 0;
+  size_t     len;
+
+  PetscFunctionBegin;
+  PetscCheck(x && y, PETSC_COMM_SELF, PETSC_ERR_ARG_NULL, "SpdAlignmentComputeRep() needs two representations of SpdAlignmentRepCreate(), got %s", x ? "y = NULL" : "x = NULL");
+  comm = x->comm;
+  p    = x->p;
+  q    = y->p;
+  PetscCheck(x->n == y->n, comm, PETSC_ERR_ARG_INCOMP, "The representations hold %" PetscInt_FMT " and %" PetscInt_FMT " probe samples; alignment compares two representations of the same samples", x->n, y->n);
+  PetscCheck(x->svcca_var == y->svcca_var && x->svcca_k == y->svcca_k, comm, PETSC_ERR_ARG_INCOMP, "The representations were prepared with different SVCCA settings (variance %g, k %" PetscInt_FMT " and variance %g, k %" PetscInt_FMT "); create both with the same", (double)x->svcca_var, x->svcca_k, (double)y->svcca_var, y->svcca_k);
+
+  /* Sxy, reduced with a flag: a rank whose two representations split the samples
+     differently makes every rank fail, rather than leave the others waiting */
+  len = (size_t)p * q;
+  PetscCall(PetscCalloc1(len + 1, &Sxy));
+  if (x->nlocal == y->nlocal)
+    PetscCall(SpdGemm("N", "T", p, q, x->nlocal, 1.0, x->Xc, p, y->Xc, q, 0.0, Sxy, p));
+  else
+    Sxy[len] = 1;
+  {
+    PetscMPIInt mlen;
+
+    PetscCall(PetscMPIIntCast((PetscInt)(len + 1), &mlen));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, Sxy, mlen, MPIU_REAL, MPIU_SUM, comm));
+  }
+  if (Sxy[len] != 0) {
+    PetscInt nbad = (PetscInt)Sxy[len];
+
+    PetscCall(PetscFree(Sxy));
+    SETERRQ(comm, PETSC_ERR_ARG_INCOMP, "The two representations split the %" PetscInt_FMT " probe samples differently over the ranks (on %" PetscInt_FMT " of them); create both from rows of the same samples on each rank", x->n, nbad);
+  }
+
+  a->cka = a->svcca = a->procrustes = NAN;
+  a->kx = a->ky = 0;
+  if (!(x->fro > 0 && y->fro > 0)) { /* a constant representation: nothing to compare */
+    PetscCall(PetscFree(Sxy));
+    PetscFunctionReturn(0);
+  }
+  fxy    = SpdAlignFrobenius(len, Sxy);
+  a->cka = PetscMin(1.0, (fxy / x->fro) * (fxy / y->fro));
+
+  /* Procrustes: the nuclear norm of Sxy (a copy: the SVD overwrites it) */
+  kmin = PetscMin(p, q);
+  PetscCall(PetscMalloc3(len, &T1, len, &T2, kmin + 1, &s));
+  PetscCall(PetscArraycpy(T1, Sxy, len));
+  PetscCall(SpdAlignSingularValues(p, q, T1, s));
+  for (PetscInt i = 0; i < kmin; i++) nuc += s[i];
+  a->procrustes = PetscMax(0.0, 1.0 - nuc / PetscSqrtReal(x->tr * y->tr));
+
+  /* SVCCA */
+  kx    = x->k;
+  ky    = y->k;
+  a->kx = kx;
+  a->ky = ky;
+  if (kx > 0 && ky > 0) {
+    /* T1 = V_k^T Sxy (kx x q), T2 = T1 W_k (kx x ky), then whiten rows and columns */
+    PetscCall(SpdGemm("T", "N", kx, q, p, 1.0, x->V, p, Sxy, p, 0.0, T1, kx));
+    PetscCall(SpdGemm("N", "N", kx, ky, q, 1.0, T1, kx, y->V, q, 0.0, T2, kx));
+    for (PetscInt j = 0; j < ky; j++)
+      for (PetscInt i = 0; i < kx; i++) T2[(size_t)j * kx + i] /= PetscSqrtReal(x->lambda[i] * y->lambda[j]);
+    kmin = PetscMin(kx, ky);
+    PetscCall(SpdAlignSingularValues(kx, ky, T2, s));
+    for (PetscInt i = 0; i < kmin; i++) sum += PetscMin(1.0, s[i]);
+    a->svcca = sum / (PetscReal)kmin;
+  }
+  PetscCall(PetscFree3(T1, T2, s));
+  PetscCall(PetscFree(Sxy));
+  PetscFunctionReturn(0);
+}
+
+/*@C
   SpdAlignmentCompute - linear CKA, SVCCA and the Procrustes distance of two representations
   of the same probe samples
 
@@ -189,66 +344,24 @@ static PetscReal SpdAlignFrobenius(size_t len, const PetscReal a[])
   Notes:
   The samples are centered over all ranks; only p x p, q x q and p x q products are
   reduced. A representation without variance over the probes makes the measures NaN
-  (kx or ky 0). Formulas in docs/alignment.md.
+  (kx or ky 0). Formulas in docs/alignment.md. To compare many representations pairwise,
+  prepare each once with SpdAlignmentRepCreate() and call SpdAlignmentComputeRep() per
+  pair: this function is those two steps for one pair.
 
-.seealso: `SpdAlignmentLinearCKA()`, `SpdAlignmentSVCCA()`, `SpdAlignmentProcrustes()`
+.seealso: `SpdAlignmentRepCreate()`, `SpdAlignmentComputeRep()`, `SpdAlignmentLinearCKA()`, `SpdAlignmentSVCCA()`, `SpdAlignmentProcrustes()`
 @*/
 PetscErrorCode SpdAlignmentCompute(MPI_Comm comm, PetscInt nlocal, PetscInt p, const PetscReal X[], PetscInt q, const PetscReal Y[], PetscReal svcca_var, PetscInt svcca_k, SpdAlignment *a)
 {
-  SpdCross   c;
-  PetscReal *Sxx, *Syy, *Sxy, *lx, *ly, *T1, *T2, *s, fxx, fyy, fxy, trx = 0, try_ = 0, nuc = 0, sum = 0;
-  PetscInt   kx, ky, kmin;
+  SpdAlignmentRep x = NULL, y = NULL;
+  PetscErrorCode  ierr;
 
   PetscFunctionBegin;
-  PetscCheck(svcca_k > 0 || (svcca_var > 0 && svcca_var <= 1), comm, PETSC_ERR_ARG_OUTOFRANGE, "SVCCA variance fraction %g must be in (0, 1] (0.99 keeps the components explaining 99%% of the variance), or give a number of components k > 0", (double)svcca_var);
-  PetscCall(SpdCrossCompute(comm, nlocal, p, X, q, Y, &c));
-  Sxx = c.S;
-  Syy = c.S + (size_t)p * p;
-  Sxy = Syy + (size_t)q * q;
-
-  a->cka = a->svcca = a->procrustes = NAN;
-  a->kx = a->ky = 0;
-  fxx           = SpdAlignFrobenius((size_t)p * p, Sxx);
-  fyy           = SpdAlignFrobenius((size_t)q * q, Syy);
-  fxy           = SpdAlignFrobenius((size_t)p * q, Sxy);
-  for (PetscInt i = 0; i < p; i++) trx += Sxx[i * (p + 1)];
-  for (PetscInt i = 0; i < q; i++) try_ += Syy[i * (q + 1)];
-  if (!(fxx > 0 && fyy > 0)) { /* a constant representation: nothing to compare */
-    PetscCall(SpdCrossDestroy(&c));
-    PetscFunctionReturn(0);
-  }
-  a->cka = PetscMin(1.0, (fxy / fxx) * (fxy / fyy));
-
-  /* Procrustes: the nuclear norm of Sxy (a copy: the SVD overwrites it) */
-  kmin = PetscMin(p, q);
-  PetscCall(PetscMalloc3((size_t)p * q, &T1, (size_t)p * q, &T2, kmin + 1, &s));
-  PetscCall(PetscArraycpy(T1, Sxy, (size_t)p * q));
-  PetscCall(SpdAlignSingularValues(p, q, T1, s));
-  for (PetscInt i = 0; i < kmin; i++) nuc += s[i];
-  a->procrustes = PetscMax(0.0, 1.0 - nuc / PetscSqrtReal(trx * try_));
-
-  /* SVCCA */
-  PetscCall(PetscMalloc2(p, &lx, q, &ly));
-  PetscCall(SpdAlignSymEig(p, Sxx, lx));
-  PetscCall(SpdAlignSymEig(q, Syy, ly));
-  kx    = SpdAlignKeep(p, lx, svcca_var, svcca_k);
-  ky    = SpdAlignKeep(q, ly, svcca_var, svcca_k);
-  a->kx = kx;
-  a->ky = ky;
-  if (kx > 0 && ky > 0) {
-    /* T1 = V_k^T Sxy (kx x q), T2 = T1 W_k (kx x ky), then whiten rows and columns */
-    PetscCall(SpdGemm("T", "N", kx, q, p, 1.0, Sxx, p, Sxy, p, 0.0, T1, kx));
-    PetscCall(SpdGemm("N", "N", kx, ky, q, 1.0, T1, kx, Syy, q, 0.0, T2, kx));
-    for (PetscInt j = 0; j < ky; j++)
-      for (PetscInt i = 0; i < kx; i++) T2[(size_t)j * kx + i] /= PetscSqrtReal(lx[i] * ly[j]);
-    kmin = PetscMin(kx, ky);
-    PetscCall(SpdAlignSingularValues(kx, ky, T2, s));
-    for (PetscInt i = 0; i < kmin; i++) sum += PetscMin(1.0, s[i]);
-    a->svcca = sum / (PetscReal)kmin;
-  }
-  PetscCall(PetscFree2(lx, ly));
-  PetscCall(PetscFree3(T1, T2, s));
-  PetscCall(SpdCrossDestroy(&c));
+  PetscCall(SpdAlignmentRepCreate(comm, nlocal, p, X, svcca_var, svcca_k, &x));
+  ierr = SpdAlignmentRepCreate(comm, nlocal, q, Y, svcca_var, svcca_k, &y);
+  if (!ierr) ierr = SpdAlignmentComputeRep(x, y, a);
+  PetscCall(SpdAlignmentRepDestroy(&x)); /* also after an error in Y (e.g. NaN): no leak */
+  PetscCall(SpdAlignmentRepDestroy(&y));
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 

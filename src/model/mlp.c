@@ -38,6 +38,7 @@ struct _p_SpdMLP {
   SpdLoss        loss;
   PetscReal     *theta;
   /* the point */
+  PetscInt64  pointstate; /* counts changes of the point (SpdMLPGetPointState) */
   SpdData     data;
   PetscInt    B, Bcap; /* samples at the point; capacity of the caches (kept across points) */
   PetscReal   lossval, *grad;
@@ -87,6 +88,7 @@ PetscErrorCode SpdMLPSetMultipliers(SpdMLP m, const PetscReal a[], const PetscRe
     if (a) m->a[l] = a[l];
     if (c) m->c[l] = c[l];
   }
+  m->pointstate++; /* the function changed: the caches of the point are stale */
   PetscFunctionReturn(0);
 }
 
@@ -94,6 +96,7 @@ PetscErrorCode SpdMLPSetLeakySlope(SpdMLP m, PetscReal s)
 {
   PetscFunctionBegin;
   m->slope = s;
+  m->pointstate++;
   PetscFunctionReturn(0);
 }
 
@@ -268,6 +271,7 @@ PetscErrorCode SpdMLPSetPoint(SpdMLP m, SpdData d)
 
   PetscFunctionBegin;
   PetscCall(SpdMLPCheckData(m, d));
+  m->pointstate++; /* before anything is overwritten, so that a failure below still invalidates */
   PetscCall(SpdMLPAllocPoint(m, B));
   m->data = d;
   m->B    = B;
@@ -347,6 +351,39 @@ PetscErrorCode SpdMLPSetPoint(SpdMLP m, SpdData d)
   PetscCallMPI(MPI_Allreduce(&lsum, &m->lossval, 1, MPIU_REAL, MPIU_SUM, m->comm));
   m->lossval /= d->n;
   for (PetscInt j = 0; j < m->P; j++) m->grad[j] /= d->n;
+  PetscFunctionReturn(0);
+}
+
+/*@C
+  SpdMLPGetPointState - a counter that changes whenever the model's point may have moved
+
+  Not Collective
+
+  Input Parameter:
+. mlp - the model
+
+  Output Parameter:
+. state - the point state: 0 after SpdMLPCreate(), increased by every SpdMLPSetPoint()
+          (whatever the data, even the same SpdData again, since theta may have changed)
+          and by SpdMLPSetMultipliers() and SpdMLPSetLeakySlope() (they change the function)
+
+  Notes:
+  Like `PetscObjectStateGet()`: an object that keeps using the model's point (an operator
+  such as SpdMatCreateFunctionJacobian()) records the state when it is created and
+  compares it before every use; a different value means the caches it relies on were
+  recomputed or invalidated. Unlike the data pointer of SpdMLPGetData(), the counter never
+  repeats, so reusing (or freeing and reallocating) an SpdData cannot hide a move.
+
+  Writes through the pointer of SpdMLPGetParameters() are not seen: they do not move the
+  point until the next SpdMLPSetPoint() (which the model requires after such a write), and
+  that call increases the state.
+
+.seealso: `SpdMLPSetPoint()`, `SpdMLPGetData()`, `SpdMatCreateFunctionJacobian()`
+@*/
+PetscErrorCode SpdMLPGetPointState(SpdMLP m, PetscInt64 *state)
+{
+  PetscFunctionBegin;
+  *state = m->pointstate;
   PetscFunctionReturn(0);
 }
 

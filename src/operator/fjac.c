@@ -11,7 +11,8 @@
 
 typedef struct {
   SpdMLP       mlp;
-  SpdData      data; /* the point's data at creation: they define the rows */
+  PetscInt64   state; /* SpdMLPGetPointState() at creation */
+  char         name[256]; /* the point's data at creation (they define the rows), for messages */
   PetscInt     P;
   PetscReal   *v, *y;
   PetscMPIInt *counts;
@@ -19,14 +20,19 @@ typedef struct {
   Vec          xall;
 } SpdFJacCtx;
 
-/* The rows are the samples of the point at creation: refuse products at another point. */
+/* The operator reads the model's point (its caches and its data, which define the rows):
+   refuse a product once the point has moved. The model's point state, not the data
+   pointer, tells: a trainer sets every minibatch on the same SpdData, and a freed SpdData's
+   address can come back for another one. */
 static PetscErrorCode SpdFJacCheckPoint(SpdFJacCtx *c)
 {
-  SpdData d;
+  PetscInt64 state;
 
   PetscFunctionBegin;
-  PetscCall(SpdMLPGetData(c->mlp, &d));
-  PetscCheck(d == c->data, PETSC_COMM_SELF, PETSC_ERR_ORDER, "The function Jacobian was created at the point on data %s, but the model's point has moved (SpdMLPSetPoint() on %s); create the operator again at the new point", c->data->name, d ? d->name : "(none)");
+  PetscCall(SpdMLPGetPointState(c->mlp, &state));
+  PetscCheck(state == c->state, PETSC_COMM_SELF, PETSC_ERR_ORDER,
+      "The function Jacobian was created at the model's point on data %s (point state %" PetscInt64_FMT "), but the point has moved since (state %" PetscInt64_FMT ": SpdMLPSetPoint(), SpdMLPSetMultipliers() or SpdMLPSetLeakySlope() was called); destroy the operator and create it again with SpdMatCreateFunctionJacobian() after the last SpdMLPSetPoint()",
+      c->name, c->state, state);
   PetscFunctionReturn(0);
 }
 
@@ -90,10 +96,13 @@ static PetscErrorCode SpdFJacDestroy(Mat A)
       the rows of its samples, the columns follow PETSc's default split of P
 
   Notes:
-  The operator uses the model's point when applied: do not move it (SpdMLPSetPoint())
-  while A is in use.
+  The operator uses the model's point when applied: do not move it (SpdMLPSetPoint(),
+  SpdMLPSetMultipliers(), SpdMLPSetLeakySlope()) while A is in use. A product after such
+  a call fails with PETSC_ERR_ORDER (the operator compares SpdMLPGetPointState() with its
+  value at creation): destroy A and create it again at the new point. Even
+  SpdMLPSetPoint() on the same data counts as a move, since theta may have changed.
 
-.seealso: `SpdMLPJacobianApply()`, `SpdMLPJacobianTransposeApply()`, `SpdMatCreateTrainingJacobian()`
+.seealso: `SpdMLPJacobianApply()`, `SpdMLPJacobianTransposeApply()`, `SpdMLPGetPointState()`, `SpdMatCreateTrainingJacobian()`
 @*/
 PetscErrorCode SpdMatCreateFunctionJacobian(SpdMLP mlp, Mat *A)
 {
@@ -112,8 +121,9 @@ PetscErrorCode SpdMatCreateFunctionJacobian(SpdMLP mlp, Mat *A)
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(SpdMLPGetArchitecture(mlp, &L, &width, NULL, NULL, NULL, NULL, NULL));
   PetscCall(PetscNew(&c));
-  c->mlp  = mlp;
-  c->data = d;
+  c->mlp = mlp;
+  PetscCall(SpdMLPGetPointState(mlp, &c->state));
+  PetscCall(PetscStrncpy(c->name, d->name, sizeof(c->name)));
   PetscCall(SpdMLPGetNumParameters(mlp, &c->P));
   PetscCall(PetscMalloc3(c->P, &c->v, c->P, &c->y, size, &c->counts));
   N = c->P;

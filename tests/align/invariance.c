@@ -2,7 +2,8 @@
    CKA(X, X Q + 1 b^T) = 1, CKA(X, s X) = 1, Procrustes(X, s X Q) = 0, SVCCA(X, X Q) = 1
    for orthogonal Q (a product of Householder reflections), extra constant features
    change nothing, independent representations are far from aligned, and bad input gives
-   errors (fewer than 2 samples, NaN) or NaN (no variance). */
+   errors (fewer than 2 samples, NaN; prepared representations of other samples, another
+   split over the ranks or other SVCCA settings) or NaN (no variance). */
 #include <specdyn/alignment.h>
 #include "testutil.h"
 
@@ -133,6 +134,44 @@ int main(int argc, char **argv)
     PetscCall(SpdErrorCapturePop());
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "var 1.5 -> %s\n", msg));
     SPD_EXPECT(ierr && strstr(msg, "(0, 1]"), "variance fraction 1.5: expected an error, got %d '%s'", (int)ierr, msg);
+
+    /* prepared representations that do not belong together: clear errors on every rank */
+    {
+      SpdAlignmentRep rx, ry;
+      PetscMPIInt     size;
+      PetscInt        nl2, start2;
+
+      PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+      PetscCall(SpdAlignmentRepCreate(PETSC_COMM_WORLD, nlocal, P, X, 0.99, 0, &rx));
+      PetscCall(SpdAlignmentRepCreate(PETSC_COMM_WORLD, nlocal, P, Y, 0.9, 0, &ry));
+      PetscCall(SpdErrorCapturePush(msg, sizeof(msg)));
+      ierr = SpdAlignmentComputeRep(rx, ry, &a);
+      PetscCall(SpdErrorCapturePop());
+      PetscCall(PetscPrintf(PETSC_COMM_WORLD, "different SVCCA settings -> %s\n", msg));
+      SPD_EXPECT(ierr == PETSC_ERR_ARG_INCOMP && strstr(msg, "different SVCCA settings"), "reps with different SVCCA settings: expected an error, got %d '%s'", (int)ierr, msg);
+      PetscCall(SpdAlignmentRepDestroy(&ry));
+
+      PetscCall(SpdAlignmentRepCreate(PETSC_COMM_WORLD, rank == 0 ? nlocal - 1 : nlocal, P, Y, 0.99, 0, &ry));
+      PetscCall(SpdErrorCapturePush(msg, sizeof(msg)));
+      ierr = SpdAlignmentComputeRep(rx, ry, &a);
+      PetscCall(SpdErrorCapturePop());
+      PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%d vs %d samples -> %s\n", N, N - 1, msg));
+      SPD_EXPECT(ierr == PETSC_ERR_ARG_INCOMP && strstr(msg, "same samples"), "reps of %d and %d samples: expected an error, got %d '%s'", N, N - 1, (int)ierr, msg);
+      PetscCall(SpdAlignmentRepDestroy(&ry));
+
+      if (size > 1) { /* the same N samples split differently: rank 0 takes one row more, the last one less */
+        nl2    = nlocal + (rank == 0) - (rank == size - 1);
+        start2 = start + (rank > 0);
+        PetscCall(SpdAlignmentRepCreate(PETSC_COMM_WORLD, nl2, P, Xall + start2 * P, 0.99, 0, &ry));
+        PetscCall(SpdErrorCapturePush(msg, sizeof(msg)));
+        ierr = SpdAlignmentComputeRep(rx, ry, &a);
+        PetscCall(SpdErrorCapturePop());
+        PetscCall(PetscPrintf(PETSC_COMM_WORLD, "another split -> %s\n", msg));
+        SPD_EXPECT(ierr == PETSC_ERR_ARG_INCOMP && strstr(msg, "differently over the ranks"), "reps split differently: expected an error, got %d '%s'", (int)ierr, msg);
+        PetscCall(SpdAlignmentRepDestroy(&ry));
+      }
+      PetscCall(SpdAlignmentRepDestroy(&rx));
+    }
   }
   PetscCall(PetscFree4(X, Y, Z, W));
   PetscCall(SpdTestReport());

@@ -47,6 +47,83 @@ static PetscErrorCode ReadRows(hid_t g, const char name[], PetscInt *n, PetscInt
   PetscFunctionReturn(0);
 }
 
+/* The ensemble group: each member prepared once (SpdAlignmentRepCreate), then every pair
+   a < b from the prepared members in one loop (SpdAlignmentComputeRep), against numpy's
+   references and against separate SpdAlignmentCompute calls on the raw rows (the same
+   arithmetic: equal to rounding). */
+static PetscErrorCode CheckEnsemble(hid_t f)
+{
+  hid_t           g, ds, sp;
+  hsize_t         dims[2];
+  long long       M, k;
+  PetscInt        n, nl, w[16], npairs;
+  PetscReal       var, *R[16], *ref;
+  SpdAlignmentRep rep[16];
+  PetscMPIInt     size;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  SpdCallH5Return(g, H5Gopen2, (f, "ensemble", H5P_DEFAULT));
+  PetscCall(ReadAttr(g, "members", H5T_NATIVE_LLONG, &M));
+  PetscCall(ReadAttr(g, "var", H5T_NATIVE_DOUBLE, &var));
+  PetscCall(ReadAttr(g, "k", H5T_NATIVE_LLONG, &k));
+  PetscCheck(M >= 2 && M <= 16, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "ensemble: %lld members, expected 2..16", M);
+  for (PetscInt m = 0; m < (PetscInt)M; m++) {
+    char name[32];
+
+    PetscCall(PetscSNPrintf(name, sizeof(name), "R_%" PetscInt_FMT, m));
+    PetscCall(ReadRows(g, name, &n, &w[m], &nl, &R[m]));
+    PetscCall(SpdAlignmentRepCreate(PETSC_COMM_WORLD, nl, w[m], R[m], var, (PetscInt)k, &rep[m]));
+  }
+  SpdCallH5Return(ds, H5Dopen2, (g, "pairs", H5P_DEFAULT));
+  SpdCallH5Return(sp, H5Dget_space, (ds));
+  SpdCallH5(H5Sget_simple_extent_dims, (sp, dims, NULL));
+  npairs = (PetscInt)dims[0];
+  PetscCheck(dims[1] == 7 && npairs == M * (M - 1) / 2, PETSC_COMM_WORLD, PETSC_ERR_FILE_UNEXPECTED, "ensemble: pairs is %llu x %llu, expected %lld x 7", (unsigned long long)dims[0], (unsigned long long)dims[1], M * (M - 1) / 2);
+  PetscCall(PetscMalloc1(dims[0] * dims[1], &ref));
+  SpdCallH5(H5Dread, (ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, ref));
+  SpdCallH5(H5Sclose, (sp));
+  SpdCallH5(H5Dclose, (ds));
+  SpdCallH5(H5Gclose, (g));
+
+  for (PetscInt i = 0; i < npairs; i++) {
+    const PetscReal *r = ref + 7 * i;
+    PetscInt         a = (PetscInt)r[0], b = (PetscInt)r[1];
+    SpdAlignment     prep, sep, rev;
+    PetscReal        got[3], want[3] = { r[2], r[3], r[4] }, diff;
+    char             what[64];
+
+    PetscCall(SpdAlignmentComputeRep(rep[a], rep[b], &prep));
+    PetscCall(SpdAlignmentCompute(PETSC_COMM_WORLD, nl, w[a], R[a], w[b], R[b], var, (PetscInt)k, &sep));
+    PetscCall(SpdAlignmentComputeRep(rep[b], rep[a], &rev));
+    got[0] = prep.cka;
+    got[1] = prep.svcca;
+    got[2] = prep.procrustes;
+    PetscCall(PetscSNPrintf(what, sizeof(what), "ensemble pair (%" PetscInt_FMT ", %" PetscInt_FMT ")", a, b));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "[%d ranks] %s prepared: cka %.10f (numpy %.10f) svcca %.10f (%.10f) kx %" PetscInt_FMT " ky %" PetscInt_FMT " procrustes %.10f (%.10f)\n", size, what, (double)got[0], (double)want[0], (double)got[1], (double)want[1], prep.kx, prep.ky, (double)got[2], (double)want[2]));
+    SPD_EXPECT(prep.kx == (PetscInt)r[5] && prep.ky == (PetscInt)r[6], "%s: kept %" PetscInt_FMT ", %" PetscInt_FMT " components, numpy %g, %g", what, prep.kx, prep.ky, (double)r[5], (double)r[6]);
+    PetscCall(SpdTestCheckClose(PETSC_COMM_WORLD, what, 3, got, want, 1e-9, 1e-6));
+    diff = PetscMax(PetscMax(PetscAbsReal(prep.cka - sep.cka), PetscAbsReal(prep.svcca - sep.svcca)), PetscAbsReal(prep.procrustes - sep.procrustes));
+    SPD_EXPECT(diff <= 1e-13 && prep.kx == sep.kx && prep.ky == sep.ky, "%s: prepared pair differs from SpdAlignmentCompute by %.3g (kx %" PetscInt_FMT "/%" PetscInt_FMT ", ky %" PetscInt_FMT "/%" PetscInt_FMT ")", what, (double)diff, prep.kx, sep.kx, prep.ky, sep.ky);
+    /* the measures are symmetric; the reversed pair swaps kx and ky */
+    diff = PetscMax(PetscMax(PetscAbsReal(prep.cka - rev.cka), PetscAbsReal(prep.svcca - rev.svcca)), PetscAbsReal(prep.procrustes - rev.procrustes));
+    SPD_EXPECT(diff <= 1e-12 && rev.kx == prep.ky && rev.ky == prep.kx, "%s: reversed pair differs by %.3g", what, (double)diff);
+  }
+  /* a member against itself: perfect alignment */
+  for (PetscInt m = 0; m < (PetscInt)M; m++) {
+    SpdAlignment self;
+
+    PetscCall(SpdAlignmentComputeRep(rep[m], rep[m], &self));
+    SPD_EXPECT(PetscAbsReal(self.cka - 1) < 1e-12 && PetscAbsReal(self.svcca - 1) < 1e-12 && PetscAbsReal(self.procrustes) < 1e-7, "member %" PetscInt_FMT " against itself: cka %.15g svcca %.15g procrustes %.3g", m, (double)self.cka, (double)self.svcca, (double)self.procrustes);
+  }
+  for (PetscInt m = 0; m < (PetscInt)M; m++) {
+    PetscCall(SpdAlignmentRepDestroy(&rep[m]));
+    PetscCall(PetscFree(R[m]));
+  }
+  PetscCall(PetscFree(ref));
+  PetscFunctionReturn(0);
+}
+
 int main(int argc, char **argv)
 {
   hid_t       f;
@@ -100,6 +177,7 @@ int main(int argc, char **argv)
     PetscCall(PetscFree(X));
     PetscCall(PetscFree(Y));
   }
+  PetscCall(CheckEnsemble(f));
   SpdCallH5(H5Fclose, (f));
   PetscCall(SpdTestReport());
   PetscCall(SpdFinalize());

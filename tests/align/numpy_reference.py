@@ -88,8 +88,31 @@ def main():
     X = rng.standard_normal((3, 2))  # fewer samples than ranks at 4 ranks
     cases.append(("tiny", X, rng.standard_normal((3, 2)), 0.99, 0))
 
+    # an ensemble: members of different widths sharing part of their signal, every pair
+    # a < b referenced (the C side prepares each member once, then loops over the pairs)
+    n, Z = 41, rng.standard_normal((41, 4))
+    members = [Z @ rng.standard_normal((4, 6)) + 0.3 * rng.standard_normal((n, 6)),
+               np.tanh(Z @ rng.standard_normal((4, 9))) + 0.2 * rng.standard_normal((n, 9)),
+               Z[:, :2] @ rng.standard_normal((2, 5)) + 0.5 * rng.standard_normal((n, 5)) + 20.0,
+               np.maximum(Z @ rng.standard_normal((4, 7)), 0) + 0.1 * rng.standard_normal((n, 7)),
+               rng.standard_normal((n, 3))]
+    ens_var, ens_k = 0.95, 0
+
     path = os.path.join(folder, "align_cases.h5")
     with h5py.File(path, "w") as f:
+        e = f.create_group("ensemble")
+        e.attrs["members"] = len(members)
+        e.attrs["var"] = ens_var
+        e.attrs["k"] = ens_k
+        ref = []
+        for m, R in enumerate(members):
+            e["R_%d" % m] = R
+        for a in range(len(members)):
+            for b in range(a + 1, len(members)):
+                s_, kx, ky = svcca(members[a], members[b], ens_var, ens_k)
+                ref.append([a, b, cka_gram(members[a], members[b]), s_, procrustes(members[a], members[b]), kx, ky])
+        e["pairs"] = np.array(ref)  # a, b, cka, svcca, procrustes, kx, ky
+        print("ensemble of %d members, %d pairs" % (len(members), len(ref)))
         f.attrs["ncases"] = len(cases)
         for i, (name, X, Y, var, k) in enumerate(cases):
             g = f.create_group("case_%d" % i)

@@ -1,7 +1,10 @@
 static const char help[] = "The parameter-function Jacobian J_f = d z_L / d theta (SpdMatCreateFunctionJacobian,\n"
                            "SpdMLPJacobianApply/TransposeApply): the dense J_f built column by column against\n"
                            "central differences of the outputs, the transpose products against the dense\n"
-                           "matrix, and the adjoint identity, with non-trivial multipliers.\n";
+                           "matrix, and the adjoint identity, with non-trivial multipliers. Moving the model's\n"
+                           "point (SpdMLPSetPoint on other data, on the same data after a change of theta,\n"
+                           "SpdMLPSetMultipliers) makes the operator's products fail with PETSC_ERR_ORDER;\n"
+                           "an operator created again at the point matches central differences.\n";
 
 #include "trainjactest.h"
 
@@ -16,6 +19,28 @@ static PetscErrorCode Outputs(SpdMLP m, SpdData d, PetscInt out, PetscReal z[])
   PetscCall(PetscArrayzero(z, d->n * out));
   for (PetscInt i = 0; i < d->nlocal * out; i++) z[d->start * out + i] = Z[i];
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, z, (PetscMPIInt)(d->n * out), MPIU_REAL, MPIU_SUM, d->comm));
+  PetscFunctionReturn(0);
+}
+
+/* A product with J_f (or J_f^T) after the model's point has moved must fail, with a
+   message that says what moved and what to do. */
+static PetscErrorCode ExpectMoved(Mat Jf, PetscBool transpose, const char what[], const char how[])
+{
+  char           msg[4096];
+  PetscErrorCode ierr;
+  Vec            x, y;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatCreateVecs(Jf, &x, &y));
+  PetscCall(VecSet(x, 1.0));
+  PetscCall(VecSet(y, 1.0));
+  PetscCall(SpdErrorCapturePush(msg, sizeof(msg)));
+  ierr = transpose ? MatMultTranspose(Jf, y, x) : MatMult(Jf, x, y);
+  PetscCall(SpdErrorCapturePop());
+  SPD_EXPECT(ierr == PETSC_ERR_ORDER, "%s: J_f%s product after %s returned %d, expected PETSC_ERR_ORDER (%d)", what, transpose ? "^T" : "", how, (int)ierr, (int)PETSC_ERR_ORDER);
+  SPD_EXPECT(strstr(msg, "the point has moved") && strstr(msg, "SpdMLPSetPoint()") && strstr(msg, "create it again with SpdMatCreateFunctionJacobian()"), "%s: J_f%s product after %s: unhelpful message '%s'", what, transpose ? "^T" : "", how, msg);
+  PetscCall(VecDestroy(&x));
+  PetscCall(VecDestroy(&y));
   PetscFunctionReturn(0);
 }
 
@@ -69,7 +94,35 @@ static PetscErrorCode RunCase(SpdActivation act, SpdLoss loss, PetscBool bias1)
     theta[j] = theta0[j];
     for (PetscInt r = 0; r < M; r++) FD[r + (size_t)j * M] = (zp[r] - zm[r]) / (2 * h);
   }
+  /* the central differences moved the point (SpdMLPSetPoint at theta0 +- h e_j on the same
+     SpdData): products with the operator made before must now fail, even once the point
+     is set again at theta0 on the same data */
+  PetscCall(ExpectMoved(Jf, PETSC_FALSE, what, "SpdMLPSetPoint() on the same data at another theta"));
   PetscCall(SpdMLPSetPoint(mlp, data));
+  PetscCall(ExpectMoved(Jf, PETSC_TRUE, what, "SpdMLPSetPoint() on the same data at the same theta"));
+  {
+    SpdData other; /* other data of the same size */
+    if (loss == SPD_LOSS_CROSS_ENTROPY)
+      PetscCall(SpdDataGaussianMixture(comm, n, w[0], out, 1.0, 7, &other));
+    else
+      PetscCall(SpdDataTeacherStudent(comm, n, w[0], out, 2.0, 8, &other));
+    PetscCall(MatDestroy(&Jf));
+    PetscCall(SpdMatCreateFunctionJacobian(mlp, &Jf));
+    PetscCall(SpdMLPSetPoint(mlp, other));
+    PetscCall(ExpectMoved(Jf, PETSC_FALSE, what, "SpdMLPSetPoint() on other data of the same size"));
+    PetscCall(ExpectMoved(Jf, PETSC_TRUE, what, "SpdMLPSetPoint() on other data of the same size"));
+    PetscCall(SpdDataDestroy(&other));
+    PetscCall(SpdMLPSetPoint(mlp, data));
+    PetscCall(MatDestroy(&Jf));
+    PetscCall(SpdMatCreateFunctionJacobian(mlp, &Jf));
+    PetscCall(SpdMLPSetMultipliers(mlp, amul, cmul)); /* the same values: still a move */
+    PetscCall(ExpectMoved(Jf, PETSC_FALSE, what, "SpdMLPSetMultipliers()"));
+  }
+  /* at the point again (theta0, data): a new operator, checked below against the central
+     differences */
+  PetscCall(SpdMLPSetPoint(mlp, data));
+  PetscCall(MatDestroy(&Jf));
+  PetscCall(SpdMatCreateFunctionJacobian(mlp, &Jf));
   {
     double e = TJRelErr(M * P, D, FD), et = 0, nt = 0;
     for (PetscInt r = 0; r < M; r++)
@@ -92,6 +145,21 @@ static PetscErrorCode RunCase(SpdActivation act, SpdLoss loss, PetscBool bias1)
   PetscCall(TJVecSetFull(y, u));
   PetscCall(MatMultTranspose(Jf, y, x));
   PetscCall(TJVecGetFull(x, JTu));
+  { /* the re-created operator's products against the central differences */
+    PetscReal *fv, *ftu;
+    PetscCall(PetscMalloc2(M, &fv, P, &ftu));
+    for (PetscInt r = 0; r < M; r++) {
+      fv[r] = 0;
+      for (PetscInt j = 0; j < P; j++) fv[r] += FD[r + (size_t)j * M] * v[j];
+    }
+    for (PetscInt j = 0; j < P; j++) {
+      ftu[j] = 0;
+      for (PetscInt r = 0; r < M; r++) ftu[j] += FD[r + (size_t)j * M] * u[r];
+    }
+    SPD_EXPECT(TJRelErr(M, Jv, fv) < 1e-8, "%s: J_f v (operator created again at the point) vs central differences: %.3g", what, TJRelErr(M, Jv, fv));
+    SPD_EXPECT(TJRelErr(P, JTu, ftu) < 1e-8, "%s: J_f^T u (operator created again at the point) vs central differences: %.3g", what, TJRelErr(P, JTu, ftu));
+    PetscCall(PetscFree2(fv, ftu));
+  }
   {
     double lhs = TJDot(M, u, Jv), rhs = TJDot(P, JTu, v);
     SPD_EXPECT(fabs(lhs - rhs) <= 1e-13 * TJNorm(M, u) * TJNorm(M, Jv), "%s: <u, J_f v> = %.17g but <J_f^T u, v> = %.17g", what, lhs, rhs);
