@@ -127,6 +127,7 @@ typedef struct {
   PetscInt            ndepths; /* 0: every depth */
   PetscInt            depths[64];
   PetscInt64          seed;
+  PetscInt            input_groups; /* rank groups sharing out the inputs/draws of a task (0: automatic) */
   PetscInt            nensembles; /* random ensembles (jacobian.ensemble) */
   SpdJacobianEnsemble ensembles[SPD_JACOBIAN_MAX_ENSEMBLES];
 } SpdJacobianSettings;

@@ -1291,6 +1291,7 @@ static const char SpdJobKeysText[] = "Job file keys (YAML; every key optional un
                                      "    spectra: BOOL              top-k singular values, gaps and alignment of J_{l:1} per depth (default true)\n"
                                      "    depths: all|[l, ...]       depths of the spectra (default all)\n"
                                      "    seed: N                    seed of the initial orthonormal block (default 0)\n"
+                                     "    input_groups: auto|G       rank groups sharing out a task's inputs/draws; G must divide the task's ranks (default auto)\n"
                                      "    ensemble: {...} | [{...}, ...]   random products instead of (or besides) a model; no\n"
                                      "                               checkpoints or data needed (k, lyapunov, spectra, depths, seed apply)\n"
                                      "      width: W, depth: L       REQUIRED: L factors of W x W, entries i.i.d. N(0, std^2)\n"

@@ -11,7 +11,7 @@ static const char *const JobDataKeys[]      = { "source", "path", "x", "y", "ima
 static const char *const JobCurvatureKeys[] = { "operators", "blocks", "top", "bottom", "vectors", "trace", "density", "learning_rate", "seed", NULL };
 static const char *const JobTraceKeys[]     = { "products", NULL };
 static const char *const JobDensityKeys[]   = { "probes", "steps", "grid", "sigma", NULL };
-static const char *const JobJacobianKeys[]  = { "inputs", "k", "lyapunov", "spectra", "depths", "seed", "ensemble", NULL };
+static const char *const JobJacobianKeys[]  = { "inputs", "k", "lyapunov", "spectra", "depths", "seed", "ensemble", "input_groups", NULL };
 static const char *const JobJacEnsKeys[]    = { "name", "width", "depth", "std", "gate_p", "seeds", "seed", NULL };
 
 const char *const SpdDataSources[] = { "none", "hdf5", "idx", "fashion_mnist", "gaussian_mixture", "teacher_student", NULL };
@@ -317,6 +317,16 @@ PetscErrorCode JobParseJacobian(JobCtx *c, SpdJob job, yaml_node_t *node)
     PetscInt sd;
     JobTry(c, JobGetInt(c, v, "jacobian.seed", 0, &sd));
     j->seed = sd;
+  }
+  /* auto (0) or G >= 1 rank groups sharing out a task's inputs; that G divides the task's
+     ranks is checked when the task runs (the planner picks the rank count) */
+  if ((v = JobFind(c, node, "input_groups")) && !(v->type == YAML_SCALAR_NODE && !strcmp(JobScalarText(v), "auto"))) {
+    if (v->type != YAML_SCALAR_NODE || JobIsNull(v) || !isdigit((unsigned char)JobScalarText(v)[0])) {
+      char got[80];
+      JobDescribe(v, got, sizeof(got));
+      JobTry(c, JobFail(c, v, "'jacobian.input_groups' must be auto or a number of rank groups >= 1 (a divisor of the task's ranks), got %s", got));
+    }
+    JobTry(c, JobGetInt(c, v, "jacobian.input_groups", 1, &j->input_groups));
   }
   if ((v = JobFind(c, node, "depths")) && !(v->type == YAML_SCALAR_NODE && !strcmp(JobScalarText(v), "all"))) {
     if (v->type != YAML_SEQUENCE_NODE) JobTry(c, JobFail(c, v, "'jacobian.depths' must be all or a list of depths (1 = after the first layer), got %s", JobNodeKind(v)));

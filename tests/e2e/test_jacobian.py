@@ -8,7 +8,8 @@ products: a torch MLP (tanh) saved as an h5py state dict, inputs from an HDF5 fi
   depth (exact, whatever the initial block);
 - with k = 3: the cosines between the top-3 right singular vectors of J_{L:l+1} and the
   top-3 left singular vectors of J_{l:1} equal numpy's principal angles;
-- the same numbers at 1 and 2 ranks."""
+- the same numbers at 1 and 2 ranks (2 input groups by default; every G and rank count:
+  test_jacobian_groups.py)."""
 import os, shutil
 import numpy as np
 import h5py

@@ -11,8 +11,9 @@ References (independent of specdyn):
   simulation of the same law (QR iteration on 400 independent draws); the top
   exponents and (1/l) log sigma_i(J_{l:1}) at the listed depths must agree within 5
   combined standard errors (the specdyn draws are different ones: statistics, not bits);
-- the same stored numbers at 1 and 2 ranks (ranks_per_task: 2: the products are
-  distributed), a rerun skips the stored tasks, index.h5 lists them under
+- the same stored numbers at 1 and 2 ranks (ranks_per_task: 2; narrow products, so
+  by default the draws are shared out over 2 input groups of one rank each; products
+  distributed within a group: test_jacobian_groups.py), a rerun skips the stored tasks, index.h5 lists them under
   ensemble/<name>;
 - bad input (width 0, gate_p 1.5, an unknown key) exits 2 naming the key."""
 import os, shutil

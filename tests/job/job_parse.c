@@ -392,7 +392,7 @@ static PetscErrorCode TestPrintKeys(void)
     FILE       *f = tmpfile();
     static char buf[65536];
     size_t      n;
-    const char *keys[] = { "name:", "output:", "checkpoints:", "label:", "runs:", "{step}", "step:", "include:", "exclude:", "split:", "match:", "parts:", "axis:", "heads:", "transpose:", "weights:", "full:", "full_max:", "top:", "bottom:", "vectors:", "rank_tol:", "tail_min:", "solver:", "resources:", "memory_per_rank:", "ranks_per_task:", "train:", "sweep:", "training_jacobian:", "ensemble:", "widths:", "test_n:" };
+    const char *keys[] = { "name:", "output:", "checkpoints:", "label:", "runs:", "{step}", "step:", "include:", "exclude:", "split:", "match:", "parts:", "axis:", "heads:", "transpose:", "weights:", "full:", "full_max:", "top:", "bottom:", "vectors:", "rank_tol:", "tail_min:", "solver:", "resources:", "memory_per_rank:", "ranks_per_task:", "train:", "sweep:", "training_jacobian:", "ensemble:", "widths:", "test_n:", "input_groups:" };
     PetscCall(SpdJobPrintKeys(f));
     rewind(f);
     n      = fread(buf, 1, sizeof(buf) - 1, f);
