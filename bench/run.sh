@@ -11,6 +11,8 @@
 #   SPD_BENCH_TRAIN_FULL  1: row 9 also at P = 5e5 (top-32, ~20 min quiet) and bottom-32 at P = 5e4, and
 #                         the dense J_T at P = 5e3 (P forward products + ScaLAPACK, ~5 min)
 #   SPD_BENCH_NP          ranks of the specdyn side = threads of the peer (default: 2)
+#   SPD_BENCH_ROW6        parts of row 6 to run (default: "abcd"; "c": only the top-10
+#                         eigenpair products vs ARPACK and power iteration, ~1 min)
 #
 # Writes bench/results.md (the table) and prints it; raw logs, -log_view output and the
 # singular values of both sides go to BUILD/bench/out.
@@ -148,9 +150,11 @@ if has_row 6; then
   CPY=("${NOENV[@]}" OPENBLAS_NUM_THREADS=1 "$PY" "$ROOT/bench/curvature_peer.py")
   SPD1=("${NOENV[@]}" OPENBLAS_NUM_THREADS=1 mpirun -n 1)
   [[ -f "$DATA/curv/small.h5" ]] || "${CPY[@]}" prepare "$DATA/curv/small.h5" --arch 784,64,32,10 --n 2000 --steps 100
-  [[ -f "$DATA/curv/big.h5" ]] || "${CPY[@]}" prepare "$DATA/curv/big.h5" --arch 784,1024,512,10 --n 10000 --steps 100
+  ROW6=${SPD_BENCH_ROW6:-abcd}
+  part() { [[ $ROW6 == *$1* ]]; }
+  { part a || part b || part d; } && { [[ -f "$DATA/curv/big.h5" ]] || "${CPY[@]}" prepare "$DATA/curv/big.h5" --arch 784,1024,512,10 --n 10000 --steps 100; }
   # (a), (b): gradient and products on 1 rank / 1 thread, 2000 samples; the sides alternate
-  for m in small big; do
+  { part a || part b; } && for m in small big; do
     calls=5
     [[ $m == big ]] && calls=1
     for r in 1 2; do
@@ -160,13 +164,16 @@ if has_row 6; then
   done
   # (c): products for the top-10 eigenpairs to ||Hx - lx|| <= 1e-8 |l_1| (small model): specdyn
   # as `specdyn run` solves (defaults) and with ARPACK's basis size and test; then SciPy
+  if part c; then
   run curv_eig.spd "${SPD1[@]}" "$BIN/bench_curvature" -checkpoint "$DATA/curv/small.h5" -n 2000 -mode eig -k 10 -bench_eps_tol 1e-8 -out "$CV/lam.spd.f64"
   run curv_eig_matched.spd "${SPD1[@]}" "$BIN/bench_curvature" -checkpoint "$DATA/curv/small.h5" -n 2000 -mode eig -k 10 -bench_eps_tol 1e-8 -bench_eps_ncv 21 -bench_eps_conv_rel
   LAM1=$(grep -o 'lam1=[^ ]*' "$OUT/curv_eig.spd.log" | tail -1 | cut -d= -f2)
   LAMK=$(grep -o 'lamk=[^ ]*' "$OUT/curv_eig.spd.log" | tail -1 | cut -d= -f2)
   run curv_eig.peer "${CPY[@]}" eig "$DATA/curv/small.h5" --n 2000 --k 10 --tol 1e-8 --lam "$LAM1" --lamk "$LAMK" --out "$CV/lam.scipy.f64"
+  fi
   # (d): top-10 Hessian eigenpairs of the 1.33M-parameter model on 10000 samples through the
   # CLI on NP ranks; /usr/bin/time -v around each rank (maximum resident set size = VmHWM)
+  if part d; then
   cat >"$CV/cli/job.yaml" <<EOF
 name: bench-curvature
 checkpoints: [$DATA/curv/big.h5]
@@ -180,6 +187,7 @@ EOF
     "$BUILD/bin/specdyn" run "$CV/cli/job.yaml" -o "$CV/cli/out" -log_view ":$CV/cli/logview.txt"
   echo "mpirun wall: $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.2f", b-a}') s" | tee -a "$OUT/curv_cli.log"
   run curv_check "${CPY[@]}" check "$CV"/cli/out/tasks/*.h5 "$DATA/curv/big.h5" --n 10000 --pairs 0,9
+  fi
 fi
 
 if has_row 7; then

@@ -5,11 +5,12 @@
    (loss Hessian, Gauss-Newton, gradient covariance G): only products are available.
    SpdEigExtreme: the k largest or most negative eigenpairs (SLEPc EPS, Hermitian,
                   Krylov-Schur by default; every -eps_* option applies), each with its
-                  residual norm ||A x - lambda x||; unconverged pairs are reported.
-                  Convergence (tol 1e-10 by default): ||r|| <= tol ||A|| (EPS_CONV_NORM, or
-                  an estimate of ||A|| for operators without MatNorm) so that eigenvalues
-                  near zero converge; for the largest of a products-only operator
-                  ||r|| <= tol |lambda| (as ARPACK).
+                  residual norm ||A x - lambda x|| (one product per pair after the solve
+                  by default; -spd_eig_explicit_residuals 0: Krylov-Schur's estimate, no
+                  products); unconverged
+                  pairs are reported. Convergence (tol 1e-10 by default): ||r|| <= tol ||A||
+                  (EPS_CONV_NORM, or for operators without MatNorm tol max |Ritz value|
+                  so far, no extra products) so that eigenvalues near zero converge.
    SpdTraceHutchinson / SpdTraceHutchPP: trace estimates with their standard error.
    SpdDensitySLQ: spectral density by stochastic Lanczos quadrature.
    Random probes are Rademacher vectors whose entries depend only on (seed, probe,
@@ -31,7 +32,9 @@ typedef struct {
   PetscInt   nprod; /* products with A (residual norms included)                      */
   Vec       *X; /* nconv eigenvectors (NULL unless requested)                      */
   char       solver[64]; /* EPS type used */
-  PetscReal  tol;
+  char       residuals[32]; /* how `residual` was obtained: "explicit" (products after the solve) or
+                               "Krylov estimate" (Krylov-Schur's |beta e_m^T y|, no products) */
+  PetscReal tol;
 } SpdEigenpairs;
 
 /* Collective on A. `prefix` is the options prefix of this solve (e.g. "hessian_top_");

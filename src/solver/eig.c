@@ -10,8 +10,12 @@
    (2005) 351-362.
 
    Every requested pair is reported: converged ones with their absolute residual norm
-   ||A x - lambda x|| computed by us after the solve (for symmetric A it bounds
-   |lambda - lambda_exact|), unconverged ones with the solver's last Ritz value and error
+   ||A x - lambda x|| (for symmetric A it bounds |lambda - lambda_exact|), by default by
+   explicit products after the solve (one pass per 64 pairs), or with
+   -spd_eig_explicit_residuals 0 Krylov-Schur's estimate |beta e_m^T y| (no products;
+   equal to the true residual up to rounding and to the couplings of pairs locked earlier,
+   which are below tol max |theta| but can make the estimate 10x smaller than the truth:
+   tests/eig/test_eigresidual.c compares them); unconverged ones with the solver's last Ritz value and error
    estimate, flagged converged = false. */
 #include <specdyn/eig.h>
 #include <specdyn/operator.h>
@@ -64,6 +68,46 @@ static PetscErrorCode SpdEigSaveEstimates_Private(EPS eps, PetscInt its, PetscIn
   PetscFunctionReturn(0);
 }
 
+/* The default convergence test of a products-only operator: ||r|| <= tol * max |theta|,
+   the largest |Ritz value| seen so far (a lower bound of ||A||, equal to it once the
+   extreme Ritz value has converged, which happens first). The error estimate handed back
+   to SLEPc is ||r|| / max |theta|; the absolute ||r|| of every value that passes is kept,
+   so that the residual of each returned pair is the one its convergence was decided on. */
+typedef struct {
+  PetscReal  scale; /* max |theta| so far */
+  PetscInt   n, size; /* recorded passes */
+  PetscReal *theta, *res;
+} SpdEigConvCtx;
+
+static PetscErrorCode SpdEigConvergedScaled_Private(EPS eps, PetscScalar eigr, PetscScalar eigi, PetscReal res, PetscReal *errest, void *ctx)
+{
+  SpdEigConvCtx *c = (SpdEigConvCtx *)ctx;
+  PetscReal      tol, a = PetscAbsScalar(eigr);
+  PetscInt       maxit;
+
+  PetscFunctionBegin;
+  if (PetscIsNormalReal(a) && a > c->scale) c->scale = a;
+  *errest = c->scale > 0 ? res / c->scale : res;
+  PetscCall(EPSGetTolerances(eps, &tol, &maxit));
+  if (*errest < tol) {
+    if (c->n == c->size) {
+      PetscReal *t, *r;
+      PetscInt   size = PetscMax(64, 2 * c->size);
+      PetscCall(PetscMalloc2(size, &t, size, &r));
+      PetscCall(PetscArraycpy(t, c->theta, c->n));
+      PetscCall(PetscArraycpy(r, c->res, c->n));
+      PetscCall(PetscFree2(c->theta, c->res));
+      c->theta = t;
+      c->res   = r;
+      c->size  = size;
+    }
+    c->theta[c->n] = PetscRealPart(eigr);
+    c->res[c->n]   = res;
+    c->n++;
+  }
+  PetscFunctionReturn(0);
+}
+
 /* Absolute residual norms ||A x_i - lambda_i x_i|| from block products (one pass over A
    per 64 pairs when A allows block products). */
 static PetscErrorCode SpdEigResiduals_Private(Mat A, PetscInt k, const PetscReal lambda[], Vec X[], PetscReal res[])
@@ -101,9 +145,18 @@ static PetscErrorCode SpdEigResiduals_Private(Mat A, PetscInt k, const PetscReal
   Options Database Keys:
   Every EPS option (and those of its ST, BV, DS), first unprefixed (-eps_tol, applying
   to every solve) then with the prefix (-hessian_top_eps_tol, overriding). Defaults set
-  before the options are read: -eps_type krylovschur, -eps_tol 1e-10 with SLEPc's
-  default relative test ||r|| <= tol |lambda|, -eps_ncv max(2k+16,32) capped at N,
-  SLEPc's default -eps_max_it.
+  before the options are read: -eps_type krylovschur, -eps_tol 1e-10, -eps_ncv
+  max(2k+10,20) and -eps_krylovschur_restart 0.7 for the largest, -eps_ncv max(2k+16,32)
+  and SLEPc's restart for the smallest (ncv capped at N), SLEPc's default -eps_max_it.
+  Convergence: ||r|| <= tol ||A||_inf (EPS_CONV_NORM) when A has MatNorm; otherwise
+  ||r|| <= tol max |theta| with max |theta| the largest |Ritz value| seen so far (every
+  Ritz value is tested: the extreme one converges first, so this is tol ||A|| at no cost;
+  for the largest it is at least as strict as tol lambda_1); -eps_conv_abs, -eps_conv_rel,
+  -eps_conv_norm win. Other solvers than krylovschur asking for the smallest get ||A|| from
+  a 20-step Lanczos run (counted) and the equivalent absolute test.
+. -spd_eig_explicit_residuals <true> - (also -[prefix]spd_eig_explicit_residuals) residual
+  norms by one product per pair after the solve; false: Krylov-Schur's estimate (no
+  products, within tol ||A|| of the truth)
 
   Notes:
   The problem type (EPS_HEP) and the direction (largest/smallest real) are always those
@@ -112,7 +165,8 @@ static PetscErrorCode SpdEigResiduals_Private(Mat A, PetscInt k, const PetscReal
   most negative eigenvalues of a Hessian near a minimum); use -eps_conv_abs or
   -eps_conv_norm (the latter needs MatNorm, so an assembled A) for those.
   Products are counted on a MATSHELL wrapping A, and e->nprod includes the nconv
-  products of the residual norms. With a solver that needs the explicit matrix
+  products of explicit residual norms when they were computed; e->residuals says how the
+  residuals were obtained ("Krylov estimate" or "explicit"). With a solver that needs the explicit matrix
   (-eps_type lapack, scalapack, elpa, elemental, feast) or a spectral transformation
   that solves with A (-st_type sinvert, cayley) A is passed as is and e->nprod is -1
   (not counted). Preconditioned solvers (-eps_type gd, jd, lobpcg) get -st_pc_type jacobi
@@ -135,7 +189,8 @@ PetscErrorCode SpdEigExtreme(Mat A, SpdEigWhich which, PetscInt k, PetscBool vec
   EPSType             type;
   EPSConv             conv;
   PetscReal           normest = 0;
-  PetscBool           explicitonly, stsolves, has;
+  PetscBool           explicitonly, stsolves, has, scaled = PETSC_FALSE, explicitres = PETSC_TRUE, estimated;
+  SpdEigConvCtx       cctx   = { 0, 0, 0, NULL, NULL };
   EPSWhich            ewhich = which == SPD_EIG_LARGEST ? EPS_LARGEST_REAL : EPS_SMALLEST_REAL;
 
   PetscFunctionBegin;
@@ -177,7 +232,18 @@ PetscErrorCode SpdEigExtreme(Mat A, SpdEigWhich which, PetscInt k, PetscBool vec
     PetscCall(EPSSetType(eps, etype));
   }
   PetscCall(EPSSetWhichEigenpairs(eps, ewhich));
-  ncv = PetscMin(PetscMax(2 * k + 16, 32), N);
+  /* Basis size and restart: with convergence tested only at the end of each expansion,
+     ncv = 2k + 10 and keeping 70% of the unconverged Ritz vectors at a restart needed the
+     fewest products on loss Hessians (bench row 6c: 37 for the top 10 to 1e-8, ARPACK's
+     ncv = 2k + 1 with SLEPc's keep 0.5: 39; the former ncv = 2k + 16: 50). */
+  /* The smallest keep the wider basis and SLEPc's restart: near a minimum they sit in a
+     (numerically) multiple eigenvalue 0, whose copies a small basis misses
+     (tests/e2e/test_curvature.py, the last layer's block). */
+  if (which == SPD_EIG_LARGEST) {
+    ncv = PetscMin(PetscMax(2 * k + 10, 20), N);
+    PetscCall(EPSKrylovSchurSetRestart(eps, 0.7));
+  } else
+    ncv = PetscMin(PetscMax(2 * k + 16, 32), N);
   PetscCall(EPSSetDimensions(eps, k, ncv, PETSC_DEFAULT));
   PetscCall(EPSSetTolerances(eps, 1e-10, PETSC_DEFAULT));
   PetscCall(EPSSetFromOptions(eps)); /* plain -eps_* */
@@ -206,12 +272,19 @@ PetscErrorCode SpdEigExtreme(Mat A, SpdEigWhich which, PetscInt k, PetscBool vec
       }
     }
     if (!given) {
+      PetscBool ks;
+
       PetscCall(MatHasOperation(A, MATOP_NORM, &has));
+      PetscCall(PetscObjectTypeCompare((PetscObject)eps, EPSKRYLOVSCHUR, &ks));
       if (has)
         PetscCall(EPSSetConvergenceTest(eps, EPS_CONV_NORM));
-      else if (which == SPD_EIG_LARGEST)
-        PetscCall(EPSSetConvergenceTest(eps, EPS_CONV_REL)); /* |lambda_1| ~ ||A|| at the top: no estimate needed */
-      else {
+      else if (which == SPD_EIG_LARGEST || ks) {
+        /* ||r|| <= tol max |theta|: Krylov-Schur with trackall tests every Ritz value, so
+           the largest |Ritz value| (which converges first) stands for ||A|| at no cost; at
+           the top it is |lambda_1| for any solver. */
+        PetscCall(EPSSetConvergenceTestFunction(eps, SpdEigConvergedScaled_Private, &cctx, NULL));
+        scaled = PETSC_TRUE;
+      } else {
         SpdDensity d;
         PetscReal  tol, nrm = 0;
         PetscInt   its;
@@ -252,6 +325,20 @@ PetscErrorCode SpdEigExtreme(Mat A, SpdEigWhich which, PetscInt k, PetscBool vec
     }
   }
   if (explicitonly) PetscCall(EPSSetOperators(eps, A, NULL));
+  /* Residual norms: Krylov-Schur with a shift-only ST on the counted operator gives
+     ||A x - theta x|| = |beta e_m^T y| from its Krylov relation (the true residual up to
+     rounding and to the couplings of locked pairs, within tol ||A||) at no cost with
+     -[prefix]spd_eig_explicit_residuals 0; by default, and for every other solver,
+     explicit products afterwards: the stored residual is the true one. */
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-spd_eig_explicit_residuals", &explicitres, NULL));
+  if (prefix && prefix[0]) PetscCall(PetscOptionsGetBool(NULL, prefix, "-spd_eig_explicit_residuals", &explicitres, NULL));
+  {
+    PetscBool ks, shift;
+
+    PetscCall(PetscObjectTypeCompare((PetscObject)eps, EPSKRYLOVSCHUR, &ks));
+    PetscCall(PetscObjectTypeCompare((PetscObject)st, STSHIFT, &shift));
+    estimated = (PetscBool)(ks && shift && !explicitonly && !explicitres);
+  }
   /* Without trackall SLEPc stops estimating errors at the first unconverged value; the
      estimates come from the projected problem and cost no products. */
   PetscCall(EPSSetTrackAll(eps, PETSC_TRUE));
@@ -263,6 +350,7 @@ PetscErrorCode SpdEigExtreme(Mat A, SpdEigWhich which, PetscInt k, PetscBool vec
   PetscCall(EPSGetIterationNumber(eps, &e->its));
   PetscCall(EPSGetTolerances(eps, &e->tol, &maxit));
   if (normest > 0) e->tol /= normest; /* report the tolerance relative to ||A|| */
+  PetscCall(PetscStrncpy(e->residuals, estimated ? "Krylov estimate" : "explicit", sizeof(e->residuals)));
   PetscCall(PetscStrncpy(e->solver, type, sizeof(e->solver)));
   PetscCall(EPSGetConvergenceTest(eps, &conv));
   PetscCall(EPSGetConverged(eps, &nconv));
@@ -270,7 +358,9 @@ PetscErrorCode SpdEigExtreme(Mat A, SpdEigWhich which, PetscInt k, PetscBool vec
 
   if (e->nconv > 0) {
     Vec       x, *X;
-    PetscReal sign = which == SPD_EIG_LARGEST ? -1.0 : 1.0; /* sort key: sign * lambda ascending */
+    PetscReal sign   = which == SPD_EIG_LARGEST ? -1.0 : 1.0; /* sort key: sign * lambda ascending */
+    PetscReal nrm    = 0;
+    PetscInt  nbound = 0;
 
     PetscCall(MatCreateVecs(A, &x, NULL));
     PetscCall(VecDuplicateVecs(x, e->nconv, &X));
@@ -281,25 +371,66 @@ PetscErrorCode SpdEigExtreme(Mat A, SpdEigWhich which, PetscInt k, PetscBool vec
       PetscCall(VecNormalize(X[i], NULL));
       e->lambda[i]    = PetscRealPart(kr);
       e->converged[i] = PETSC_TRUE;
+      if (estimated) { /* absolute ||A x - lambda x|| from the solver's estimate */
+        PetscReal err;
+        PetscInt  j;
+
+        PetscCall(EPSGetErrorEstimate(eps, i, &err));
+        switch (conv) {
+        case EPS_CONV_ABS:
+          e->residual[i] = err;
+          break;
+        case EPS_CONV_REL:
+          e->residual[i] = err * PetscAbsReal(e->lambda[i]);
+          break;
+        case EPS_CONV_NORM:
+          if (nrm == 0) PetscCall(MatNorm(A, NORM_INFINITY, &nrm));
+          e->residual[i] = err * nrm;
+          break;
+        default:
+          /* the residual recorded when this value passed the test; if the value was
+             not recorded as such, err * max |theta| bounds it (the scale only grows) */
+          for (j = cctx.n - 1; j >= 0 && cctx.theta[j] != e->lambda[i]; j--) {
+          }
+          if (scaled && j >= 0)
+            e->residual[i] = cctx.res[j];
+          else {
+            e->residual[i] = err * (scaled ? cctx.scale : 1.0);
+            nbound++;
+          }
+        }
+      }
     }
+    if (estimated) {
+      /* the Krylov relation holds to rounding: no residual is claimed below eps max |theta| */
+      PetscReal floor = cctx.scale;
+      for (PetscInt i = 0; i < e->nconv; i++) floor = PetscMax(floor, PetscAbsReal(e->lambda[i]));
+      floor *= PETSC_MACHINE_EPSILON;
+      for (PetscInt i = 0; i < e->nconv; i++) e->residual[i] = PetscMax(e->residual[i], floor);
+    }
+    if (nbound) PetscCall(PetscInfo(A, "%" PetscInt_FMT " residual norm(s) bounded by error estimate x max |theta|\n", nbound));
     /* SLEPc returns them sorted by `which`; insertion sort guards the documented order
        (a no-op unless a solver's locking left two values swapped). */
     for (PetscInt i = 1; i < e->nconv; i++) {
       for (PetscInt j = i; j > 0 && sign * e->lambda[j] < sign * e->lambda[j - 1]; j--) {
-        PetscReal t      = e->lambda[j];
-        Vec       v      = X[j];
-        e->lambda[j]     = e->lambda[j - 1];
-        X[j]             = X[j - 1];
-        e->lambda[j - 1] = t;
-        X[j - 1]         = v;
+        PetscReal t = e->lambda[j], r = e->residual[j];
+        Vec       v        = X[j];
+        e->lambda[j]       = e->lambda[j - 1];
+        e->residual[j]     = e->residual[j - 1];
+        X[j]               = X[j - 1];
+        e->lambda[j - 1]   = t;
+        e->residual[j - 1] = r;
+        X[j - 1]           = v;
       }
     }
-    PetscCall(SpdEigResiduals_Private(A, e->nconv, e->lambda, X, e->residual));
+    if (!estimated) {
+      PetscCall(SpdEigResiduals_Private(A, e->nconv, e->lambda, X, e->residual));
+      if (e->nprod >= 0) e->nprod += e->nconv;
+    }
     if (vectors)
       e->X = X;
     else
       PetscCall(VecDestroyVecs(e->nconv, &X));
-    if (e->nprod >= 0) e->nprod += e->nconv;
   }
   /* Unconverged: the last Ritz values and the convergence test's error estimate made
      absolute (relative test: err |lambda|); NaN where the solver gave nothing. */
@@ -316,11 +447,13 @@ PetscErrorCode SpdEigExtreme(Mat A, SpdEigWhich which, PetscInt k, PetscBool vec
         PetscReal nrm;
         PetscCall(MatNorm(A, NORM_INFINITY, &nrm));
         e->residual[i] = last.errest[i] * nrm;
-      }
+      } else if (conv == EPS_CONV_USER && scaled)
+        e->residual[i] = last.errest[i] * cctx.scale;
     }
   }
   if (e->nconv < k) PetscCall(PetscInfo(A, "%s solve: %" PetscInt_FMT " of %" PetscInt_FMT " eigenpairs converged in %" PetscInt_FMT " iterations\n", which == SPD_EIG_LARGEST ? "largest" : "smallest", e->nconv, k, e->its));
   PetscCall(PetscFree2(last.lambda, last.errest));
+  PetscCall(PetscFree2(cctx.theta, cctx.res));
   PetscCall(EPSDestroy(&eps));
   PetscCall(MatDestroy(&S));
   PetscCall(PetscLogEventEnd(SPD_EigExtreme, A, 0, 0, 0));
