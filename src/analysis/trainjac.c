@@ -17,6 +17,8 @@
      to the identity on the rest of the space;
    - the same spectra for the parameter-function Jacobian J_f = d f(X) / d theta at
      theta_T on the training data;
+   - bulk directions, vectors with J_T v ~ v (SpdBulkCompute: from the dense spectrum, or
+     matrix-free from the bottom of J_T - I);
    - perturbation experiments: retrain from theta_0 + s v along chaotic (top), bulk and
      stable (bottom) directions with the same data order, and measure the RMS change of
      the outputs on held-out data (in distribution) and on white noise (far out of
@@ -244,12 +246,25 @@ static PetscErrorCode SpdRetrain(SpdTrainer tr, const PetscReal theta0[], PetscR
   PetscFunctionReturn(0);
 }
 
-/* Random unit vectors orthogonal to the columns in Q (nq vectors, orthonormal). */
-static PetscErrorCode SpdBulkDirections(Vec tmpl, PetscInt nq, const Vec Q[], PetscInt nb, PetscInt64 seed, Vec B[])
+/* x -= Q (Q^T x) for n orthonormal vectors Q (one reduction: VecMDot). */
+static PetscErrorCode SpdOrthogonalize(Vec x, PetscInt n, Vec Q[], PetscScalar dots[])
 {
-  PetscInt rs, re, N;
+  PetscFunctionBegin;
+  if (n <= 0) PetscFunctionReturn(0);
+  PetscCall(VecMDot(x, n, Q, dots));
+  for (PetscInt i = 0; i < n; i++) dots[i] = -dots[i];
+  PetscCall(VecMAXPY(x, n, dots, Q));
+  PetscFunctionReturn(0);
+}
+
+/* Random unit vectors orthogonal to the columns in Q (nq vectors, orthonormal). */
+static PetscErrorCode SpdBulkDirections(Vec tmpl, PetscInt nq, Vec Q[], PetscInt nb, PetscInt64 seed, Vec B[])
+{
+  PetscInt     rs, re, N;
+  PetscScalar *dots;
 
   PetscFunctionBegin;
+  PetscCall(PetscMalloc1(PetscMax(nq, nb) + 1, &dots));
   PetscCall(VecGetOwnershipRange(tmpl, &rs, &re));
   PetscCall(VecGetSize(tmpl, &N));
   for (PetscInt b = 0; b < nb; b++) {
@@ -264,19 +279,12 @@ static PetscErrorCode SpdBulkDirections(Vec tmpl, PetscInt nq, const Vec Q[], Pe
     }
     PetscCall(VecRestoreArray(B[b], &a));
     for (int pass = 0; pass < 2; pass++) { /* twice is enough (Giraud et al.) */
-      for (PetscInt i = 0; i < nq; i++) {
-        PetscScalar d;
-        PetscCall(VecDot(B[b], Q[i], &d));
-        PetscCall(VecAXPY(B[b], -d, Q[i]));
-      }
-      for (PetscInt i = 0; i < b; i++) {
-        PetscScalar d;
-        PetscCall(VecDot(B[b], B[i], &d));
-        PetscCall(VecAXPY(B[b], -d, B[i]));
-      }
+      PetscCall(SpdOrthogonalize(B[b], nq, Q, dots));
+      PetscCall(SpdOrthogonalize(B[b], b, B, dots));
     }
     PetscCall(VecNormalize(B[b], &nrm));
   }
+  PetscCall(PetscFree(dots));
   PetscFunctionReturn(0);
 }
 
@@ -391,8 +399,105 @@ static PetscErrorCode SpdWriteDense(hid_t file, const SpdDenseSpectrum *d, Petsc
   PetscFunctionReturn(0);
 }
 
+/* Directions of the bulk for the perturbation experiments: vectors v with J_T v ~ v, along
+   which a perturbation of theta_0 passes through training unchanged. With the dense
+   spectrum they are the right singular vectors whose sigma is closest to 1. Without it
+   (P too large) they are the right singular vectors of J_T - I with the smallest singular
+   values, from a matrix-free SLEPc solve on the shifted operator: ||(J_T - I) v|| = d
+   small gives | ||J_T v|| - 1 | <= d and ||J_T v / ||J_T v|| - v|| <= 2d, so v is a bulk
+   direction in the sense of the region (sigma within d of 1) and of the cosine (u ~ v).
+   The smallest singular values of J_T - I cluster near 0 when the bulk is large, and
+   triplets inside such a cluster hardly converge; but a right Ritz vector of Lanczos
+   bidiagonalization already has ||(J_T - I) v|| equal to its Ritz value, so one with a
+   Ritz value <= epsilon / 10 is accepted (SpdSVDNearNull). For every direction, one
+   product gives ||J_T v||, cos(v, J_T v) and d, stored with the method. */
+typedef struct {
+  PetscInt   n, nprod; /* directions; products of the solve (and of the checks) */
+  Vec       *V;
+  PetscReal *gain, *dist, *cosine; /* ||J_T v||, ||J_T v - v||, v . J_T v / ||J_T v|| */
+  PetscReal  tol; /* delta of SpdSVDNearNull (matrix-free) */
+  PetscBool  dense;
+} SpdBulk;
+
+static PetscErrorCode SpdBulkCompute(Mat J0, const SpdDenseSpectrum *dense, PetscInt n, PetscReal eps, SpdBulk *b)
+{
+  Vec y;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMemzero(b, sizeof(*b)));
+  if (n <= 0) PetscFunctionReturn(0);
+  b->dense = dense->nbulk > 0 ? PETSC_TRUE : PETSC_FALSE;
+  if (b->dense) {
+    b->n = dense->nbulk;
+    PetscCall(PetscMalloc1(b->n, &b->V));
+    for (PetscInt i = 0; i < b->n; i++) {
+      PetscCall(VecDuplicate(dense->Vbulk[i], &b->V[i]));
+      PetscCall(VecCopy(dense->Vbulk[i], b->V[i]));
+    }
+  } else {
+    Mat         D;
+    SpdTriplets t;
+    PetscCall(SpdMatCreateCounting(J0, &D)); /* a MATSHELL: MatShift makes it J_T - I */
+    PetscCall(MatShift(D, -1.0));
+    b->tol = 0.1 * eps;
+    PetscCall(SpdSVDNearNull(D, n, b->tol, "tj_bulk_", &t));
+    b->nprod = t.nprod;
+    b->n     = t.nconv;
+    PetscCall(PetscMalloc1(b->n + 1, &b->V));
+    for (PetscInt i = 0; i < b->n; i++) {
+      PetscCall(VecDuplicate(t.V[i], &b->V[i]));
+      PetscCall(VecCopy(t.V[i], b->V[i]));
+    }
+    PetscCall(SpdTripletsDestroy(&t));
+    PetscCall(MatDestroy(&D));
+  }
+  PetscCall(PetscMalloc3(b->n + 1, &b->gain, b->n + 1, &b->dist, b->n + 1, &b->cosine));
+  PetscCall(MatCreateVecs(J0, NULL, &y));
+  for (PetscInt i = 0; i < b->n; i++) {
+    PetscScalar c;
+    PetscCall(MatMult(J0, b->V[i], y));
+    PetscCall(VecNorm(y, NORM_2, &b->gain[i]));
+    PetscCall(VecDot(y, b->V[i], &c));
+    b->cosine[i] = b->gain[i] > 0 ? PetscRealPart(c) / b->gain[i] : (PetscReal)NAN;
+    PetscCall(VecAXPY(y, -1.0, b->V[i]));
+    PetscCall(VecNorm(y, NORM_2, &b->dist[i]));
+  }
+  b->nprod += b->n;
+  PetscCall(VecDestroy(&y));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SpdBulkDestroy(SpdBulk *b)
+{
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < b->n; i++) PetscCall(VecDestroy(&b->V[i]));
+  PetscCall(PetscFree(b->V));
+  PetscCall(PetscFree3(b->gain, b->dist, b->cosine));
+  PetscCall(PetscMemzero(b, sizeof(*b)));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode SpdWriteBulk(hid_t file, const SpdBulk *b)
+{
+  hid_t   g;
+  hsize_t n = (hsize_t)b->n;
+
+  PetscFunctionBegin;
+  g = H5Gcreate2(file, "training_jacobian/bulk", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  PetscCheck(g >= 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "HDF5 could not create group training_jacobian/bulk");
+  PetscCall(SpdH5WriteReals(g, "gain", 1, &n, b->gain));
+  PetscCall(SpdH5WriteReals(g, "distance", 1, &n, b->dist));
+  PetscCall(SpdH5WriteReals(g, "cosine", 1, &n, b->cosine));
+  PetscCall(SpdH5WriteAttrInt(g, "products", b->nprod));
+  if (!b->dense) PetscCall(SpdH5WriteAttrReal(g, "delta", b->tol));
+  PetscCall(SpdH5WriteAttrString(g, "method", b->dense ? "dense: the right singular vectors of J_T with sigma closest to 1" : "matrix-free: right Ritz vectors of the bottom of J_T - I (SLEPc Lanczos bidiagonalization), accepted when ||(J_T - I) v|| <= delta = epsilon / 10 or converged"));
+  PetscCall(SpdH5WriteAttrString(g, "columns", "gain = ||J_T v||, distance = ||J_T v - v||, cosine = v . J_T v / ||J_T v||"));
+  H5Gclose(g);
+  PetscFunctionReturn(0);
+}
+
 /* Rank 0: the result file. */
-static PetscErrorCode SpdWriteResults(const char path[], const SpdSpectra *sj, const SpdDenseSpectrum *dense, const SpdSpectra *sf, const SpdTrainJacSettings *s, PetscInt P, PetscInt T, PetscInt nprod, PetscReal tprod, PetscInt nb, const PetscReal bgain[], const PetscReal bcos[], PetscInt nrow, const PetscReal ptab[])
+static PetscErrorCode SpdWriteResults(const char path[], const SpdSpectra *sj, const SpdDenseSpectrum *dense, const SpdBulk *bulk, const SpdSpectra *sf, const SpdTrainJacSettings *s, PetscInt P, PetscInt T, PetscInt nprod, PetscReal tprod, PetscInt nb, const PetscReal bgain[], const PetscReal bcos[], PetscInt nrow, const PetscReal ptab[])
 {
   hid_t          file, g;
   PetscErrorCode ierr;
@@ -416,12 +521,13 @@ static PetscErrorCode SpdWriteResults(const char path[], const SpdSpectra *sj, c
     H5Gclose(g);
   }
   if (!ierr && dense->n) ierr = SpdWriteDense(file, dense, s->epsilon);
+  if (!ierr && bulk->n) ierr = SpdWriteBulk(file, bulk);
   if (!ierr && sf) ierr = SpdWriteSpectra(file, "function_jacobian", sf, s->epsilon, P);
   if (!ierr && nrow) {
     hsize_t dims[2] = { (hsize_t)nrow, 6 };
     g               = H5Gcreate2(file, "perturbation", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     ierr            = SpdH5WriteReals(g, "table", 2, dims, ptab);
-    if (!ierr) ierr = SpdH5WriteAttrString(g, "columns", "region (0 chaotic: top singular vectors, 1 bulk: the right singular vectors with sigma closest to 1 when the dense spectrum was computed (full), else random directions orthogonal to the computed ones, 2 stable: bottom), index, sigma (random bulk directions: ||J_T v||), ||theta_T' - theta_T|| / scale, RMS output change on held-out data, RMS output change on white noise");
+    if (!ierr) ierr = SpdH5WriteAttrString(g, "columns", "region (0 chaotic: top singular vectors, 1 bulk: the directions of /training_jacobian/bulk, 2 stable: bottom), index, sigma (bulk directions from J_T - I: ||J_T v||), ||theta_T' - theta_T|| / scale, RMS output change on held-out data, RMS output change on white noise");
     if (!ierr) ierr = SpdH5WriteAttrReal(g, "scale", s->perturb_scale);
     if (!ierr) ierr = SpdH5WriteAttrInt(g, "ood_samples", s->ood);
     H5Gclose(g);
@@ -464,6 +570,7 @@ PetscErrorCode SpdTrainingJacobianAnalyze(SpdTrainer tr, const SpdTrainJacSettin
   PetscReal            *theta, *theta0, *thetaT, *work, *vrep, *bgain = NULL, *bcos = NULL;
   SpdSpectra            sj, sf;
   SpdDenseSpectrum      dense;
+  SpdBulk               bulk;
   Vec                  *B    = NULL;
   PetscReal            *ptab = NULL; /* rows: region, index, sigma, gain, rms_in, rms_ood */
   PetscLogDouble        t0, t1, tprod = 0;
@@ -492,6 +599,7 @@ PetscErrorCode SpdTrainingJacobianAnalyze(SpdTrainer tr, const SpdTrainJacSettin
   if (nprodJ + nprodJT) tprod = (t1 - t0) / (nprodJ + nprodJT);
   PetscCall(PetscMemzero(&dense, sizeof(dense)));
   if (s->full == SPD_FULL_YES || (s->full == SPD_FULL_AUTO && P <= s->full_max)) PetscCall(SpdDenseSpectrumCompute(J0, s->epsilon, s->perturb, &dense));
+  PetscCall(SpdBulkCompute(J0, &dense, s->perturb, s->epsilon, &bulk));
 
   /* bulk probes: J_T v for random v orthogonal to the computed singular vectors */
   if (s->top || s->bottom) {
@@ -547,10 +655,7 @@ PetscErrorCode SpdTrainingJacobianAnalyze(SpdTrainer tr, const SpdTrainJacSettin
         Vec       v     = NULL;
         PetscReal sigma = (PetscReal)NAN, dn = 0, *row = ptab + 6 * nrow;
         if (region == 0 && i < sj.top.nconv) v = sj.top.V[i], sigma = sj.top.sigma[i];
-        if (region == 1 && i < dense.nbulk)
-          v = dense.Vbulk[i], sigma = dense.sbulk[i]; /* true bulk vectors */
-        else if (region == 1 && i < nb)
-          v = B[i], sigma = bgain[i];
+        if (region == 1 && i < bulk.n) v = bulk.V[i], sigma = bulk.dense ? dense.sbulk[i] : bulk.gain[i];
         if (region == 2 && i < sj.bottom.nconv) v = sj.bottom.V[i], sigma = sj.bottom.sigma[i];
         if (!v) continue;
         PetscCall(SpdVecGatherToAll(toall, v, vall, vrep));
@@ -580,7 +685,7 @@ PetscErrorCode SpdTrainingJacobianAnalyze(SpdTrainer tr, const SpdTrainJacSettin
     PetscErrorCode ierr      = 0;
     if (!rank) {
       PetscCall(SpdErrorCapturePush(msg, sizeof(msg)));
-      ierr = SpdWriteResults(path, &sj, &dense, s->function_jacobian ? &sf : NULL, s, P, T, nprodJ + nprodJT, tprod, nb, bgain, bcos, nrow, ptab);
+      ierr = SpdWriteResults(path, &sj, &dense, &bulk, s->function_jacobian ? &sf : NULL, s, P, T, nprodJ + nprodJT, tprod, nb, bgain, bcos, nrow, ptab);
       PetscCall(SpdErrorCapturePop());
     }
     PetscCallMPI(MPI_Bcast(&ierr, 1, MPI_INT, 0, comm));
@@ -596,6 +701,7 @@ PetscErrorCode SpdTrainingJacobianAnalyze(SpdTrainer tr, const SpdTrainJacSettin
   PetscCall(PetscFree2(dense.sigma, dense.cosine));
   for (PetscInt b = 0; b < dense.nbulk; b++) PetscCall(VecDestroy(&dense.Vbulk[b]));
   PetscCall(PetscFree2(dense.Vbulk, dense.sbulk));
+  PetscCall(SpdBulkDestroy(&bulk));
   PetscCall(SpdSpectraDestroy(&sf));
   PetscCall(MatDestroy(&F));
   PetscCall(MatDestroy(&F0));

@@ -110,4 +110,28 @@ training_jacobian:
     check(np.allclose(ch[:, 3], ch[:, 2], rtol=0.1), f"chaotic perturbations grow by {ch[:, 3]}, sigma {ch[:, 2]} (linear regime)")
     check(bu[:, 4].max() < ch[:, 4].min(), f"held-out output change: bulk {bu[:, 4]} vs chaotic {ch[:, 4]}")
     check((bu[:, 5] / bu[:, 4]).min() > (ch[:, 5] / ch[:, 4]).max(), f"white-noise/held-out change ratio: bulk {bu[:, 5] / bu[:, 4]} vs chaotic {ch[:, 5] / ch[:, 4]}")
+
+    # The same run without the dense spectrum (what P > full_max gets), on 2 ranks: bulk
+    # directions from the bottom of J_T - I (SpdSVDNearNull), accepted at
+    # ||J_T v - v|| <= delta = epsilon / 10. Independent check: retraining from
+    # theta_0 + s v (no operator involved) moves theta_T by s ||J_T v||.
+    mf = open(job).read().replace("output: out", "output: out_mf").replace("full: true", "full: false").replace("  density: {probes: 6, steps: 60}\n", "").replace("top: 4", "top: 2")
+    with open(job, "w") as f:
+        f.write(mf)
+    run(["train", job], np_=2, expect=0, timeout=900)
+    with h5py.File(os.path.join(tmp, "out_mf", "run", "training_jacobian.h5"), "r") as f:
+        check("training_jacobian/full" not in f, "the dense spectrum was computed with full: false")
+        b = f["training_jacobian/bulk"]
+        delta, gain, dist, bcos = b.attrs["delta"], b["gain"][()], b["distance"][()], b["cosine"][()]
+        method = b.attrs["method"].decode() if isinstance(b.attrs["method"], bytes) else b.attrs["method"]
+        table = f["perturbation/table"][()]
+    print(f"matrix-free bulk directions ({method}): ||J v|| {np.round(gain, 4)}, ||J v - v|| {dist}, cos {bcos}")
+    check("J_T - I" in method, f"bulk method {method}")
+    check(len(dist) == 2 and np.all(dist <= delta * (1 + 1e-6)) and abs(delta - eps / 10) < 1e-12, f"bulk directions with ||J v - v|| {dist}, delta {delta}")
+    check(np.all(np.abs(gain - 1) <= dist + 1e-12) and np.all(bcos >= 1 - dist ** 2), f"gain {gain} / cosine {bcos} inconsistent with ||J v - v|| {dist}")
+    ch = table[table[:, 0] == 0]
+    bu = table[table[:, 0] == 1]
+    check(len(bu) == 2 and np.allclose(bu[:, 2], gain, rtol=1e-12), f"perturbation rows {bu} vs gains {gain}")
+    check(np.allclose(bu[:, 3], bu[:, 2], rtol=2e-2), f"retrained displacement / s {bu[:, 3]} vs ||J_T v|| {bu[:, 2]}")
+    check(bu[:, 4].max() < ch[:, 4].min(), f"held-out output change: matrix-free bulk {bu[:, 4]} vs chaotic {ch[:, 4]}")
 print("PASSED")
