@@ -56,6 +56,9 @@ PETSC_EXTERN PetscErrorCode SpdDataTeacherStudentNoise(MPI_Comm, PetscInt n, Pet
    ranks). No communication beyond one scan. Minibatches and "subsets of n samples" use
    it. Collective. */
 PETSC_EXTERN PetscErrorCode SpdDataSubset(SpdData, PetscInt m, const PetscInt gidx[], SpdData *);
+/* SpdDataSubset into an existing subset of the same data, reusing its arrays (capacity *cap
+   local samples, grown when needed). Collective. */
+PETSC_EXTERN PetscErrorCode SpdDataSubsetRefill(SpdData, PetscInt m, const PetscInt gidx[], PetscInt *cap, SpdData sub);
 /* Label corruption for classification data, in place: sample i (global index) is chosen
    with probability `fraction` by the stream (seed, i) and its label replaced by a
    uniformly drawn label from [0, nclasses) different from the true one (fraction = 1:

@@ -311,62 +311,16 @@ PetscErrorCode SpdTrainerGetBatch(SpdTrainer tr, PetscInt t, PetscInt *nb, const
   PetscFunctionReturn(0);
 }
 
-/* tr->bdata = the samples gidx[0..m) (strictly increasing) of the training data, as
-   SpdDataSubset() selects them (each rank its own block's samples, in order; start from
-   one scan), in storage kept across steps: the object is created once by SpdDataSubset()
-   and its arrays sized for the largest local batch, min(batch, nlocal) samples. */
+/* tr->bdata = the samples gidx[0..m) of the training data: created once by SpdDataSubset(),
+   then refilled in place (SpdDataSubsetRefill) for every other minibatch. */
 static PetscErrorCode SpdTrainerFillBatch(SpdTrainer tr, PetscInt m, const PetscInt gidx[])
 {
-  SpdData  D = tr->data, s;
-  PetscInt lo, hi, nl, end, d = D->d, c = D->c, a = 0, b = m;
-
   PetscFunctionBegin;
   if (!tr->bdata) {
-    PetscInt cap = PetscMin(tr->bsize, D->nlocal);
-
-    PetscCall(SpdDataSubset(D, m, gidx, &tr->bdata));
-    s = tr->bdata;
-    PetscCall(PetscFree(s->X));
-    PetscCall(PetscFree(s->labels));
-    PetscCall(PetscFree(s->Y));
-    PetscCall(PetscMalloc1((size_t)cap * (size_t)d + 1, &s->X));
-    if (D->labels) PetscCall(PetscMalloc1(cap + 1, &s->labels));
-    if (D->Y) PetscCall(PetscMalloc1((size_t)cap * (size_t)c + 1, &s->Y));
-    tr->bdata_cap = cap;
-  }
-  s = tr->bdata;
-  /* the selected indices inside [start, start + nlocal): two binary searches */
-  while (a < b) {
-    PetscInt mid = a + (b - a) / 2;
-
-    if (gidx[mid] < D->start)
-      a = mid + 1;
-    else
-      b = mid;
-  }
-  lo = a;
-  b  = m;
-  while (a < b) {
-    PetscInt mid = a + (b - a) / 2;
-
-    if (gidx[mid] < D->start + D->nlocal)
-      a = mid + 1;
-    else
-      b = mid;
-  }
-  hi = a;
-  nl = hi - lo;
-  PetscCheck(nl <= tr->bdata_cap, PETSC_COMM_SELF, PETSC_ERR_PLIB, "Minibatch of %" PetscInt_FMT " local samples exceeds its storage of %" PetscInt_FMT, nl, tr->bdata_cap);
-  PetscCallMPI(MPI_Scan(&nl, &end, 1, MPIU_INT, MPI_SUM, D->comm));
-  PetscCall(PetscSNPrintf(s->name, sizeof(s->name), "%" PetscInt_FMT " samples of %s", m, D->name));
-  s->n      = m;
-  s->nlocal = nl;
-  s->start  = end - nl;
-  for (PetscInt j = 0; j < nl; j++) PetscCall(PetscArraycpy(s->X + (size_t)j * d, D->X + (size_t)(gidx[lo + j] - D->start) * d, d));
-  if (D->labels)
-    for (PetscInt j = 0; j < nl; j++) s->labels[j] = D->labels[gidx[lo + j] - D->start];
-  if (D->Y)
-    for (PetscInt j = 0; j < nl; j++) PetscCall(PetscArraycpy(s->Y + (size_t)j * c, D->Y + (size_t)(gidx[lo + j] - D->start) * c, c));
+    PetscCall(SpdDataSubset(tr->data, m, gidx, &tr->bdata));
+    tr->bdata_cap = tr->bdata->nlocal;
+  } else
+    PetscCall(SpdDataSubsetRefill(tr->data, m, gidx, &tr->bdata_cap, tr->bdata));
   PetscFunctionReturn(0);
 }
 

@@ -17,6 +17,68 @@
 
 #define SPD_TAG_CORRUPT UINT64_C(0x434f525255505421) /* "CORRUPT!" */
 
+/* Checks gidx, finds this rank's selected samples gidx[lo .. lo + nl) (two binary searches
+   in [start, start + nlocal)) and the number selected on lower ranks (one MPI_Scan). */
+static PetscErrorCode SpdDataSubsetLocate_Private(SpdData data, PetscInt m, const PetscInt gidx[], PetscInt *lo, PetscInt *nl, PetscInt *start)
+{
+  PetscInt a = 0, b = m, hi, end;
+
+  PetscFunctionBegin;
+  PetscCheck(m >= 1 && m <= data->n, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "SpdDataSubset of %s: %" PetscInt_FMT " samples requested from a data set of %" PetscInt_FMT "; give 1 <= m <= n", data->name, m, data->n);
+  for (PetscInt j = 0; j < m; j++) {
+    PetscCheck(gidx[j] >= 0 && gidx[j] < data->n, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "SpdDataSubset of %s: index %" PetscInt_FMT " (entry %" PetscInt_FMT ") is outside [0, %" PetscInt_FMT ")", data->name, gidx[j], j, data->n);
+    PetscCheck(j == 0 || gidx[j] > gidx[j - 1], PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "SpdDataSubset of %s: indices must be strictly increasing, but entry %" PetscInt_FMT " is %" PetscInt_FMT " after %" PetscInt_FMT "; sort them and remove duplicates", data->name, j, gidx[j], gidx[j - 1]);
+  }
+  while (a < b) {
+    PetscInt mid = a + (b - a) / 2;
+    if (gidx[mid] < data->start)
+      a = mid + 1;
+    else
+      b = mid;
+  }
+  *lo = a;
+  b   = m;
+  while (a < b) {
+    PetscInt mid = a + (b - a) / 2;
+    if (gidx[mid] < data->start + data->nlocal)
+      a = mid + 1;
+    else
+      b = mid;
+  }
+  hi  = a;
+  *nl = hi - *lo;
+  PetscCallMPI(MPI_Scan(nl, &end, 1, MPIU_INT, MPI_SUM, data->comm));
+  *start = end - *nl;
+  PetscFunctionReturn(0);
+}
+
+/* Copies the nl samples idx[0 .. nl) (global indices on this rank) into s's arrays. */
+static PetscErrorCode SpdDataSubsetCopy_Private(SpdData data, PetscInt nl, const PetscInt idx[], SpdData s)
+{
+  PetscInt d = data->d, c = data->c;
+
+  PetscFunctionBegin;
+  for (PetscInt j = 0; j < nl; j++) PetscCall(PetscArraycpy(s->X + (size_t)j * d, data->X + (size_t)(idx[j] - data->start) * d, d));
+  if (data->labels)
+    for (PetscInt j = 0; j < nl; j++) s->labels[j] = data->labels[idx[j] - data->start];
+  if (data->Y)
+    for (PetscInt j = 0; j < nl; j++) PetscCall(PetscArraycpy(s->Y + (size_t)j * c, data->Y + (size_t)(idx[j] - data->start) * c, c));
+  PetscFunctionReturn(0);
+}
+
+/* Arrays of s for cap local samples (freed first). */
+static PetscErrorCode SpdDataSubsetAlloc_Private(SpdData data, PetscInt cap, SpdData s)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscFree(s->X));
+  PetscCall(PetscFree(s->labels));
+  PetscCall(PetscFree(s->Y));
+  PetscCall(PetscMalloc1((size_t)cap * (size_t)data->d + 1, &s->X));
+  if (data->labels) PetscCall(PetscMalloc1(cap + 1, &s->labels));
+  if (data->Y) PetscCall(PetscMalloc1((size_t)cap * (size_t)data->c + 1, &s->Y));
+  PetscFunctionReturn(0);
+}
+
 /*@C
   SpdDataSubset - the samples of a data set with the given global indices
 
@@ -35,64 +97,66 @@
   The split of the subset over the ranks is generally not PETSc's default split: it follows
   the parent's. The name of the subset names the parent.
 
-.seealso: `SpdDataCorruptLabels()`, `SpdDataDestroy()`
+.seealso: `SpdDataSubsetRefill()`, `SpdDataCorruptLabels()`, `SpdDataDestroy()`
 @*/
 PetscErrorCode SpdDataSubset(SpdData data, PetscInt m, const PetscInt gidx[], SpdData *sub)
 {
   SpdData  s;
-  PetscInt lo, hi, nl, end, d = data->d, c = data->c;
+  PetscInt lo, nl, start;
   char     name[256];
 
   PetscFunctionBegin;
   PetscValidPointer(sub, 4);
   *sub = NULL;
-  PetscCheck(m >= 1 && m <= data->n, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "SpdDataSubset of %s: %" PetscInt_FMT " samples requested from a data set of %" PetscInt_FMT "; give 1 <= m <= n", data->name, m, data->n);
-  for (PetscInt j = 0; j < m; j++) {
-    PetscCheck(gidx[j] >= 0 && gidx[j] < data->n, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "SpdDataSubset of %s: index %" PetscInt_FMT " (entry %" PetscInt_FMT ") is outside [0, %" PetscInt_FMT ")", data->name, gidx[j], j, data->n);
-    PetscCheck(j == 0 || gidx[j] > gidx[j - 1], PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "SpdDataSubset of %s: indices must be strictly increasing, but entry %" PetscInt_FMT " is %" PetscInt_FMT " after %" PetscInt_FMT "; sort them and remove duplicates", data->name, j, gidx[j], gidx[j - 1]);
-  }
-  /* the selected indices inside [start, start + nlocal): two binary searches */
-  {
-    PetscInt a = 0, b = m;
-    while (a < b) {
-      PetscInt mid = a + (b - a) / 2;
-      if (gidx[mid] < data->start)
-        a = mid + 1;
-      else
-        b = mid;
-    }
-    lo = a;
-    b  = m;
-    while (a < b) {
-      PetscInt mid = a + (b - a) / 2;
-      if (gidx[mid] < data->start + data->nlocal)
-        a = mid + 1;
-      else
-        b = mid;
-    }
-    hi = a;
-  }
-  nl = hi - lo;
-  PetscCallMPI(MPI_Scan(&nl, &end, 1, MPIU_INT, MPI_SUM, data->comm));
+  PetscCall(SpdDataSubsetLocate_Private(data, m, gidx, &lo, &nl, &start));
   PetscCall(PetscSNPrintf(name, sizeof(name), "%" PetscInt_FMT " samples of %s", m, data->name));
   PetscCall(SpdDataCreate_Private(data->comm, name, &s));
   s->n        = m;
-  s->d        = d;
+  s->d        = data->d;
   s->nclasses = data->nclasses;
-  s->c        = c;
+  s->c        = data->c;
   s->nlocal   = nl;
-  s->start    = end - nl;
-  PetscCall(PetscMalloc1((size_t)nl * (size_t)d + 1, &s->X));
-  for (PetscInt j = 0; j < nl; j++) PetscCall(PetscArraycpy(s->X + (size_t)j * d, data->X + (size_t)(gidx[lo + j] - data->start) * d, d));
-  if (data->labels) {
-    PetscCall(PetscMalloc1(nl + 1, &s->labels));
-    for (PetscInt j = 0; j < nl; j++) s->labels[j] = data->labels[gidx[lo + j] - data->start];
-  }
-  if (data->Y) {
-    PetscCall(PetscMalloc1((size_t)nl * (size_t)c + 1, &s->Y));
-    for (PetscInt j = 0; j < nl; j++) PetscCall(PetscArraycpy(s->Y + (size_t)j * c, data->Y + (size_t)(gidx[lo + j] - data->start) * c, c));
-  }
+  s->start    = start;
+  PetscCall(SpdDataSubsetAlloc_Private(data, nl, s));
+  PetscCall(SpdDataSubsetCopy_Private(data, nl, gidx + lo, s));
   *sub = s;
+  PetscFunctionReturn(0);
+}
+
+/*@C
+  SpdDataSubsetRefill - SpdDataSubset() into an existing subset of the same data set,
+  reusing its arrays (e.g. a new minibatch every training step)
+
+  Collective
+
+  Input Parameters:
++ data - the data set the subset was taken from
+. m    - number of selected samples (>= 1)
+- gidx - their global indices, strictly increasing, in [0, n) (the same on every rank)
+
+  Input/Output Parameters:
++ cap - the capacity of sub's arrays in local samples (sub->nlocal after SpdDataSubset());
+        grown when the new selection needs more
+- sub - the subset, refilled
+
+.seealso: `SpdDataSubset()`
+@*/
+PetscErrorCode SpdDataSubsetRefill(SpdData data, PetscInt m, const PetscInt gidx[], PetscInt *cap, SpdData sub)
+{
+  PetscInt lo, nl, start;
+
+  PetscFunctionBegin;
+  PetscCheck(sub->d == data->d && sub->c == data->c && sub->nclasses == data->nclasses, PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP, "SpdDataSubsetRefill: %s is not a subset of %s", sub->name, data->name);
+  PetscCall(SpdDataSubsetLocate_Private(data, m, gidx, &lo, &nl, &start));
+  if (nl > *cap) {
+    PetscCall(SpdDataSubsetAlloc_Private(data, nl, sub));
+    *cap = nl;
+  }
+  PetscCall(PetscSNPrintf(sub->name, sizeof(sub->name), "%" PetscInt_FMT " samples of %s", m, data->name));
+  sub->n      = m;
+  sub->nlocal = nl;
+  sub->start  = start;
+  PetscCall(SpdDataSubsetCopy_Private(data, nl, gidx + lo, sub));
   PetscFunctionReturn(0);
 }
 
