@@ -407,6 +407,9 @@ if js and jp:
                      f"{copy / 1e9:.2f} GB/s (STREAM-like copy)", f"{frac:.2f} (bandwidth fraction)", f"≥ 0.70: {verdict(frac >= 0.70)}",
                      f"copy = best of bench_matvec's copy kernels on the same {js['ranks']} ranks, measured before and after the solve "
                      f"({', '.join(d['copy_gbs'] for d in jc)} GB/s); read-only kernel {max(float(d['read_gbs']) for d in jc):.2f} GB/s" + extra
+                     + (f"; the float32 kernels alone (bench_matvec -float32, {jc[0]['m']}×{jc[0]['n']}, A and Aᵀ alternating): "
+                        + ", ".join(f"{float(d['matvec_gbs']):.2f} GB/s = {float(d['fraction']):.2f}" for d in jc) + " of the copy measured with them"
+                        if all(d.get("storage") == "float32" for d in jc) else "")
                      + f"; SciPy's products: {pp * nbytes / tp / 1e9:.2f} GB/s; load {loads('jac.copy')}"])
 
 # ---- row 8: Lyapunov exponents of a Gaussian product ----------------------------------

@@ -199,9 +199,10 @@ if has_row 7; then
   JB=("${NOENV[@]}" "$PY" "$ROOT/bench/jacobian_bench.py")
   "${JB[@]}" gen "$DATA"
   rm -f "$OUT"/jac.*.log
-  run jac.copy "${SPD[@]}" "$BIN/bench_matvec" -m 1024 -n 1024 -products 1 -rounds 3
+  # the copy, and the float32 products alone (A, A^T alternating, 8000 x 50000: 1.6 GB)
+  run jac.copy "${SPD[@]}" "$BIN/bench_matvec" -m 8000 -n 50000 -products 10 -rounds 3 -float32
   run jac.spd "${JB[@]}" spd "$BUILD/bin/specdyn" "$DATA" "$OUT" --np "$NP" --reps 1 --petsc="-log_view :$OUT/jac.logview"
-  run jac.copy "${SPD[@]}" "$BIN/bench_matvec" -m 1024 -n 1024 -products 1 -rounds 3
+  run jac.copy "${SPD[@]}" "$BIN/bench_matvec" -m 8000 -n 50000 -products 10 -rounds 3 -float32
   run jac.peer "${NOENV[@]}" OPENBLAS_NUM_THREADS="$NP" "$PY" "$ROOT/bench/jacobian_bench.py" peer "$DATA" "$OUT"
   rm -rf "$OUT/jacobian.results"
 fi

@@ -6,6 +6,9 @@
    1. MatMult on an m x n MATMPIDENSE (the operator every iterative solve applies):
       `-products` products timed together, best of `-rounds` rounds; bytes moved are
       counted as 8 m n per product (the matrix is read once; x, y are O(m + n)).
+      With -float32: the float32 copy of SpdMatCreateFloat32() (4 m n bytes per
+      product), MatMult and MatMultTranspose alternating (what Lanczos bidiagonalization
+      applies).
    2. STREAM-like kernels on every rank at the same time: each rank owns two arrays of
       `-stream_mb` MiB and runs copy (a[i] = b[i]: 16 bytes per element, the STREAM
       convention, write-allocate traffic not counted) both as a vectorized loop and as
@@ -58,6 +61,8 @@ static PetscErrorCode BenchMaxTime(MPI_Comm comm, double t0, double *dt)
 int main(int argc, char **argv)
 {
   PetscInt    m = 8192, n = 8192, products = 20, rounds = 5, stream_mb = 256;
+  PetscBool   f32 = PETSC_FALSE;
+  double      bpe = 8.0; /* bytes per matrix entry */
   PetscMPIInt size;
   MPI_Comm    comm;
   Mat         A;
@@ -76,12 +81,20 @@ int main(int argc, char **argv)
   PetscCall(PetscOptionsInt("-products", "products per timed round", NULL, products, &products, NULL));
   PetscCall(PetscOptionsInt("-rounds", "timed rounds (the best is reported)", NULL, rounds, &rounds, NULL));
   PetscCall(PetscOptionsInt("-stream_mb", "MiB per STREAM array per rank", NULL, stream_mb, &stream_mb, NULL));
+  PetscCall(PetscOptionsBool("-float32", "products of the float32 copy (SpdMatCreateFloat32), A and A^T alternating", NULL, f32, &f32, NULL));
   PetscOptionsEnd();
   PetscCheck(products >= 1 && rounds >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-products %" PetscInt_FMT " and -rounds %" PetscInt_FMT " must be positive", products, rounds);
   PetscCheck(stream_mb >= 16, comm, PETSC_ERR_ARG_OUTOFRANGE, "-stream_mb %" PetscInt_FMT ": use at least 16 MiB so the arrays do not fit in cache", stream_mb);
 
   PetscCall(MatCreateDense(comm, PETSC_DECIDE, PETSC_DECIDE, m, n, NULL, &A));
   PetscCall(BenchFill(A));
+  if (f32) {
+    Mat S;
+    PetscCall(SpdMatCreateFloat32(A, &S));
+    PetscCall(MatDestroy(&A));
+    A   = S;
+    bpe = 4.0;
+  }
   PetscCall(MatCreateVecs(A, &x, &y));
   PetscCall(VecSet(x, 1.0));
   PetscCall(MatMult(A, x, y)); /* warm-up: scatter setup, pages */
@@ -99,7 +112,13 @@ int main(int argc, char **argv)
 
     PetscCallMPI(MPI_Barrier(comm));
     t0 = MPI_Wtime();
-    for (PetscInt p = 0; p < products; p++) PetscCall(MatMult(A, x, y));
+    for (PetscInt p = 0; p < products; p++) {
+      if (f32 && p % 2)
+        PetscCall(MatMultTranspose(A, y, x));
+      else
+        PetscCall(MatMult(A, x, y));
+      if (f32) PetscCall(VecScale(p % 2 ? x : y, 1e-3)); /* keep the values bounded */
+    }
     PetscCall(BenchMaxTime(comm, t0, &dt));
     tmv = PetscMin(tmv, dt);
     for (PetscInt q = 0; q < 4; q++) {
@@ -126,7 +145,7 @@ int main(int argc, char **argv)
       for (int l = 0; l < 8; l++) sink += s[l];
     }
   }
-  bwmv = 8.0 * (double)m * (double)n * (double)products / tmv;
+  bwmv = bpe * (double)m * (double)n * (double)products / tmv;
   PetscCall(VecDestroy(&x));
   PetscCall(VecDestroy(&y));
   PetscCall(MatDestroy(&A));
@@ -137,9 +156,9 @@ int main(int argc, char **argv)
   bwread   = (double)size * 8.0 * (double)len / tread;
   PetscCall(PetscFree2(a, b));
 
-  PetscCall(PetscPrintf(comm, "MatMult %" PetscInt_FMT " x %" PetscInt_FMT " MATMPIDENSE on %d ranks: %" PetscInt_FMT " products in %.4f s = %.2f GB/s\n", m, n, size, products, tmv, bwmv / 1e9));
+  PetscCall(PetscPrintf(comm, "MatMult %" PetscInt_FMT " x %" PetscInt_FMT " %s on %d ranks: %" PetscInt_FMT " products in %.4f s = %.2f GB/s\n", m, n, f32 ? "float32 (A, A^T alternating)" : "MATMPIDENSE", size, products, tmv, bwmv / 1e9));
   PetscCall(PetscPrintf(comm, "STREAM-like copy on %d ranks (2 x %" PetscInt_FMT " MiB each): loop %.2f GB/s, memcpy %.2f GB/s; read (sum): %.2f GB/s  (checksum %g)\n", size, stream_mb, bwloop / 1e9, bwmemcpy / 1e9, bwread / 1e9, sink));
-  PetscCall(PetscPrintf(comm, "RESULT m=%" PetscInt_FMT " n=%" PetscInt_FMT " ranks=%d products=%" PetscInt_FMT " time=%.4f matvec_gbs=%.3f copy_gbs=%.3f copy_loop_gbs=%.3f copy_memcpy_gbs=%.3f read_gbs=%.3f fraction=%.3f fraction_read=%.3f\n", m, n, size, products, tmv, bwmv / 1e9, bwcopy / 1e9, bwloop / 1e9, bwmemcpy / 1e9, bwread / 1e9, bwmv / bwcopy, bwmv / bwread));
+  PetscCall(PetscPrintf(comm, "RESULT storage=%s m=%" PetscInt_FMT " n=%" PetscInt_FMT " ranks=%d products=%" PetscInt_FMT " time=%.4f matvec_gbs=%.3f copy_gbs=%.3f copy_loop_gbs=%.3f copy_memcpy_gbs=%.3f read_gbs=%.3f fraction=%.3f fraction_read=%.3f\n", f32 ? "float32" : "double", m, n, size, products, tmv, bwmv / 1e9, bwcopy / 1e9, bwloop / 1e9, bwmemcpy / 1e9, bwread / 1e9, bwmv / bwcopy, bwmv / bwread));
   PetscCall(SpdFinalize());
   return 0;
 }
