@@ -296,8 +296,7 @@ typedef struct {
   PetscReal *sigma, *cosine, bulk_cosine; /* mean u.v over the bulk */
   PetscInt   nprod;
   PetscInt   nbulk; /* right singular vectors with sigma closest to 1, for perturbations */
-  Vec       *Vbulk;
-  PetscReal *sbulk;
+  Vec       *Vbulk; /* (taken over by SpdBulkCompute) */
 } SpdDenseSpectrum;
 
 static PetscErrorCode SpdDenseSpectrumCompute(Mat J, PetscReal eps, PetscInt nbulk, SpdDenseSpectrum *d)
@@ -360,14 +359,15 @@ static PetscErrorCode SpdDenseSpectrumCompute(Mat J, PetscReal eps, PetscInt nbu
     PetscBool *taken;
     d->nbulk = PetscMin(nbulk, P);
     PetscCall(PetscCalloc1(P, &taken));
-    PetscCall(PetscMalloc2(d->nbulk, &d->Vbulk, d->nbulk, &d->sbulk));
+    PetscCall(PetscMalloc1(d->nbulk, &d->Vbulk));
     for (PetscInt b = 0; b < d->nbulk; b++) {
-      PetscInt best = -1;
+      PetscInt  best = -1;
+      PetscReal sb;
       for (PetscInt i = 0; i < P; i++)
         if (!taken[i] && (best < 0 || PetscAbsReal(d->sigma[i] - 1) < PetscAbsReal(d->sigma[best] - 1))) best = i;
       taken[best] = PETSC_TRUE;
       PetscCall(VecDuplicate(v, &d->Vbulk[b]));
-      PetscCall(SVDGetSingularTriplet(svd, best, &d->sbulk[b], u, d->Vbulk[b]));
+      PetscCall(SVDGetSingularTriplet(svd, best, &sb, u, d->Vbulk[b]));
     }
     PetscCall(PetscFree(taken));
   }
@@ -410,16 +410,17 @@ static PetscErrorCode SpdWriteDense(hid_t file, const SpdDenseSpectrum *d, Petsc
    triplets inside such a cluster hardly converge; but a right Ritz vector of Lanczos
    bidiagonalization already has ||(J_T - I) v|| equal to its Ritz value, so one with a
    Ritz value <= epsilon / 10 is accepted (SpdSVDNearNull). For every direction, one
-   product gives ||J_T v||, cos(v, J_T v) and d, stored with the method. */
+   product gives ||J_T v||, cos(v, J_T v) and d, stored with the method. The vectors
+   are taken over from the dense spectrum or the solve, not copied. */
 typedef struct {
   PetscInt   n, nprod; /* directions; products of the solve (and of the checks) */
   Vec       *V;
   PetscReal *gain, *dist, *cosine; /* ||J_T v||, ||J_T v - v||, v . J_T v / ||J_T v|| */
-  PetscReal  tol; /* delta of SpdSVDNearNull (matrix-free) */
+  PetscReal  delta; /* acceptance threshold of SpdSVDNearNull (matrix-free) */
   PetscBool  dense;
 } SpdBulk;
 
-static PetscErrorCode SpdBulkCompute(Mat J0, const SpdDenseSpectrum *dense, PetscInt n, PetscReal eps, SpdBulk *b)
+static PetscErrorCode SpdBulkCompute(Mat J0, SpdDenseSpectrum *dense, PetscInt n, PetscReal eps, SpdBulk *b)
 {
   Vec y;
 
@@ -428,26 +429,21 @@ static PetscErrorCode SpdBulkCompute(Mat J0, const SpdDenseSpectrum *dense, Pets
   if (n <= 0) PetscFunctionReturn(0);
   b->dense = dense->nbulk > 0 ? PETSC_TRUE : PETSC_FALSE;
   if (b->dense) {
-    b->n = dense->nbulk;
-    PetscCall(PetscMalloc1(b->n, &b->V));
-    for (PetscInt i = 0; i < b->n; i++) {
-      PetscCall(VecDuplicate(dense->Vbulk[i], &b->V[i]));
-      PetscCall(VecCopy(dense->Vbulk[i], b->V[i]));
-    }
+    b->n         = dense->nbulk;
+    b->V         = dense->Vbulk;
+    dense->Vbulk = NULL;
+    dense->nbulk = 0;
   } else {
     Mat         D;
     SpdTriplets t;
     PetscCall(SpdMatCreateCounting(J0, &D)); /* a MATSHELL: MatShift makes it J_T - I */
     PetscCall(MatShift(D, -1.0));
-    b->tol = 0.1 * eps;
-    PetscCall(SpdSVDNearNull(D, n, b->tol, "tj_bulk_", &t));
+    b->delta = 0.1 * eps;
+    PetscCall(SpdSVDNearNull(D, n, b->delta, "tj_bulk_", &t));
     b->nprod = t.nprod;
     b->n     = t.nconv;
-    PetscCall(PetscMalloc1(b->n + 1, &b->V));
-    for (PetscInt i = 0; i < b->n; i++) {
-      PetscCall(VecDuplicate(t.V[i], &b->V[i]));
-      PetscCall(VecCopy(t.V[i], b->V[i]));
-    }
+    b->V     = t.V; /* t.V holds t.nconv vectors (NULL when none converged) */
+    t.V      = NULL;
     PetscCall(SpdTripletsDestroy(&t));
     PetscCall(MatDestroy(&D));
   }
@@ -470,8 +466,7 @@ static PetscErrorCode SpdBulkCompute(Mat J0, const SpdDenseSpectrum *dense, Pets
 static PetscErrorCode SpdBulkDestroy(SpdBulk *b)
 {
   PetscFunctionBegin;
-  for (PetscInt i = 0; i < b->n; i++) PetscCall(VecDestroy(&b->V[i]));
-  PetscCall(PetscFree(b->V));
+  if (b->V) PetscCall(VecDestroyVecs(b->n, &b->V));
   PetscCall(PetscFree3(b->gain, b->dist, b->cosine));
   PetscCall(PetscMemzero(b, sizeof(*b)));
   PetscFunctionReturn(0);
@@ -489,7 +484,7 @@ static PetscErrorCode SpdWriteBulk(hid_t file, const SpdBulk *b)
   PetscCall(SpdH5WriteReals(g, "distance", 1, &n, b->dist));
   PetscCall(SpdH5WriteReals(g, "cosine", 1, &n, b->cosine));
   PetscCall(SpdH5WriteAttrInt(g, "products", b->nprod));
-  if (!b->dense) PetscCall(SpdH5WriteAttrReal(g, "delta", b->tol));
+  if (!b->dense) PetscCall(SpdH5WriteAttrReal(g, "delta", b->delta));
   PetscCall(SpdH5WriteAttrString(g, "method", b->dense ? "dense: the right singular vectors of J_T with sigma closest to 1" : "matrix-free: right Ritz vectors of the bottom of J_T - I (SLEPc Lanczos bidiagonalization), accepted when ||(J_T - I) v|| <= delta = epsilon / 10 or converged"));
   PetscCall(SpdH5WriteAttrString(g, "columns", "gain = ||J_T v||, distance = ||J_T v - v||, cosine = v . J_T v / ||J_T v||"));
   H5Gclose(g);
@@ -655,7 +650,7 @@ PetscErrorCode SpdTrainingJacobianAnalyze(SpdTrainer tr, const SpdTrainJacSettin
         Vec       v     = NULL;
         PetscReal sigma = (PetscReal)NAN, dn = 0, *row = ptab + 6 * nrow;
         if (region == 0 && i < sj.top.nconv) v = sj.top.V[i], sigma = sj.top.sigma[i];
-        if (region == 1 && i < bulk.n) v = bulk.V[i], sigma = bulk.dense ? dense.sbulk[i] : bulk.gain[i];
+        if (region == 1 && i < bulk.n) v = bulk.V[i], sigma = bulk.gain[i]; /* ||J_T v||: sigma itself for a singular vector */
         if (region == 2 && i < sj.bottom.nconv) v = sj.bottom.V[i], sigma = sj.bottom.sigma[i];
         if (!v) continue;
         PetscCall(SpdVecGatherToAll(toall, v, vall, vrep));
@@ -699,8 +694,7 @@ PetscErrorCode SpdTrainingJacobianAnalyze(SpdTrainer tr, const SpdTrainJacSettin
   PetscCall(PetscFree(ptab));
   PetscCall(SpdSpectraDestroy(&sj));
   PetscCall(PetscFree2(dense.sigma, dense.cosine));
-  for (PetscInt b = 0; b < dense.nbulk; b++) PetscCall(VecDestroy(&dense.Vbulk[b]));
-  PetscCall(PetscFree2(dense.Vbulk, dense.sbulk));
+  if (dense.Vbulk) PetscCall(VecDestroyVecs(dense.nbulk, &dense.Vbulk));
   PetscCall(SpdBulkDestroy(&bulk));
   PetscCall(SpdSpectraDestroy(&sf));
   PetscCall(MatDestroy(&F));
