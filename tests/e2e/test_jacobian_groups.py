@@ -2,11 +2,12 @@
 jacobian.input_groups): the stored per-input datasets and their statistics must not depend
 on the number of groups G or on the rank count.
 
-- a tanh MLP (torch, saved with h5py), 5 inputs, k = 8 = width and k = 3: every dataset of
-  the task file equal (1e-12) for 1 rank, 2 ranks (auto = 2, G = 1) and 4 ranks (auto = 4,
-  G = 1, 2, 4), and equal to numpy: log sigma_i(J_{l:1}(x)) of the explicit products, the
-  volume identity sum_i l lambda_i(l) = log |det J_{l:1}| (k = width), the principal
-  cosines (k = 3), and mean/std/q10/q50/q90 over the inputs from np.mean/std/quantile;
+- a tanh MLP (torch, saved with h5py; fixture and numpy references: jacfixture.py), 5
+  inputs, k = 8 = width and k = 3: every dataset of the task file equal (1e-12) for 1 rank,
+  2 ranks (auto = 2, G = 1) and 4 ranks (auto = 4, G = 1, 2, 4), and equal to numpy:
+  log sigma_i(J_{l:1}(x)) of the explicit products, the volume identity
+  sum_i l lambda_i(l) = log |det J_{l:1}| (k = width), the principal cosines (k = 3), and
+  mean/std/q10/q50/q90 over the inputs from np.mean/std/quantile;
 - a gated Gaussian ensemble (6 draws): every dataset equal for 1 rank, 2 ranks (auto)
   and 4 ranks with G = 1, 2, 4 and auto (draw seeds do not depend on G), statistics
   equal to numpy's over the stored draws;
@@ -16,42 +17,14 @@ on the number of groups G or on the rank count.
   groups;
 - bad input: input_groups 3 on 4 ranks fails the task naming the key; 0 and 'many' are
   refused when the job is read (exit 2)."""
-import os, shutil
+import os
 import numpy as np
 import h5py
-import scipy.linalg
-import torch
 from spdref import *
+from jacfixture import TanhNet, D, N
 
-torch.set_default_dtype(torch.float64)
 work = os.path.abspath("e2e_jacobian_groups")
-shutil.rmtree(work, ignore_errors=True)
-os.makedirs(work)
-D, N = 8, 5
-torch.manual_seed(5)
-net = torch.nn.Sequential(torch.nn.Linear(D, D), torch.nn.Tanh(), torch.nn.Linear(D, D), torch.nn.Tanh(), torch.nn.Linear(D, D))
-with h5py.File(f"{work}/net.h5", "w") as f:
-    for key, v in net.state_dict().items():
-        f[key] = v.numpy() * 1.5
-Ws = [net[i].weight.detach().numpy() * 1.5 for i in (0, 2, 4)]
-bs = [net[i].bias.detach().numpy() * 1.5 for i in (0, 2, 4)]
-X = np.random.default_rng(3).standard_normal((N, D))
-with h5py.File(f"{work}/data.h5", "w") as f:
-    f["X"] = X
-    f["y"] = np.zeros(N, dtype=np.int64)
-
-
-def partials(x):
-    """[J_{1:1}, J_{2:1}, J_{3:1}] and the gates at x."""
-    gates, h = [], x
-    for l in range(2):
-        z = Ws[l] @ h + bs[l]
-        gates.append(1 - np.tanh(z) ** 2)
-        h = np.tanh(z)
-    J = [Ws[0]]
-    for l in range(1, 3):
-        J.append(Ws[l] @ np.diag(gates[l - 1]) @ J[-1])
-    return J, gates
+fx = TanhNet(work, torch_seed=5, data_seed=3)
 
 
 def groups_line(g):
@@ -108,28 +81,14 @@ resources: {{ranks_per_task: {np_}}}
         ds, attrs = read_all(files[("net", "jacobian/inputs")])
         check(attrs["ranks"] == np_ and attrs["input_groups"] == expect_g, f"{tag}: ran on {attrs['ranks']} ranks in {attrs['input_groups']} groups, expected {np_} in {expect_g}")
         if base is None:  # the numpy references, once (the other runs must equal it)
-            ls = ds["spectra/logsigma"].reshape(N, 3, k)
-            ref = np.array([[np.log(np.linalg.svd(J, compute_uv=False)[:k]) for J in partials(x)[0]] for x in X])
-            check(np.abs(ls - ref).max() < 1e-8, f"{tag}: log sigma of J_(l:1) differ from numpy by {np.abs(ls - ref).max():.3g}")
+            fx.check_logsigma(ds["spectra/logsigma"].reshape(N, 3, k), k, tag)
             for name, shape in (("spectra/logsigma", (3, k)), ("spectra/gap", (3, k - 1)), ("lyapunov/lambda", (1, k)), ("lyapunov/cumulative", (3, k))):
                 stats_ok(ds, name, N, shape, tag)
             check(np.abs(ds["lyapunov/lambda_mean"].ravel()[0] - ds["lyapunov/lambda"].reshape(N, k)[:, 0].mean()) < 1e-13, f"{tag}: lambda_1 mean")
             if k == D:  # volume identity, exact whatever the initial block
-                cum = ds["lyapunov/cumulative"].reshape(N, 3, k)
-                for i, x in enumerate(X):
-                    for l, J in enumerate(partials(x)[0]):
-                        logdet = np.linalg.slogdet(J)[1]
-                        check(abs((l + 1) * cum[i, l].sum() - logdet) < 1e-8 * max(1, abs(logdet)), f"{tag}: input {i} depth {l + 1}: sum of exponents x depth {(l + 1) * cum[i, l].sum()} vs log|det| {logdet}")
+                fx.check_volume(ds["lyapunov/cumulative"].reshape(N, 3, k), tag)
             else:
-                cs = ds["spectra/cosines"].reshape(N, 3, k)
-                for i, x in enumerate(X):
-                    J, gt = partials(x)
-                    for l in (1, 2):
-                        upper = Ws[2] if l == 2 else Ws[2] @ np.diag(gt[1]) @ Ws[1]
-                        Vu = np.linalg.svd(upper)[2][:k].T
-                        Ul = np.linalg.svd(J[l - 1])[0][:, :k]
-                        ref_c = np.sort(np.cos(scipy.linalg.subspace_angles(Vu, Ul)))[::-1]
-                        check(np.abs(cs[i, l - 1] - ref_c).max() < 1e-6, f"{tag}: input {i} depth {l}: cosines {cs[i, l - 1]} vs numpy {ref_c}")
+                fx.check_cosines(ds["spectra/cosines"].reshape(N, 3, k), k, tag)
             base = ds
         else:
             same(base, ds, tag)
