@@ -39,7 +39,7 @@ PETSC_EXTERN PetscErrorCode SpdSVDFull(Mat A, PetscReal sigma[]);
 PETSC_EXTERN PetscErrorCode SpdSVDExtreme(Mat A, SpdSVDWhich which, PetscInt k, PetscBool vectors, const char prefix[], SpdTriplets *);
 /* k vectors v with ||A v|| small: the bottom solve, where a right Ritz vector whose Ritz
    value is <= delta counts as converged (||A v|| equals it, Lanczos bidiagonalization
-   keeping A V = U B). Collective on A. */
+   keeping A V = U B); A must have m >= n. Collective on A. */
 PETSC_EXTERN PetscErrorCode SpdSVDNearNull(Mat A, PetscInt k, PetscReal delta, const char prefix[], SpdTriplets *);
 /* The exact triplets of the zero matrix (sigma 0, residual 0, unit vectors e_i), where
    Krylov solvers cannot start. Collective on A. */

@@ -159,6 +159,7 @@ static PetscErrorCode SpdWriteEigenpairs(SpdTaskFile f, const char grp[], const 
 
   PetscFunctionBegin;
   PetscCall(SpdTaskFileWriteSolve(f, grp, "lambda", e->k, e->lambda, e->residual, e->converged, e->nconv, e->its, e->nprod, -2, e->solver, e->tol));
+  PetscCall(SpdTaskFileSetAttrString(f, grp, "residuals", e->residuals)); /* explicit, or the Krylov estimate */
   if (vectors && e->X && e->nconv) {
     PetscCall(PetscSNPrintf(path, sizeof(path), "%s/X", grp));
     PetscCall(SpdTaskFileWriteVecs(f, path, e->nconv, e->X, N));

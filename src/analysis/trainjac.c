@@ -416,8 +416,10 @@ typedef struct {
   PetscInt   n, nprod; /* directions; products of the solve (and of the checks) */
   Vec       *V;
   PetscReal *gain, *dist, *cosine; /* ||J_T v||, ||J_T v - v||, v . J_T v / ||J_T v|| */
-  PetscReal  delta; /* acceptance threshold of SpdSVDNearNull (matrix-free) */
-  PetscBool  dense;
+  PetscInt  *in_bulk; /* |gain - 1| <= epsilon: inside the bulk region (the closest vectors
+                         found may lie outside it when J_T has few sigma near 1) */
+  PetscReal delta; /* acceptance threshold of SpdSVDNearNull (matrix-free) */
+  PetscBool dense;
 } SpdBulk;
 
 static PetscErrorCode SpdBulkCompute(Mat J0, SpdDenseSpectrum *dense, PetscInt n, PetscReal eps, SpdBulk *b)
@@ -447,7 +449,7 @@ static PetscErrorCode SpdBulkCompute(Mat J0, SpdDenseSpectrum *dense, PetscInt n
     PetscCall(SpdTripletsDestroy(&t));
     PetscCall(MatDestroy(&D));
   }
-  PetscCall(PetscMalloc3(b->n + 1, &b->gain, b->n + 1, &b->dist, b->n + 1, &b->cosine));
+  PetscCall(PetscMalloc4(b->n + 1, &b->gain, b->n + 1, &b->dist, b->n + 1, &b->cosine, b->n + 1, &b->in_bulk));
   PetscCall(MatCreateVecs(J0, NULL, &y));
   for (PetscInt i = 0; i < b->n; i++) {
     PetscScalar c;
@@ -457,6 +459,7 @@ static PetscErrorCode SpdBulkCompute(Mat J0, SpdDenseSpectrum *dense, PetscInt n
     b->cosine[i] = b->gain[i] > 0 ? PetscRealPart(c) / b->gain[i] : (PetscReal)NAN;
     PetscCall(VecAXPY(y, -1.0, b->V[i]));
     PetscCall(VecNorm(y, NORM_2, &b->dist[i]));
+    b->in_bulk[i] = PetscAbsReal(b->gain[i] - 1) <= eps ? 1 : 0;
   }
   b->nprod += b->n;
   PetscCall(VecDestroy(&y));
@@ -467,7 +470,7 @@ static PetscErrorCode SpdBulkDestroy(SpdBulk *b)
 {
   PetscFunctionBegin;
   if (b->V) PetscCall(VecDestroyVecs(b->n, &b->V));
-  PetscCall(PetscFree3(b->gain, b->dist, b->cosine));
+  PetscCall(PetscFree4(b->gain, b->dist, b->cosine, b->in_bulk));
   PetscCall(PetscMemzero(b, sizeof(*b)));
   PetscFunctionReturn(0);
 }
@@ -483,10 +486,11 @@ static PetscErrorCode SpdWriteBulk(hid_t file, const SpdBulk *b)
   PetscCall(SpdH5WriteReals(g, "gain", 1, &n, b->gain));
   PetscCall(SpdH5WriteReals(g, "distance", 1, &n, b->dist));
   PetscCall(SpdH5WriteReals(g, "cosine", 1, &n, b->cosine));
+  PetscCall(SpdH5WriteInts(g, "in_bulk", 1, &n, b->in_bulk));
   PetscCall(SpdH5WriteAttrInt(g, "products", b->nprod));
   if (!b->dense) PetscCall(SpdH5WriteAttrReal(g, "delta", b->delta));
   PetscCall(SpdH5WriteAttrString(g, "method", b->dense ? "dense: the right singular vectors of J_T with sigma closest to 1" : "matrix-free: right Ritz vectors of the bottom of J_T - I (SLEPc Lanczos bidiagonalization), accepted when ||(J_T - I) v|| <= delta = epsilon / 10 or converged"));
-  PetscCall(SpdH5WriteAttrString(g, "columns", "gain = ||J_T v||, distance = ||J_T v - v||, cosine = v . J_T v / ||J_T v||"));
+  PetscCall(SpdH5WriteAttrString(g, "columns", "gain = ||J_T v||, distance = ||J_T v - v||, cosine = v . J_T v / ||J_T v||, in_bulk = 1 when |gain - 1| <= epsilon (the bulk region)"));
   H5Gclose(g);
   PetscFunctionReturn(0);
 }

@@ -151,7 +151,8 @@ static PetscErrorCode SpdEigResiduals_Private(Mat A, PetscInt k, const PetscReal
   Convergence: ||r|| <= tol ||A||_inf (EPS_CONV_NORM) when A has MatNorm; otherwise
   ||r|| <= tol max |theta| with max |theta| the largest |Ritz value| seen so far (every
   Ritz value is tested: the extreme one converges first, so this is tol ||A|| at no cost;
-  for the largest it is at least as strict as tol lambda_1); -eps_conv_abs, -eps_conv_rel,
+  it is looser than tol |lambda_i| for pairs with |lambda_i| < max |theta|, e.g. the top of
+  a Hessian whose most negative eigenvalue is larger in modulus); -eps_conv_abs, -eps_conv_rel,
   -eps_conv_norm win. Other solvers than krylovschur asking for the smallest get ||A|| from
   a 20-step Lanczos run (counted) and the equivalent absolute test.
 . -spd_eig_explicit_residuals <true> - (also -[prefix]spd_eig_explicit_residuals) residual
@@ -256,10 +257,11 @@ PetscErrorCode SpdEigExtreme(Mat A, SpdEigWhich which, PetscInt k, PetscBool vec
   /* Default convergence test ||r|| <= tol ||A||, so that eigenvalues near 0 (the null
      space of a Gauss-Newton matrix, the most negative Hessian eigenvalues near a minimum)
      converge as well as the extremes. SLEPc's EPS_CONV_NORM needs MatNorm; for an
-     operator given only by products the largest eigenvalues use the relative test
-     ||r|| <= tol |lambda| (as ARPACK; at the top |lambda| ~ ||A||), and the smallest get
-     ||A|| from a 20-step Lanczos run (largest |Ritz value|, its products counted) and the
-     equivalent absolute test. Any -eps_conv_* option wins. */
+     operator given only by products, ||r|| <= tol max |theta| (the largest |Ritz value|
+     seen so far stands for ||A||) for the largest with any solver and for both ends with
+     Krylov-Schur; other solvers asking for the smallest get ||A|| from a 20-step Lanczos
+     run (largest |Ritz value|, its products counted) and the equivalent absolute test.
+     Any -eps_conv_* option wins. */
   {
     const char *const names[] = { "-eps_conv_abs", "-eps_conv_rel", "-eps_conv_norm", "-eps_conv_user" };
     PetscBool         given   = PETSC_FALSE, set;

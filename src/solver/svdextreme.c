@@ -139,14 +139,22 @@ PetscErrorCode SpdSVDExtreme(Mat A, SpdSVDWhich which, PetscInt k, PetscBool vec
   tests/e2e/test_trainjac_digits.py: 15,892 products with ncv 64, 2,814 with 256). The
   residuals reported are the explicit ones of the
   triplet (for accepted vectors they may be large: ||A v|| = s is the property they have,
-  not ||A^T u - s v|| small).
+  not ||A^T u - s v|| small). A must have m >= n (SLEPc works on A^T otherwise). The
+  acceptance test is installed after the options are read: -svd_conv_* options do not
+  replace it.
 
 .seealso: SpdSVDExtreme()
 @*/
 PetscErrorCode SpdSVDNearNull(Mat A, PetscInt k, PetscReal delta, const char prefix[], SpdTriplets *t)
 {
   PetscFunctionBegin;
+  PetscInt M, N;
+
   PetscCheck(delta > 0, PetscObjectComm((PetscObject)A), PETSC_ERR_ARG_OUTOFRANGE, "SpdSVDNearNull: delta = %g must be > 0", (double)delta);
+  PetscCall(MatGetSize(A, &M, &N));
+  /* SLEPc runs the recurrence on A^T when m < n (and swaps U and V), so the exact
+     relation would be ||A^T u|| = s instead */
+  PetscCheck(M >= N, PetscObjectComm((PetscObject)A), PETSC_ERR_ARG_SIZ, "SpdSVDNearNull: A is %" PetscInt_FMT " x %" PetscInt_FMT "; ||A v|| = s holds for m >= n only: pass A^T and use t->U", M, N);
   PetscCall(SpdSVDExtreme_Private(A, SPD_SVD_BOTTOM, k, PETSC_TRUE, delta, prefix, t));
   PetscFunctionReturn(0);
 }
@@ -203,10 +211,7 @@ static PetscErrorCode SpdSVDExtreme_Private(Mat A, SpdSVDWhich which, PetscInt k
   ncv = PetscMin(ncv, mn);
   PetscCall(SVDSetDimensions(svd, k, ncv, PETSC_DEFAULT));
   PetscCall(SVDSetTolerances(svd, delta > 0 ? 1e-6 : 1e-10, 100000));
-  if (delta > 0) {
-    PetscCall(SVDSetConvergenceTestFunction(svd, SpdConvergedNearNull_Private, &delta, NULL));
-    PetscCall(SVDTRLanczosSetLocking(svd, PETSC_FALSE));
-  }
+  if (delta > 0) PetscCall(SVDTRLanczosSetLocking(svd, PETSC_FALSE));
   /* Full (two-sided) reorthogonalization for the top as for the bottom. One-sided saves
      3-8 % per solve on well-conditioned 8192^2 matrices, but it is not safe on operators
      with a large exact null space and singular values over many orders of magnitude: on
@@ -220,6 +225,7 @@ static PetscErrorCode SpdSVDExtreme_Private(Mat A, SpdSVDWhich which, PetscInt k
     PetscCall(SVDSetFromOptions(svd)); /* -<prefix>svd_*, overriding */
   }
   PetscCall(SVDSetWhichSingularTriplets(svd, swhich));
+  if (delta > 0) PetscCall(SVDSetConvergenceTestFunction(svd, SpdConvergedNearNull_Private, &delta, NULL)); /* the method itself, whatever -svd_conv_* said */
   PetscCall(SVDGetType(svd, &type));
   PetscCall(SVDGetImplicitTranspose(svd, &impltrans));
   PetscCall(PetscObjectTypeCompareAny((PetscObject)svd, &explicitonly, SVDLAPACK, SVDSCALAPACK, SVDELEMENTAL, SVDRANDOMIZED, ""));
@@ -272,7 +278,7 @@ static PetscErrorCode SpdSVDExtreme_Private(Mat A, SpdSVDWhich which, PetscInt k
     if (i < last.nest) {
       if (conv == SVD_CONV_ABS)
         t->residual[i] = last.errest[i];
-      else if (conv == SVD_CONV_REL)
+      else if (conv == SVD_CONV_REL || conv == SVD_CONV_USER) /* the near-null test is relative above delta */
         t->residual[i] = last.errest[i] * last.sigma[i];
     }
   }

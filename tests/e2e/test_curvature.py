@@ -165,6 +165,8 @@ for np_ in (1, 2, 4):
                 check(all(np.abs(ev - b).min() <= 1e-8 * scale for b in bot[conv]), f"{label} {name}: converged bottom {bot[conv]} are not eigenvalues")
                 check(np.all(np.isfinite(f["bottom/residual"][()])), "residual estimates of unconverged pairs are reported")
             check(f["top/residual"][()].max() <= 1e-8 * scale, f"{label} {name}: residuals {f['top/residual'][()]}")
+            how = f["top"].attrs["residuals"]
+            check((how.decode() if isinstance(how, bytes) else str(how)) == "explicit", f"{label} {name}: residuals obtained as {how!r}, the default is explicit")
             met = dict(f["metrics"].attrs)
             check(abs(met["loss"] - refs[i][3]) <= 1e-12 * abs(refs[i][3]), f"loss {met['loss']} vs torch {refs[i][3]}")
             gref = refs[i][2] if block == "model" else refs[i][2][slice(*blocks(nets[i])[block])]

@@ -122,12 +122,13 @@ training_jacobian:
     with h5py.File(os.path.join(tmp, "out_mf", "run", "training_jacobian.h5"), "r") as f:
         check("training_jacobian/full" not in f, "the dense spectrum was computed with full: false")
         b = f["training_jacobian/bulk"]
-        delta, gain, dist, bcos = b.attrs["delta"], b["gain"][()], b["distance"][()], b["cosine"][()]
+        delta, gain, dist, bcos, inb = b.attrs["delta"], b["gain"][()], b["distance"][()], b["cosine"][()], b["in_bulk"][()]
         method = b.attrs["method"].decode() if isinstance(b.attrs["method"], bytes) else b.attrs["method"]
         table = f["perturbation/table"][()]
     print(f"matrix-free bulk directions ({method}): ||J v|| {np.round(gain, 4)}, ||J v - v|| {dist}, cos {bcos}")
     check("J_T - I" in method, f"bulk method {method}")
     check(len(dist) == 2 and np.all(dist <= delta * (1 + 1e-6)) and abs(delta - eps / 10) < 1e-12, f"bulk directions with ||J v - v|| {dist}, delta {delta}")
+    check(np.array_equal(inb, (np.abs(gain - 1) <= eps).astype(inb.dtype)) and inb.all(), f"in_bulk flags {inb} for gains {gain}")
     ch = table[table[:, 0] == 0]
     bu = table[table[:, 0] == 1]
     check(len(bu) == 2 and np.allclose(bu[:, 2], gain, rtol=1e-12), f"perturbation rows {bu} vs gains {gain}")

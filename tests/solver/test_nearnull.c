@@ -6,7 +6,7 @@
    bounded number of products (a deterministic count, 4070 when written: the triplets
    inside the cluster never converge in SpdSVDExtreme's sense). Without a cluster (all
    values >= 0.05; n = 300) it returns the true bottom triplets: the planted values within the
-   explicit residuals. */
+   explicit residuals. A wide matrix is refused. */
 static const char help[] = "Tests SpdSVDNearNull on planted spectra.\n";
 
 #include "solverutil.h"
@@ -62,9 +62,33 @@ static PetscErrorCode Check(PetscInt N, PetscInt NCLUSTER)
   PetscFunctionReturn(0);
 }
 
+/* A wide matrix (m < n) is refused with a message saying what to do: SLEPc would run the
+   recurrence on A^T, where ||A v|| = s no longer holds. */
+static PetscErrorCode CheckWide(void)
+{
+  double        *a;
+  Mat            A;
+  SpdTriplets    t;
+  char           msg[1024] = "";
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc1(40 * 60, &a));
+  for (PetscInt i = 0; i < 40 * 60; i++) a[i] = (double)((i * 7) % 11) - 5.0;
+  PetscCall(SolverTestDenseFromArray(PETSC_COMM_WORLD, 40, 60, a, &A));
+  PetscCall(SpdErrorCapturePush(msg, sizeof(msg)));
+  ierr = SpdSVDNearNull(A, 2, 1e-2, NULL, &t);
+  PetscCall(SpdErrorCapturePop());
+  PetscCheck(ierr && strstr(msg, "40 x 60") && strstr(msg, "A^T"), PETSC_COMM_WORLD, PETSC_ERR_PLIB, "expected the wide 40 x 60 matrix to be refused, got '%s'", msg);
+  PetscCall(MatDestroy(&A));
+  PetscCall(PetscFree(a));
+  PetscFunctionReturn(0);
+}
+
 int main(int argc, char **argv)
 {
   PetscCall(SpdInitialize(&argc, &argv, NULL, help));
+  PetscCall(CheckWide());
   PetscCall(Check(2000, 1200));
   PetscCall(Check(300, 0));
   PetscCall(SpdFinalize());
