@@ -204,6 +204,8 @@ if has_row 7; then
   run jac.spd "${JB[@]}" spd "$BUILD/bin/specdyn" "$DATA" "$OUT" --np "$NP" --reps 1 --petsc="-log_view :$OUT/jac.logview"
   run jac.copy "${SPD[@]}" "$BIN/bench_matvec" -m 8000 -n 50000 -products 10 -rounds 3 -float32
   run jac.peer "${NOENV[@]}" OPENBLAS_NUM_THREADS="$NP" "$PY" "$ROOT/bench/jacobian_bench.py" peer "$DATA" "$OUT"
+  # the same accuracy on SciPy's side: svds on a float64 copy of the values, tol 1e-10 (12 GB while converting)
+  run jac.peer64 "${NOENV[@]}" OPENBLAS_NUM_THREADS="$NP" "$PY" "$ROOT/bench/jacobian_bench.py" peer "$DATA" "$OUT" --dtype float64
   rm -rf "$OUT/jacobian.results"
 fi
 
