@@ -147,9 +147,9 @@ PetscErrorCode SpdSVDExtreme(Mat A, SpdSVDWhich which, PetscInt k, PetscBool vec
 @*/
 PetscErrorCode SpdSVDNearNull(Mat A, PetscInt k, PetscReal delta, const char prefix[], SpdTriplets *t)
 {
-  PetscFunctionBegin;
   PetscInt M, N;
 
+  PetscFunctionBegin;
   PetscCheck(delta > 0, PetscObjectComm((PetscObject)A), PETSC_ERR_ARG_OUTOFRANGE, "SpdSVDNearNull: delta = %g must be > 0", (double)delta);
   PetscCall(MatGetSize(A, &M, &N));
   /* SLEPc runs the recurrence on A^T when m < n (and swaps U and V), so the exact

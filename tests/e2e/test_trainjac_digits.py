@@ -128,7 +128,7 @@ training_jacobian:
     print(f"matrix-free bulk directions ({method}): ||J v|| {np.round(gain, 4)}, ||J v - v|| {dist}, cos {bcos}")
     check("J_T - I" in method, f"bulk method {method}")
     check(len(dist) == 2 and np.all(dist <= delta * (1 + 1e-6)) and abs(delta - eps / 10) < 1e-12, f"bulk directions with ||J v - v|| {dist}, delta {delta}")
-    check(np.array_equal(inb, (np.abs(gain - 1) <= eps).astype(inb.dtype)) and inb.all(), f"in_bulk flags {inb} for gains {gain}")
+    check(np.array_equal(inb, (np.abs(gain - 1) <= eps).astype(inb.dtype)), f"stored in_bulk flags {inb} vs their definition |gain - 1| <= eps for gains {gain}")
     ch = table[table[:, 0] == 0]
     bu = table[table[:, 0] == 1]
     check(len(bu) == 2 and np.allclose(bu[:, 2], gain, rtol=1e-12), f"perturbation rows {bu} vs gains {gain}")
