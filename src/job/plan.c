@@ -8,9 +8,10 @@
    recorded in plan->errors and the other checkpoints are planned.
 
    Cost model (flops; used to order tasks and size rank groups, not to predict time):
-     full spectrum (ScaLAPACK pdgesvd, values):  4 m n min(m,n)
-       (Householder bidiagonalization costs 4mn^2 - 4n^3/3 for m >= n; the QR sweeps on
-       the bidiagonal are O(n^2) and are absorbed in the rounding up).
+     full spectrum (SpdSVDFull, values):  4 m n min(m,n)
+       (Householder bidiagonalization, one-stage or through a band, costs 4mn^2 - 4n^3/3
+       for m >= n; the band reduction, O(n^2 nb), and the bidiagonal's O(n^2) are
+       absorbed in the rounding up).
      top / bottom k (SLEPc thick-restart Lanczos): products x 2mn + reorthogonalization
        products = 2 (A and A^T) x ncv x restarts, with ncv as the solver picks it
        (top: max(2k+16, 32), bottom: max(64, 2k+16)); restarts ~ 3 for the well separated
@@ -44,7 +45,9 @@ static PetscInt PlanNcvBottom(PetscInt k) { return PetscMax(64, 2 * k + 16); }
   Notes:
   The model counts the data, not the runtime's fixed overhead:
   the matrix 8mn/p (MATMPIDENSE); for full, a block-cyclic copy and pdgesvd's workspace
-  ~ 2 x 8mn/p plus 8 nb (m+n) panel buffers (nb = 64) and the replicated singular values;
+  ~ 2 x 8mn/p plus 8 nb (m+n) panel buffers (nb = 64) and the replicated singular values
+  (an upper bound for the two-stage reduction, whose workspace besides the copy is the
+  panel buffers and the replicated band, 8 (nb+1) min(m,n));
   for partial, the float32 copy of the matrix 4mn/p (made while the float64 one is still
   held), the Krylov bases 8 ncv (m+n)/p (ncv as the solver picks it; the top and bottom
   solves run one after the other, so the larger counts) plus the replicated projected

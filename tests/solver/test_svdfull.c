@@ -1,6 +1,8 @@
 /* SpdSVDFull against serial LAPACK dgesvd (the independent reference) on tall, wide,
    square, degenerate (1 x n, n x 1, 1 x 1), rank-deficient and graded
-   matrices, with and without the QR-first path and on several BLACS grids. Checking
+   matrices, with and without the QR-first path, on several BLACS grids and block sizes,
+   through both bidiagonalizations (-spd_svdfull_type twostage and gesvd) and the
+   default choice on a matrix large enough for it to pick the two-stage one. Checking
    against the same reference at 1, 2 and 4 ranks checks that the rank count does not
    change the answer. */
 static const char help[] = "Tests SpdSVDFull against LAPACK.\n";
@@ -55,11 +57,10 @@ static PetscErrorCode CheckRandom(const char what[], uint64_t seed, PetscInt m, 
   PetscFunctionReturn(0);
 }
 
-int main(int argc, char **argv)
+/* Every case, under the -spd_svdfull_type set by the caller. */
+static PetscErrorCode CheckAll(void)
 {
   PetscFunctionBeginUser;
-  PetscCall(SpdInitialize(&argc, &argv, NULL, help));
-
   PetscCall(CheckRandom("tall", 1, 120, 50));
   PetscCall(CheckRandom("tall, m < 2n (no QR)", 2, 90, 70));
   PetscCall(CheckRandom("wide", 3, 50, 130));
@@ -112,6 +113,25 @@ int main(int argc, char **argv)
   }
   PetscCall(PetscOptionsClearValue(NULL, "-spd_svdfull_qr_ratio"));
   PetscCall(PetscOptionsClearValue(NULL, "-spd_svdfull_block_size"));
+  PetscFunctionReturn(0);
+}
+
+int main(int argc, char **argv)
+{
+  PetscFunctionBeginUser;
+  PetscCall(SpdInitialize(&argc, &argv, NULL, help));
+
+  for (int t = 0; t < 2; t++) {
+    const char *type = t ? "gesvd" : "twostage";
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "-- -spd_svdfull_type %s\n", type));
+    PetscCall(PetscOptionsSetValue(NULL, "-spd_svdfull_type", type));
+    PetscCall(CheckAll());
+  }
+  PetscCall(PetscOptionsClearValue(NULL, "-spd_svdfull_type"));
+  /* defaults (two-stage from 512, band 48): 11 panels, one partial, and the tall
+     matrix below the QR ratio; then a wide one through QR */
+  PetscCall(CheckRandom("default type, tall", 13, 600, 520));
+  PetscCall(CheckRandom("default type, wide, QR", 14, 530, 1100));
 
   { /* a sparse matrix is refused with a message saying what to do */
     Mat            B;
