@@ -186,7 +186,7 @@ if os.path.exists(sj):
                  f"task times in the study vs alone: full-spectrum tasks {kf['study']:.2f} vs {kf['alone']:.2f} s ({st['contention']['full']:.2f}×), "
                  + top5 + (f"loss total − ideal {lo5['total']:.2f} s = outside the tasks {lo5['outside']:.2f} + imbalance {lo5['imbalance']:.2f} "
                            f"+ contention {lo5['contention']:.2f} s; " if lo5 else "")
-                 + f"efficiency of the pairs measured: {pairs}{noisy}"])
+                 + f"efficiency of the (study, alone) pairs measured: {pairs}; reported: the median of the {st.get('pairs_quiet', 1)} quiet one(s){noisy}"])
     pt = st["parts"]
     med = lambda v: float(np.median(v))
     lv = st["logview"]

@@ -31,7 +31,9 @@
 
 /* Log events of specdyn's phases; registered by SpdInitialize(). */
 PETSC_EXTERN PetscClassId  SPD_CLASSID;
-PETSC_EXTERN PetscLogEvent SPD_Read, SPD_SVDFull, SPD_SVDPartial, SPD_Metrics, SPD_Write, SPD_Plan;
+/* SpdSVDBand / SpdSVDBandBidiag: the two stages of SpdSVDFull's two-stage reduction
+   (dense to band; band to bidiagonal and its singular values), nested in SpdSVDFull. */
+PETSC_EXTERN PetscLogEvent SPD_Read, SPD_SVDFull, SPD_SVDBand, SPD_SVDBandBidiag, SPD_SVDPartial, SPD_Metrics, SPD_Write, SPD_Plan;
 PETSC_EXTERN PetscLogStage SPD_StageRead, SPD_StageSolve, SPD_StageStore;
 
 PETSC_EXTERN PetscErrorCode SpdInitialize(int *, char ***, const char[], const char[]);

@@ -398,8 +398,12 @@ PetscErrorCode SpdSVDFull(Mat A, PetscReal sigma[])
   }
 
   if (twostage) {
+    PetscCall(PetscLogEventBegin(SPD_SVDBand, A, 0, 0, 0));
     PetscCall(SpdBandReduce_Private(m, n, bnb, b, desc, mloc, nloc));
+    PetscCall(PetscLogEventEnd(SPD_SVDBand, A, 0, 0, 0));
+    PetscCall(PetscLogEventBegin(SPD_SVDBandBidiag, A, 0, 0, 0));
     PetscCall(SpdBandSingularValues_Private(comm, n, bnb, b, lld, nprow, npcol, myrow, mycol, sigma));
+    PetscCall(PetscLogEventEnd(SPD_SVDBandBidiag, A, 0, 0, 0));
   } else {
     lwork = -1;
     pdgesvd_("N", "N", &m, &n, b, &ione, &ione, desc, sigma, &dummy, &ione, &ione, desc, &dummy, &ione, &ione, desc, &wq, &lwork, &info);

@@ -7,7 +7,7 @@
 #include <signal.h>
 
 PetscClassId  SPD_CLASSID;
-PetscLogEvent SPD_Read, SPD_SVDFull, SPD_SVDPartial, SPD_Metrics, SPD_Write, SPD_Plan;
+PetscLogEvent SPD_Read, SPD_SVDFull, SPD_SVDBand, SPD_SVDBandBidiag, SPD_SVDPartial, SPD_Metrics, SPD_Write, SPD_Plan;
 PetscLogStage SPD_StageRead, SPD_StageSolve, SPD_StageStore;
 
 static PetscBool SpdInitializeCalled = PETSC_FALSE;
@@ -38,6 +38,8 @@ PetscErrorCode SpdInitialize(int *argc, char ***argv, const char file[], const c
   PetscCall(PetscLogEventRegister("SpdRead", SPD_CLASSID, &SPD_Read));
   PetscCall(PetscLogEventRegister("SpdPlan", SPD_CLASSID, &SPD_Plan));
   PetscCall(PetscLogEventRegister("SpdSVDFull", SPD_CLASSID, &SPD_SVDFull));
+  PetscCall(PetscLogEventRegister("SpdSVDBand", SPD_CLASSID, &SPD_SVDBand));
+  PetscCall(PetscLogEventRegister("SpdSVDBandBidiag", SPD_CLASSID, &SPD_SVDBandBidiag));
   PetscCall(PetscLogEventRegister("SpdSVDPartial", SPD_CLASSID, &SPD_SVDPartial));
   PetscCall(PetscLogEventRegister("SpdMetrics", SPD_CLASSID, &SPD_Metrics));
   PetscCall(PetscLogEventRegister("SpdWrite", SPD_CLASSID, &SPD_Write));
