@@ -3,8 +3,9 @@
 
    mpirun -n 2 bench_matvec -m 8192 -n 8192 -products 20
 
-   1. MatMult on an m x n MATMPIDENSE (the operator every iterative solve applies):
-      `-products` products timed together, best of `-rounds` rounds; bytes moved are
+   1. MatMult on an m x n MATMPIDENSE (the operator every iterative solve applies), with
+      the kernels SpdMatLoadView gives it (SpdMatDenseSetKernels; -spd_dense_kernels 0:
+      PETSc's BLAS dgemv): `-products` products timed together, best of `-rounds` rounds; bytes moved are
       counted as 8 m n per product (the matrix is read once; x, y are O(m + n)).
       With -float32: the float32 copy of SpdMatCreateFloat32() (4 m n bytes per
       product), MatMult and MatMultTranspose alternating (what Lanczos bidiagonalization
@@ -94,7 +95,8 @@ int main(int argc, char **argv)
     PetscCall(MatDestroy(&A));
     A   = S;
     bpe = 4.0;
-  }
+  } else
+    PetscCall(SpdMatDenseSetKernels(A));
   PetscCall(MatCreateVecs(A, &x, &y));
   PetscCall(VecSet(x, 1.0));
   PetscCall(MatMult(A, x, y)); /* warm-up: scatter setup, pages */

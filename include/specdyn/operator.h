@@ -27,6 +27,10 @@ PETSC_EXTERN PetscErrorCode SpdMatrixViewFromTensor(const SpdTensorInfo *, Petsc
 /* Collective on comm: load the view as an m x n MATMPIDENSE on comm. */
 PETSC_EXTERN PetscErrorCode SpdMatLoadView(SpdReader, const SpdMatrixView *, MPI_Comm, Mat *);
 
+/* Apply a MATMPIDENSE / MATSEQDENSE with specdyn's column-blocked kernels instead of
+   BLAS dgemv (MatMult, MatMultTranspose of the local block; -spd_dense_kernels 0 keeps
+   PETSc's). SpdMatLoadView sets it. */
+PETSC_EXTERN PetscErrorCode SpdMatDenseSetKernels(Mat A);
 /* A copy of A stored in float32 and applied in double (products accumulate in double).
    Exact when A's entries are binary32 numbers (F32, BF16, F16 checkpoints); halves the
    bytes every product reads. Errors if an entry is not a binary32 number. */

@@ -15,14 +15,6 @@
 #include <specdyn/operator.h>
 #include <petscblaslapack.h>
 
-/* The kernels are built twice on x86-64 (AVX2+FMA and baseline), picked at load time:
-   converting float to double and accumulating must keep up with memory bandwidth. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#  define SPD_KERNEL __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#  define SPD_KERNEL
-#endif
-
 typedef struct {
   MPI_Comm     comm;
   PetscInt     mloc, nloc, N;
@@ -34,58 +26,10 @@ typedef struct {
   Vec          xseq;
 } SpdDenseF32;
 
-/* y[0:m] = A x over all N columns, 4 columns at a time (fewer passes over y). */
-SPD_KERNEL static void SpdF32Gemv_N(PetscInt m, PetscInt N, const float *a, const double *x, double *y)
-{
-  PetscInt j = 0;
-
-  for (PetscInt i = 0; i < m; i++) y[i] = 0.0;
-  for (; j + 4 <= N; j += 4) {
-    const float *c0 = a + (size_t)j * m, *c1 = c0 + m, *c2 = c1 + m, *c3 = c2 + m;
-    double       x0 = x[j], x1 = x[j + 1], x2 = x[j + 2], x3 = x[j + 3];
-#pragma omp simd
-    for (PetscInt i = 0; i < m; i++) y[i] += (double)c0[i] * x0 + (double)c1[i] * x1 + (double)c2[i] * x2 + (double)c3[i] * x3;
-  }
-  for (; j < N; j++) {
-    const float *c  = a + (size_t)j * m;
-    double       xj = x[j];
-#pragma omp simd
-    for (PetscInt i = 0; i < m; i++) y[i] += (double)c[i] * xj;
-  }
-}
-
-/* z[0:N] = A^T x: dot products, 4 columns at a time (4 independent accumulators hide
-   the latency of the additions). */
-SPD_KERNEL static void SpdF32Gemv_T(PetscInt m, PetscInt N, const float *a, const double *x, double *z)
-{
-  PetscInt j = 0;
-
-  for (; j + 4 <= N; j += 4) {
-    const float *c0 = a + (size_t)j * m, *c1 = c0 + m, *c2 = c1 + m, *c3 = c2 + m;
-    double       s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
-#pragma omp simd reduction(+ \
-                           : s0, s1, s2, s3)
-    for (PetscInt i = 0; i < m; i++) {
-      double xi = x[i];
-      s0 += (double)c0[i] * xi;
-      s1 += (double)c1[i] * xi;
-      s2 += (double)c2[i] * xi;
-      s3 += (double)c3[i] * xi;
-    }
-    z[j]     = s0;
-    z[j + 1] = s1;
-    z[j + 2] = s2;
-    z[j + 3] = s3;
-  }
-  for (; j < N; j++) {
-    const float *c = a + (size_t)j * m;
-    double       s = 0.0;
-#pragma omp simd reduction(+ \
-                           : s)
-    for (PetscInt i = 0; i < m; i++) s += (double)c[i] * x[i];
-    z[j] = s;
-  }
-}
+/* SpdF32Gemv_N (y = A x) and SpdF32Gemv_T (z = A^T x) on the float32 block */
+#define SPD_GEMV_T   float
+#define SPD_GEMV(op) SpdF32Gemv_##op
+#include "gemvimpl.h"
 
 static PetscErrorCode SpdF32Mult(Mat S, Vec x, Vec y)
 {
@@ -99,7 +43,7 @@ static PetscErrorCode SpdF32Mult(Mat S, Vec x, Vec y)
   PetscCall(VecScatterEnd(d->toall, x, d->xseq, INSERT_VALUES, SCATTER_FORWARD));
   PetscCall(VecGetArrayRead(d->xseq, &xa));
   PetscCall(VecGetArrayWrite(y, &ya));
-  SpdF32Gemv_N(d->mloc, d->N, d->a, xa, ya);
+  SpdF32Gemv_N(d->mloc, d->N, d->a, d->mloc, xa, ya);
   PetscCall(VecRestoreArrayWrite(y, &ya));
   PetscCall(VecRestoreArrayRead(d->xseq, &xa));
   PetscCall(PetscLogFlops(2.0 * d->mloc * d->N));
@@ -115,7 +59,7 @@ static PetscErrorCode SpdF32MultTranspose(Mat S, Vec x, Vec y)
   PetscFunctionBegin;
   PetscCall(MatShellGetContext(S, &d));
   PetscCall(VecGetArrayRead(x, &xa));
-  SpdF32Gemv_T(d->mloc, d->N, d->a, xa, d->xall);
+  SpdF32Gemv_T(d->mloc, d->N, d->a, d->mloc, xa, d->xall);
   PetscCall(VecRestoreArrayRead(x, &xa));
   PetscCall(VecGetArrayWrite(y, &ya));
   PetscCallMPI(MPI_Reduce_scatter(d->xall, ya, d->counts, MPI_DOUBLE, MPI_SUM, d->comm));

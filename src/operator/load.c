@@ -80,6 +80,7 @@ PetscErrorCode SpdMatLoadView(SpdReader reader, const SpdMatrixView *view, MPI_C
   PetscCall(MatDenseRestoreArrayWrite(*A, &a));
   PetscCall(MatAssemblyBegin(*A, MAT_FINAL_ASSEMBLY));
   PetscCall(MatAssemblyEnd(*A, MAT_FINAL_ASSEMBLY));
+  PetscCall(SpdMatDenseSetKernels(*A));
   PetscCall(PetscLogEventEnd(SPD_Read, 0, 0, 0, 0));
   PetscFunctionReturn(0);
 }
