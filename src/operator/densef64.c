@@ -15,7 +15,8 @@
 #define SPD_GEMV(op) SpdF64Gemv_##op
 #include "gemvimpl.h"
 
-static PetscErrorCode SpdSeqDenseMult(Mat A, Vec x, Vec y)
+/* y = A x (trans false) or y = A^T x of the sequential block A */
+static PetscErrorCode SpdSeqDenseApply_Private(Mat A, Vec x, Vec y, PetscBool trans)
 {
   const PetscScalar *a, *xa;
   PetscScalar       *ya;
@@ -27,7 +28,10 @@ static PetscErrorCode SpdSeqDenseMult(Mat A, Vec x, Vec y)
   PetscCall(MatDenseGetArrayRead(A, &a));
   PetscCall(VecGetArrayRead(x, &xa));
   PetscCall(VecGetArrayWrite(y, &ya));
-  SpdF64Gemv_N(m, n, a, lda, xa, ya);
+  if (trans)
+    SpdF64Gemv_T(m, n, a, lda, xa, ya);
+  else
+    SpdF64Gemv_N(m, n, a, lda, xa, ya);
   PetscCall(VecRestoreArrayWrite(y, &ya));
   PetscCall(VecRestoreArrayRead(x, &xa));
   PetscCall(MatDenseRestoreArrayRead(A, &a));
@@ -35,23 +39,17 @@ static PetscErrorCode SpdSeqDenseMult(Mat A, Vec x, Vec y)
   PetscFunctionReturn(0);
 }
 
+static PetscErrorCode SpdSeqDenseMult(Mat A, Vec x, Vec y)
+{
+  PetscFunctionBegin;
+  PetscCall(SpdSeqDenseApply_Private(A, x, y, PETSC_FALSE));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode SpdSeqDenseMultTranspose(Mat A, Vec x, Vec y)
 {
-  const PetscScalar *a, *xa;
-  PetscScalar       *ya;
-  PetscInt           m, n, lda;
-
   PetscFunctionBegin;
-  PetscCall(MatGetLocalSize(A, &m, &n));
-  PetscCall(MatDenseGetLDA(A, &lda));
-  PetscCall(MatDenseGetArrayRead(A, &a));
-  PetscCall(VecGetArrayRead(x, &xa));
-  PetscCall(VecGetArrayWrite(y, &ya));
-  SpdF64Gemv_T(m, n, a, lda, xa, ya);
-  PetscCall(VecRestoreArrayWrite(y, &ya));
-  PetscCall(VecRestoreArrayRead(x, &xa));
-  PetscCall(MatDenseRestoreArrayRead(A, &a));
-  PetscCall(PetscLogFlops(2.0 * m * n));
+  PetscCall(SpdSeqDenseApply_Private(A, x, y, PETSC_TRUE));
   PetscFunctionReturn(0);
 }
 
