@@ -273,6 +273,7 @@ typedef struct {
   SpdMatrixView view_b; /* the same analysed name in checkpoint_b                   */
   PetscInt64    m, n;
   PetscBool     full; /* resolved settings */
+  PetscBool     f32; /* weights task read as float32 (SpdTensorUseFloat32, not a difference) */
   PetscInt      top, bottom;
   PetscReal     cost; /* flop estimate                                           */
   PetscInt      nranks; /* ranks of the group that runs it                          */

@@ -26,6 +26,9 @@ PETSC_EXTERN void SpdMatrixViewShape(const SpdMatrixView *, PetscInt64 *m, Petsc
 PETSC_EXTERN PetscErrorCode SpdMatrixViewFromTensor(const SpdTensorInfo *, PetscInt, SpdMatrixView *);
 /* Collective on comm: load the view as an m x n MATMPIDENSE on comm. */
 PETSC_EXTERN PetscErrorCode SpdMatLoadView(SpdReader, const SpdMatrixView *, MPI_Comm, Mat *);
+/* Collective on comm: load the view straight into the float32 operator of
+   SpdMatCreateFloat32 (no float64 copy: 4mn/p bytes plus one read chunk per rank). */
+PETSC_EXTERN PetscErrorCode SpdMatLoadViewFloat32(SpdReader, const SpdMatrixView *, MPI_Comm, Mat *);
 
 /* Apply a MATMPIDENSE / MATSEQDENSE with specdyn's column-blocked kernels instead of
    BLAS dgemv (MatMult, MatMultTranspose of the local block; -spd_dense_kernels 0 keeps

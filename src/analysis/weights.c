@@ -89,7 +89,8 @@ static PetscErrorCode SpdWriteProvenance_Private(SpdTaskFile f, SpdPlan plan, co
 }
 
 /* The solves of one task (log stage "Spd solve"). The full spectrum uses W in double;
-   the iterative solves use the float32 copy when *f32 (built here, A freed). */
+   the iterative solves use the float32 operator when f32 (built here from a float64 A,
+   which is freed, unless A was loaded as that operator). */
 static PetscErrorCode SpdWeightsSolve_Private(SpdPlan plan, const SpdTask *task, Mat *A, PetscBool f32, PetscReal frob, PetscReal full[], SpdTriplets *top, SpdTriplets *bottom, PetscReal secs[3])
 {
   PetscReal t0;
@@ -106,7 +107,9 @@ static PetscErrorCode SpdWeightsSolve_Private(SpdPlan plan, const SpdTask *task,
     PetscCall(SpdSVDFull(*A, full));
     secs[0] = MPI_Wtime() - t0;
   }
-  if (f32 && (task->top > 0 || task->bottom > 0)) {
+  if (f32 && !task->full && (task->top > 0 || task->bottom > 0)) {
+    /* loaded straight into the float32 operator (SpdWeightsTask) */
+  } else if (f32 && (task->top > 0 || task->bottom > 0)) {
     Mat S;
     PetscCall(SpdMatCreateFloat32(*A, &S));
     PetscCall(MatDestroy(A));
@@ -191,7 +194,12 @@ PetscErrorCode SpdWeightsRunTask(SpdPlan plan, const SpdTask *task, MPI_Comm com
 
   t0 = MPI_Wtime();
   PetscCall(PetscLogStagePush(SPD_StageRead));
-  ierr = SpdMatLoadView(plan->readers[task->checkpoint], &task->view, comm, &A);
+  /* Without the full spectrum (which needs W in double) a float32 task is read straight
+     into the float32 operator: no float64 copy, half the memory. */
+  if (f32 && !task->full)
+    ierr = SpdMatLoadViewFloat32(plan->readers[task->checkpoint], &task->view, comm, &A);
+  else
+    ierr = SpdMatLoadView(plan->readers[task->checkpoint], &task->view, comm, &A);
   if (!ierr && task->checkpoint_b >= 0) {
     Mat B = NULL;
     ierr  = SpdMatLoadView(plan->readers[task->checkpoint_b], &task->view_b, comm, &B);

@@ -81,6 +81,10 @@ static PetscInt64 PlanTaskMemory(const SpdTask *t, PetscInt p)
     return (PetscInt64)((double)t->mem_split / PetscMax(p, 1) + (double)t->mem_replicated + 8.0 * ncv * (double)t->m / PetscMax(p, 1));
   }
   PetscInt64 b = SpdTaskMemoryPerRank(t->m, t->n, t->full, t->top, t->bottom, p);
+  if (t->f32 && !t->full && t->checkpoint_b < 0) { /* read straight into float32 (SpdMatLoadViewFloat32): no float64 W, one read chunk of <= 64 MiB */
+    double mat = 8.0 * (double)t->m * (double)t->n / (double)PetscMax(p, 1);
+    b -= (PetscInt64)(mat - PetscMin(mat, 64.0 * 1024 * 1024));
+  }
   if (t->checkpoint_b >= 0) b += (PetscInt64)ceil(8.0 * (double)t->m * (double)t->n / (double)PetscMax(p, 1));
   return b;
 }
@@ -183,6 +187,11 @@ static PetscErrorCode PlanAddView(SpdPlan plan, PetscInt *cap, PetscInt c, const
   t->top    = (PetscInt)PetscMin((PetscInt64)w->top, mn);
   t->bottom = (PetscInt)PetscMin((PetscInt64)w->bottom, mn);
   t->cost   = PlanCost(t->m, t->n, t->full, t->top, t->bottom);
+  {
+    const SpdTensorInfo *ti;
+    PetscCall(SpdReaderGetTensor(plan->readers[c], view->tensor, &ti));
+    PetscCall(SpdTensorUseFloat32(ti, &t->f32));
+  }
   PetscCall(PlanTaskId(plan->job, t, tensor));
   PetscFunctionReturn(0);
 }
@@ -566,6 +575,7 @@ static PetscErrorCode PlanAddDifferences(SpdPlan plan, PetscInt *tcap, PetscInt 
       PetscCall(PlanAddTask(plan, tcap, &t)); /* may move plan->tasks */
       *t              = plan->tasks[i];
       t->checkpoint_b = cb;
+      t->f32          = PETSC_FALSE; /* W_a - W_b is not a binary32 matrix */
       t->view_b       = plan->tasks[b].view;
       t->refused      = PETSC_FALSE;
       {

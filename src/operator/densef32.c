@@ -12,7 +12,7 @@
    local N-vector A_loc^T x_loc and sums it into the column layout with one
    MPI_Reduce_scatter. The block products (k vectors, one pass over A) serve the
    residual norms of a set of singular triplets. */
-#include <specdyn/operator.h>
+#include <specdyn/private/operatorimpl.h>
 #include <petscblaslapack.h>
 
 typedef struct {
@@ -224,40 +224,68 @@ static PetscErrorCode SpdF32MultTransposeBlock(Mat S, PetscInt k, const Vec X[],
 @*/
 PetscErrorCode SpdMatCreateFloat32(Mat A, Mat *S)
 {
-  SpdDenseF32       *d;
   const PetscScalar *aa;
-  PetscInt           M, lda, rstart;
+  PetscInt           M, N, mloc, nloc, lda, rstart;
   PetscInt64         bad = INT64_MAX, gbad; /* first entry that is not a binary32, row-major */
-  PetscMPIInt        size;
-  const PetscInt    *ranges;
-  Vec                x;
+  float             *a;
+  MPI_Comm           comm;
+
+  PetscFunctionBegin;
+  PetscCall(PetscObjectGetComm((PetscObject)A, &comm));
+  PetscCall(MatGetSize(A, &M, &N));
+  PetscCall(MatGetLocalSize(A, &mloc, &nloc));
+  PetscCall(MatGetOwnershipRange(A, &rstart, NULL));
+  PetscCall(MatDenseGetLDA(A, &lda));
+  PetscCall(PetscMalloc1((size_t)mloc * N + 1, &a));
+  PetscCall(MatDenseGetArrayRead(A, &aa));
+  for (PetscInt j = 0; j < N; j++)
+    for (PetscInt i = 0; i < mloc; i++) {
+      double v = aa[(size_t)j * lda + i];
+      float  f = (float)v;
+      if ((double)f != v) bad = PetscMin(bad, (PetscInt64)(rstart + i) * N + j);
+      a[(size_t)j * mloc + i] = f;
+    }
+  PetscCall(MatDenseRestoreArrayRead(A, &aa));
+  PetscCallMPI(MPI_Allreduce(&bad, &gbad, 1, MPIU_INT64, MPI_MIN, comm));
+  if (gbad != INT64_MAX) {
+    const char *name;
+    PetscCall(PetscObjectGetName((PetscObject)A, &name));
+    PetscCall(PetscFree(a));
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "Matrix '%s' has entry (%" PetscInt64_FMT ", %" PetscInt64_FMT ") that is not a float32 number; keep it in double (-spd_weights_storage double)", name, gbad / N, gbad % N);
+  }
+  PetscCall(SpdMatFloat32FromArray(comm, mloc, nloc, M, N, a, S));
+  PetscFunctionReturn(0);
+}
+
+/* ||A||_F from the float32 block, accumulated in double (the only norm the shell has). */
+static PetscErrorCode SpdF32Norm(Mat S, NormType type, PetscReal *nrm)
+{
+  SpdDenseF32 *d;
+  double       s = 0.0, tot;
+
+  PetscFunctionBegin;
+  PetscCheck(type == NORM_FROBENIUS, PetscObjectComm((PetscObject)S), PETSC_ERR_SUP, "The float32 operator has only the Frobenius norm");
+  PetscCall(MatShellGetContext(S, &d));
+  for (size_t k = 0; k < (size_t)d->mloc * d->N; k++) s += (double)d->a[k] * (double)d->a[k];
+  PetscCallMPI(MPI_Allreduce(&s, &tot, 1, MPI_DOUBLE, MPI_SUM, d->comm));
+  *nrm = PetscSqrtReal(tot);
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode SpdMatFloat32FromArray(MPI_Comm comm, PetscInt mloc, PetscInt nloc, PetscInt M, PetscInt N, float *a, Mat *S)
+{
+  SpdDenseF32    *d;
+  PetscMPIInt     size;
+  const PetscInt *ranges;
+  Vec             x;
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&d));
-  PetscCall(PetscObjectGetComm((PetscObject)A, &d->comm));
-  PetscCall(MatGetSize(A, &M, &d->N));
-  PetscCall(MatGetLocalSize(A, &d->mloc, &d->nloc));
-  PetscCall(MatGetOwnershipRange(A, &rstart, NULL));
-  PetscCall(MatDenseGetLDA(A, &lda));
-  PetscCall(PetscMalloc1((size_t)d->mloc * d->N + 1, &d->a));
-  PetscCall(MatDenseGetArrayRead(A, &aa));
-  for (PetscInt j = 0; j < d->N; j++)
-    for (PetscInt i = 0; i < d->mloc; i++) {
-      double v = aa[(size_t)j * lda + i];
-      float  f = (float)v;
-      if ((double)f != v) bad = PetscMin(bad, (PetscInt64)(rstart + i) * d->N + j);
-      d->a[(size_t)j * d->mloc + i] = f;
-    }
-  PetscCall(MatDenseRestoreArrayRead(A, &aa));
-  PetscCallMPI(MPI_Allreduce(&bad, &gbad, 1, MPIU_INT64, MPI_MIN, d->comm));
-  if (gbad != INT64_MAX) {
-    const char *name;
-    PetscInt64  N = d->N;
-    PetscCall(PetscObjectGetName((PetscObject)A, &name));
-    PetscCall(PetscFree(d->a));
-    PetscCall(PetscFree(d));
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "Matrix '%s' has entry (%" PetscInt64_FMT ", %" PetscInt64_FMT ") that is not a float32 number; keep it in double (-spd_weights_storage double)", name, gbad / N, gbad % N);
-  }
+  d->comm = comm;
+  d->mloc = mloc;
+  d->nloc = nloc;
+  d->N    = N;
+  d->a    = a;
   PetscCall(PetscMalloc1(d->N + 1, &d->xall));
   d->kmax = 1;
   PetscCallMPI(MPI_Comm_size(d->comm, &size));
@@ -271,6 +299,7 @@ PetscErrorCode SpdMatCreateFloat32(Mat A, Mat *S)
   PetscCall(MatShellSetOperation(*S, MATOP_MULT, (void (*)(void))SpdF32Mult));
   PetscCall(MatShellSetOperation(*S, MATOP_MULT_TRANSPOSE, (void (*)(void))SpdF32MultTranspose));
   PetscCall(MatShellSetOperation(*S, MATOP_MULT_HERMITIAN_TRANSPOSE, (void (*)(void))SpdF32MultTranspose));
+  PetscCall(MatShellSetOperation(*S, MATOP_NORM, (void (*)(void))SpdF32Norm));
   PetscCall(MatShellSetOperation(*S, MATOP_DESTROY, (void (*)(void))SpdF32Destroy));
   PetscCall(PetscObjectComposeFunction((PetscObject)*S, "SpdMatMultBlock_C", SpdF32MultBlock));
   PetscCall(PetscObjectComposeFunction((PetscObject)*S, "SpdMatMultTransposeBlock_C", SpdF32MultTransposeBlock));

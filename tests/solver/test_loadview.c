@@ -1,8 +1,12 @@
 /* SpdMatLoadView: a small safetensors file with known entries S(i,j) = f(i,j) (written
    here byte by byte, F64 and F32 tensors), loaded as whole tensors, transposed views and
    sub-blocks, on the whole communicator and on two task groups of a split. Every entry
-   of every rank's rows is checked against the closed form f. Also SpdMatrixViewShape
-   and SpdMatrixViewFromTensor. */
+   of every rank's rows is checked against the closed form f. SpdMatLoadViewFloat32: the
+   F32 tensor's views as the float32 operator, checked by a product and the Frobenius
+   norm against f; an F64 tensor with an entry that is not a binary32 number refused.
+   Everything twice: with the default read chunk and with chunks of a few entries
+   (-spd_read_chunk_mb 0.0001: 13 doubles), so that blocks arrive in many pieces. Also
+   SpdMatrixViewShape and SpdMatrixViewFromTensor. */
 static const char help[] = "Tests SpdMatLoadView and SpdMatrixView.\n";
 
 #include "testutil.h"
@@ -10,10 +14,11 @@ static const char help[] = "Tests SpdMatLoadView and SpdMatrixView.\n";
 #define ROWS 75 /* several 32-row blocks of the local transpose */
 #define COLS 5
 
+/* exact in F32 too, except the last entry of w64 (ROWS x COLS) */
 static double F(PetscInt i, PetscInt j)
 {
-  return 1000.0 * i + j + 0.25;
-} /* exact in F32 too */
+  return 1000.0 * i + j + (i == ROWS - 1 && j == COLS - 1 ? 0.1 : 0.25);
+}
 
 /* w64: F64 [ROWS, COLS]; w32: F32 [3, 2, 3] (stored view 3 x 6); all little-endian. */
 static PetscErrorCode WriteSafetensors(const char path[])
@@ -80,15 +85,64 @@ static PetscErrorCode CheckLoaded(SpdReader r, const SpdMatrixView *view, MPI_Co
   PetscFunctionReturn(0);
 }
 
+/* The float32 operator of the view: S x for x_j = j + 1 and ||S||_F against f. */
+static PetscErrorCode CheckLoaded32(SpdReader r, const SpdMatrixView *view, MPI_Comm comm)
+{
+  Mat                S;
+  Vec                x, y;
+  PetscInt           m, n, rstart, rend;
+  PetscInt64         em, en;
+  const PetscScalar *ya;
+  PetscReal          nrm;
+  double             frob2 = 0, err = 0;
+
+  PetscFunctionBeginUser;
+  PetscCall(SpdMatLoadViewFloat32(r, view, comm, &S));
+  PetscCall(MatGetSize(S, &m, &n));
+  SpdMatrixViewShape(view, &em, &en);
+  PetscCheck(m == em && n == en, comm, PETSC_ERR_PLIB, "%s: loaded %" PetscInt_FMT " x %" PetscInt_FMT ", expected %" PetscInt64_FMT " x %" PetscInt64_FMT, view->name, m, n, em, en);
+  PetscCall(MatCreateVecs(S, &x, &y));
+  {
+    PetscScalar *xa;
+    PetscInt     c0, c1;
+    PetscCall(VecGetOwnershipRange(x, &c0, &c1));
+    PetscCall(VecGetArrayWrite(x, &xa));
+    for (PetscInt j = c0; j < c1; j++) xa[j - c0] = j + 1;
+    PetscCall(VecRestoreArrayWrite(x, &xa));
+  }
+  PetscCall(MatMult(S, x, y));
+  PetscCall(VecGetOwnershipRange(y, &rstart, &rend));
+  PetscCall(VecGetArrayRead(y, &ya));
+  for (PetscInt i = rstart; i < rend; i++) {
+    double want = 0;
+    for (PetscInt j = 0; j < n; j++) want += (view->transpose ? F(view->row0 + j, view->col0 + i) : F(view->row0 + i, view->col0 + j)) * (j + 1);
+    err = PetscMax(err, PetscAbsReal(ya[i - rstart] - want) / PetscAbsReal(want));
+  }
+  PetscCall(VecRestoreArrayRead(y, &ya));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &err, 1, MPI_DOUBLE, MPI_MAX, comm));
+  PetscCheck(err <= 1e-15, comm, PETSC_ERR_PLIB, "%s: float32 operator's product off by %.3e (relative)", view->name, err);
+  for (PetscInt i = 0; i < m; i++)
+    for (PetscInt j = 0; j < n; j++) {
+      double v = view->transpose ? F(view->row0 + j, view->col0 + i) : F(view->row0 + i, view->col0 + j);
+      frob2 += v * v;
+    }
+  PetscCall(MatNorm(S, NORM_FROBENIUS, &nrm));
+  PetscCheck(PetscAbsReal(nrm - PetscSqrtReal(frob2)) <= 1e-15 * PetscSqrtReal(frob2), comm, PETSC_ERR_PLIB, "%s: ||S||_F = %.17g, expected %.17g", view->name, (double)nrm, PetscSqrtReal(frob2));
+  PetscCall(VecDestroy(&x));
+  PetscCall(VecDestroy(&y));
+  PetscCall(MatDestroy(&S));
+  PetscCall(PetscPrintf(comm, "%s: %" PetscInt_FMT " x %" PetscInt_FMT " loaded as float32 and checked\n", view->name, m, n));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode CheckAll(SpdReader r, PetscInt t64, PetscInt t32);
+
 int main(int argc, char **argv)
 {
-  char                 path[PETSC_MAX_PATH_LEN];
-  PetscMPIInt          rank, size;
-  SpdReader            r;
-  PetscInt             t64, t32;
-  const SpdTensorInfo *info;
-  SpdMatrixView        v, w;
-  PetscInt64           m, n;
+  char        path[PETSC_MAX_PATH_LEN];
+  PetscMPIInt rank, size;
+  SpdReader   r;
+  PetscInt    t64, t32;
 
   PetscFunctionBeginUser;
   PetscCall(SpdInitialize(&argc, &argv, NULL, help));
@@ -104,6 +158,28 @@ int main(int argc, char **argv)
   PetscCall(SpdReaderFindTensor(r, "w32", &t32));
   PetscCheck(t64 >= 0 && t32 >= 0, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "tensors not found in %s", path);
 
+  PetscCall(CheckAll(r, t64, t32));
+  PetscCall(PetscOptionsSetValue(NULL, "-spd_read_chunk_mb", "0.0001"));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "-- again, read in chunks of 13 doubles\n"));
+  PetscCall(CheckAll(r, t64, t32));
+  PetscCall(PetscOptionsClearValue(NULL, "-spd_read_chunk_mb"));
+
+  PetscCall(SpdReaderDestroy(&r));
+  PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD)); /* every group is done reading */
+  if (rank == 0) remove(path);
+  PetscCall(SpdFinalize());
+  return 0;
+}
+
+static PetscErrorCode CheckAll(SpdReader r, PetscInt t64, PetscInt t32)
+{
+  PetscMPIInt          rank;
+  const SpdTensorInfo *info;
+  SpdMatrixView        v, w;
+  PetscInt64           m, n;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
   /* whole tensor */
   PetscCall(SpdReaderGetTensor(r, t64, &info));
   PetscCall(SpdMatrixViewFromTensor(info, t64, &v));
@@ -134,6 +210,31 @@ int main(int argc, char **argv)
   PetscCall(SpdMatrixViewFromTensor(info, t32, &v));
   PetscCheck(v.nrows == 3 && v.ncols == 6, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "w32 stored view %" PetscInt64_FMT " x %" PetscInt64_FMT ", expected 3 x 6", v.nrows, v.ncols);
   PetscCall(CheckLoaded(r, &v, PETSC_COMM_WORLD));
+  PetscCall(CheckLoaded32(r, &v, PETSC_COMM_WORLD));
+  w           = v;
+  w.transpose = PETSC_TRUE;
+  PetscCall(PetscStrncpy(w.name, "w32^T", sizeof(w.name)));
+  PetscCall(CheckLoaded32(r, &w, PETSC_COMM_WORLD));
+  w      = v;
+  w.row0 = 1, w.nrows = 2, w.col0 = 2, w.ncols = 3;
+  PetscCall(PetscStrncpy(w.name, "w32[1:3,2:5]", sizeof(w.name)));
+  PetscCall(CheckLoaded32(r, &w, PETSC_COMM_WORLD));
+  w.transpose = PETSC_TRUE;
+  PetscCall(PetscStrncpy(w.name, "w32[1:3,2:5]^T", sizeof(w.name)));
+  PetscCall(CheckLoaded32(r, &w, PETSC_COMM_WORLD));
+
+  /* w64's last entry is not a binary32 number: refused as float32 */
+  {
+    PetscErrorCode ierr;
+    Mat            S = NULL;
+    PetscCall(SpdReaderGetTensor(r, t64, &info));
+    PetscCall(SpdMatrixViewFromTensor(info, t64, &w));
+    PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+    ierr = SpdMatLoadViewFloat32(r, &w, PETSC_COMM_WORLD, &S);
+    PetscCall(PetscPopErrorHandler());
+    PetscCheck(ierr == PETSC_ERR_ARG_WRONG && !S, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "a non-float32 entry was not refused (error %d)", (int)ierr);
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "non-float32 entry refused\n"));
+  }
 
   /* two task groups load different views at the same time */
   {
@@ -163,9 +264,5 @@ int main(int argc, char **argv)
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "out-of-range view rejected\n"));
   }
 
-  PetscCall(SpdReaderDestroy(&r));
-  PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD)); /* every group is done reading */
-  if (rank == 0) remove(path);
-  PetscCall(SpdFinalize());
-  return 0;
+  PetscFunctionReturn(0);
 }
