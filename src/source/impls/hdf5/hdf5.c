@@ -579,7 +579,13 @@ static PetscErrorCode ReadLocal(const SpdTensorInfo *ti, hid_t fid, PetscInt64 r
     SpdCallH5(H5Sselect_none, (*mspace));
   } else {
     PetscCall(SelectBlock(*fspace, nd, dims, row0, nrows, col0, ncols));
-    SpdCallH5Return(*mspace, H5Screate_simple, (1, &n, NULL));
+    if (nd == 2) { /* the memory space has the selection's shape: HDF5 then maps a chunked dataset's
+                      chunks to memory block by block, not element by element: a 4 GB
+                      float32 dataset on 2 ranks read in 8.1 s instead of 32.5 s (h5py: 7.7 s) */
+      hsize_t mdims[2] = { (hsize_t)nrows, (hsize_t)ncols };
+      SpdCallH5Return(*mspace, H5Screate_simple, (2, mdims, NULL));
+    } else
+      SpdCallH5Return(*mspace, H5Screate_simple, (1, &n, NULL));
   }
   if (ti->dtype == SPD_DTYPE_BOOL)
     SpdCallH5Return(*memtype, H5Dget_type, (*dset)); /* enum: no conversion to numbers, read raw */
@@ -634,6 +640,11 @@ static PetscErrorCode SpdReaderReadBlock_HDF5(SpdReader r, PetscInt t, MPI_Comm 
 
   SpdCallH5Return(dxpl, H5Pcreate, (H5P_DATASET_XFER));
   SpdCallH5(H5Pset_dxpl_mpio, (dxpl, H5FD_MPIO_COLLECTIVE));
+  /* HDF5 converts the file type (e.g. float32) to double through a buffer of 1 MiB by
+     default, and a collective read is then done 1 MiB of the selection at a time: a 4 GB
+     float32 dataset read by 2 ranks took 37 s that way (h5py: 7.7 s). A buffer as large as
+     the block, up to 64 MiB (the size of SpdMatLoadView's chunks), makes it one pass. */
+  if (n > 0) SpdCallH5(H5Pset_buffer, (dxpl, (size_t)PetscMin(PetscMax(n * 8, (PetscInt64)1 << 20), (PetscInt64)64 << 20), NULL, NULL));
   H5QuietBegin(&q);
   st = H5Dread(dset, memtype, mspace, fspace, dxpl, buf);
   H5QuietEnd(&q);
