@@ -291,6 +291,7 @@ PetscErrorCode SpdMatFloat32FromArray(MPI_Comm comm, PetscInt mloc, PetscInt nlo
   PetscCallMPI(MPI_Comm_size(d->comm, &size));
   PetscCall(PetscMalloc1(size, &d->counts));
   PetscCall(MatCreateShell(d->comm, d->mloc, d->nloc, M, d->N, d, S));
+  d->comm = PetscObjectComm((PetscObject)*S); /* PETSc's inner communicator of the matrix */
   PetscCall(MatGetOwnershipRangesColumn(*S, &ranges));
   for (PetscMPIInt p = 0; p < size; p++) PetscCall(PetscMPIIntCast(ranges[p + 1] - ranges[p], &d->counts[p]));
   PetscCall(MatCreateVecs(*S, &x, NULL));
