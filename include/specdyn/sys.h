@@ -30,7 +30,7 @@
 #define SpdCheckInfo(name, info) PetscCheck((info) == 0, PETSC_COMM_SELF, PETSC_ERR_LIB, "%s returned info = %d", name, (int)(info))
 
 /* Log events of specdyn's phases; registered by SpdInitialize(). */
-PETSC_EXTERN PetscClassId  SPD_CLASSID;
+PETSC_EXTERN PetscClassId SPD_CLASSID;
 /* SpdSVDBand / SpdSVDBandBidiag: the two stages of SpdSVDFull's two-stage reduction
    (dense to band; band to bidiagonal and its singular values), nested in SpdSVDFull. */
 PETSC_EXTERN PetscLogEvent SPD_Read, SPD_SVDFull, SPD_SVDBand, SPD_SVDBandBidiag, SPD_SVDPartial, SPD_Metrics, SPD_Write, SPD_Plan;
