@@ -89,8 +89,8 @@ static PetscErrorCode SpdWriteProvenance_Private(SpdTaskFile f, SpdPlan plan, co
 }
 
 /* The solves of one task (log stage "Spd solve"). The full spectrum uses W in double;
-   the iterative solves use the float32 operator when f32 (built here from a float64 A,
-   which is freed, unless A was loaded as that operator). */
+   the iterative solves use the float32 operator when f32: loaded as such when there is
+   no full spectrum, else built here from the float64 A, which is freed. */
 static PetscErrorCode SpdWeightsSolve_Private(SpdPlan plan, const SpdTask *task, Mat *A, PetscBool f32, PetscReal frob, PetscReal full[], SpdTriplets *top, SpdTriplets *bottom, PetscReal secs[3])
 {
   PetscReal t0;
@@ -107,9 +107,7 @@ static PetscErrorCode SpdWeightsSolve_Private(SpdPlan plan, const SpdTask *task,
     PetscCall(SpdSVDFull(*A, full));
     secs[0] = MPI_Wtime() - t0;
   }
-  if (f32 && !task->full && (task->top > 0 || task->bottom > 0)) {
-    /* loaded straight into the float32 operator (SpdWeightsTask) */
-  } else if (f32 && (task->top > 0 || task->bottom > 0)) {
+  if (f32 && task->full && (task->top > 0 || task->bottom > 0)) { /* without the full spectrum W was read as float32 */
     Mat S;
     PetscCall(SpdMatCreateFloat32(*A, &S));
     PetscCall(MatDestroy(A));
@@ -183,14 +181,12 @@ PetscErrorCode SpdWeightsRunTask(SpdPlan plan, const SpdTask *task, MPI_Comm com
   PetscMPIInt          size;
   PetscInt             kmin = (PetscInt)PetscMin(task->m, task->n);
   PetscErrorCode       ierr;
-  PetscBool            f32 = PETSC_FALSE;
+  PetscBool            f32 = task->f32; /* the planner's SpdTensorUseFloat32, false for W_a - W_b */
 
   PetscFunctionBegin;
   *nprod = 0;
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(SpdReaderGetTensor(plan->readers[task->checkpoint], task->view.tensor, &ti));
-  PetscCall(SpdTensorUseFloat32(ti, &f32));
-  if (task->checkpoint_b >= 0) f32 = PETSC_FALSE; /* W_a - W_b is not a binary32 matrix */
 
   t0 = MPI_Wtime();
   PetscCall(PetscLogStagePush(SPD_StageRead));

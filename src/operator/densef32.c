@@ -226,7 +226,8 @@ PetscErrorCode SpdMatCreateFloat32(Mat A, Mat *S)
 {
   const PetscScalar *aa;
   PetscInt           M, N, mloc, nloc, lda, rstart;
-  PetscInt64         bad = INT64_MAX, gbad; /* first entry that is not a binary32, row-major */
+  PetscInt64         bad = INT64_MAX; /* first entry that is not a binary32, row-major */
+  const char        *name;
   float             *a;
   MPI_Comm           comm;
 
@@ -246,14 +247,8 @@ PetscErrorCode SpdMatCreateFloat32(Mat A, Mat *S)
       a[(size_t)j * mloc + i] = f;
     }
   PetscCall(MatDenseRestoreArrayRead(A, &aa));
-  PetscCallMPI(MPI_Allreduce(&bad, &gbad, 1, MPIU_INT64, MPI_MIN, comm));
-  if (gbad != INT64_MAX) {
-    const char *name;
-    PetscCall(PetscObjectGetName((PetscObject)A, &name));
-    PetscCall(PetscFree(a));
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "Matrix '%s' has entry (%" PetscInt64_FMT ", %" PetscInt64_FMT ") that is not a float32 number; keep it in double (-spd_weights_storage double)", name, gbad / N, gbad % N);
-  }
-  PetscCall(SpdMatFloat32FromArray(comm, mloc, nloc, M, N, a, S));
+  PetscCall(PetscObjectGetName((PetscObject)A, &name));
+  PetscCall(SpdMatFloat32FromArray(comm, name, mloc, nloc, M, N, a, bad, S));
   PetscFunctionReturn(0);
 }
 
@@ -272,14 +267,21 @@ static PetscErrorCode SpdF32Norm(Mat S, NormType type, PetscReal *nrm)
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode SpdMatFloat32FromArray(MPI_Comm comm, PetscInt mloc, PetscInt nloc, PetscInt M, PetscInt N, float *a, Mat *S)
+PetscErrorCode SpdMatFloat32FromArray(MPI_Comm comm, const char name[], PetscInt mloc, PetscInt nloc, PetscInt M, PetscInt N, float *a, PetscInt64 bad, Mat *S)
 {
   SpdDenseF32    *d;
   PetscMPIInt     size;
   const PetscInt *ranges;
   Vec             x;
+  PetscInt64      gbad;
 
   PetscFunctionBegin;
+  *S = NULL;
+  PetscCallMPI(MPI_Allreduce(&bad, &gbad, 1, MPIU_INT64, MPI_MIN, comm));
+  if (gbad != INT64_MAX) {
+    PetscCall(PetscFree(a));
+    SETERRQ(comm, PETSC_ERR_ARG_WRONG, "Matrix '%s' has entry (%" PetscInt64_FMT ", %" PetscInt64_FMT ") that is not a float32 number; keep it in double (-spd_weights_storage double)", name, gbad / N, gbad % N);
+  }
   PetscCall(PetscNew(&d));
   d->comm = comm;
   d->mloc = mloc;

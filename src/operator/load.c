@@ -163,7 +163,6 @@ PetscErrorCode SpdMatLoadView(SpdReader reader, const SpdMatrixView *view, MPI_C
 PetscErrorCode SpdMatLoadViewFloat32(SpdReader reader, const SpdMatrixView *view, MPI_Comm comm, Mat *S)
 {
   PetscInt    m, n, mloc = PETSC_DECIDE, nloc = PETSC_DECIDE, rstart;
-  PetscInt64  gbad;
   SpdLoadDest dst = { 0 };
 
   PetscFunctionBegin;
@@ -182,12 +181,7 @@ PetscErrorCode SpdMatLoadViewFloat32(SpdReader reader, const SpdMatrixView *view
   dst.N      = n;
   dst.bad    = INT64_MAX;
   PetscCall(SpdLoadChunks_Private(reader, view, comm, rstart, mloc, n, &dst));
-  PetscCallMPI(MPI_Allreduce(&dst.bad, &gbad, 1, MPIU_INT64, MPI_MIN, comm));
-  if (gbad != INT64_MAX) {
-    PetscCall(PetscFree(dst.f));
-    SETERRQ(comm, PETSC_ERR_ARG_WRONG, "Matrix '%s' has entry (%" PetscInt64_FMT ", %" PetscInt64_FMT ") that is not a float32 number; keep it in double (-spd_weights_storage double)", view->name, gbad / n, gbad % n);
-  }
-  PetscCall(SpdMatFloat32FromArray(comm, mloc, nloc, m, n, dst.f, S)); /* takes dst.f */
+  PetscCall(SpdMatFloat32FromArray(comm, view->name, mloc, nloc, m, n, dst.f, dst.bad, S)); /* takes dst.f */
   PetscCall(PetscObjectSetName((PetscObject)*S, view->name));
   PetscCall(PetscLogEventEnd(SPD_Read, 0, 0, 0, 0));
   PetscFunctionReturn(0);

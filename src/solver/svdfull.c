@@ -11,7 +11,7 @@
       (-spd_svdfull_type):
       twostage (default when n >= 512): reduce B to an upper band of width nb with
         blocked Householder QR and LQ factorizations of alternating column and row panels
-        of width nb (pdgeqrf/pdormqr, pdgelqf/pdormlq). Every update is a matrix-matrix
+        of width nb (pdgeqrf, pdgelqf; updates by pdlarft + pdlarfb). Every update is a matrix-matrix
         product, so this stage runs at BLAS-3 speed instead of the half matrix-vector
         speed of a one-stage reduction. The band ((nb+1) n numbers) is then assembled on
         every rank and reduced to bidiagonal form with Givens rotations (LAPACK dgbbrd,
