@@ -3,7 +3,7 @@
 A tiny safetensors reader written from the format description (json + numpy, no
 specdyn code), h5py for HDF5/Keras, numpy.linalg.svd for spectra, and numpy versions
 of the metrics' formulas (docs/metrics.md)."""
-import glob, json, os, subprocess, sys
+import glob, json, os, subprocess, sys, time
 import numpy as np
 import h5py
 
@@ -38,13 +38,50 @@ def signal_children(pid, sig):
     """Send sig to the children of process pid (the ranks of an mpirun), as SLURM's
     `scancel --signal` does to the tasks of a step; mpirun itself, when signalled, often
     kills the ranks instead of forwarding (Open MPI 4.1). Reads /proc: no procps needed."""
-    import signal as _signal
+    for child in _children(pid):
+        try:
+            os.kill(child, sig)
+        except OSError:
+            pass
+
+
+def _children(pid):
+    out = []
     for d in os.listdir("/proc"):
         try:
             if d.isdigit() and int(open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()[1]) == pid:
-                os.kill(int(d), sig)
+                out.append(int(d))
         except (OSError, ValueError, IndexError):
             pass
+    return out
+
+
+def _alive(pid):
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def kill_tree(p, timeout=60):
+    """SIGKILL a Popen'd mpirun and every process below it, and wait until all of them are
+    gone: a rank outlives a killed mpirun for a moment (longer under ASan) and still holds
+    the results folder's lock. Zombies count as gone (they hold no files)."""
+    import signal as _signal
+    tree, todo = [], [p.pid]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(_children(pid))
+    for pid in tree:
+        try:
+            os.kill(pid, _signal.SIGKILL)
+        except OSError:
+            pass
+    p.wait()
+    t0 = time.time()
+    while any(_alive(pid) for pid in tree) and time.time() - t0 < timeout:
+        time.sleep(0.05)
 
 
 # ---- safetensors, from the format description --------------------------------

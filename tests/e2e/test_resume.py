@@ -48,8 +48,7 @@ while time.time() - t0 < 120:
     if len(glob.glob(f"{out}/tasks/*.h5")) >= 4:
         break
     time.sleep(0.02)
-os.killpg(p.pid, signal.SIGKILL)
-p.wait()
+kill_tree(p)  # mpirun and its ranks, SIGKILL, and wait until none holds the folder's lock
 done = glob.glob(f"{out}/tasks/*.h5")
 check(0 < len(done) < 16, f"the kill should land mid-study; {len(done)} tasks were stored")
 for path in done:  # every final-named file is complete and readable

@@ -3,7 +3,7 @@ spread over the run's measured duration (seeded), 10 trials. After each kill eve
 under a final name (*.h5) opens with h5py; a rerun completes the study, leaves no
 temporary file, and every dataset and non-provenance attribute of every task file equals
 that of an uninterrupted run."""
-import os, signal, subprocess, time
+import os, subprocess, time
 from faultlib import *
 
 work = workdir("fault_kill")
@@ -31,12 +31,7 @@ for i, when in enumerate(moments):
     out = f"{work}/killed{i}"
     p = subprocess.Popen([MPIEXEC, "--oversubscribe", "-n", "2", SPECDYN, "run", job, "-o", out], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     time.sleep(when)
-    try:
-        os.killpg(p.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    p.wait()
-    time.sleep(0.1)  # the kernel has reaped the ranks; their flock is gone with them
+    kill_tree(p)  # mpirun and its ranks; returns once none of them holds the folder's lock
     n = len(glob.glob(f"{out}/tasks/*.h5"))
     stored_at_kill.append(n)
     check_readable(out, f"trial {i} (killed at {when:.2f} s)")
