@@ -27,8 +27,9 @@ typedef struct {
 } SpdDenseF32;
 
 /* SpdF32Gemv_N (y = A x) and SpdF32Gemv_T (z = A^T x) on the float32 block */
-#define SPD_GEMV_T   float
-#define SPD_GEMV(op) SpdF32Gemv_##op
+#define SPD_GEMV_T     float
+#define SPD_GEMV(op)   SpdF32Gemv_##op
+#define SPD_GEMV_BLOCK 1
 #include "gemvimpl.h"
 
 static PetscErrorCode SpdF32Mult(Mat S, Vec x, Vec y)
@@ -95,93 +96,72 @@ static PetscErrorCode SpdF32Reserve_Private(SpdDenseF32 *d, PetscInt k)
   PetscFunctionReturn(0);
 }
 
-/* Columns of A converted to double per panel, so that the block products run as GEMMs
-   on cache-resident panels: 16 columns x mloc rows. */
-#define SPD_F32_PANEL 16
-
-static void SpdF32Panel_Private(const SpdDenseF32 *d, PetscInt j0, PetscInt w, double *panel)
-{
-  const float *c = d->a + (size_t)j0 * d->mloc;
-  for (size_t i = 0; i < (size_t)w * d->mloc; i++) panel[i] = (double)c[i];
-}
-
-/* Y_r = A X_r, r < k, with one pass over A. */
+/* Y_r = A X_r, r < k, in groups of four vectors (one pass over A per group). */
 static PetscErrorCode SpdF32MultBlock(Mat S, PetscInt k, const Vec X[], Vec Y[])
 {
   SpdDenseF32 *d;
-  double      *xk, *panel, *ybuf;
-  PetscBLASInt bm, bk, bw;
-  PetscScalar  one = 1.0;
+  double      *xg, *yg;
 
   PetscFunctionBegin;
   PetscCall(MatShellGetContext(S, &d));
-  PetscCall(SpdF32Reserve_Private(d, k));
-  xk = d->xall; /* N x k, row-major: row j holds X_0[j] .. X_{k-1}[j] */
-  for (PetscInt r = 0; r < k; r++) {
-    const PetscScalar *xa;
-    PetscCall(VecScatterBegin(d->toall, X[r], d->xseq, INSERT_VALUES, SCATTER_FORWARD));
-    PetscCall(VecScatterEnd(d->toall, X[r], d->xseq, INSERT_VALUES, SCATTER_FORWARD));
-    PetscCall(VecGetArrayRead(d->xseq, &xa));
-    for (PetscInt j = 0; j < d->N; j++) xk[(size_t)j * k + r] = xa[j];
-    PetscCall(VecRestoreArrayRead(d->xseq, &xa));
+  PetscCall(PetscMalloc2((size_t)4 * d->N + 1, &xg, (size_t)4 * d->mloc + 1, &yg));
+  for (PetscInt g = 0; g < k; g += 4) {
+    PetscInt kb = PetscMin(4, k - g);
+    for (PetscInt r = 0; r < 4; r++) { /* xg: N x 4, row-major; padding vectors are zero */
+      const PetscScalar *xa;
+      if (r >= kb) {
+        for (PetscInt j = 0; j < d->N; j++) xg[4 * j + r] = 0.0;
+        continue;
+      }
+      PetscCall(VecScatterBegin(d->toall, X[g + r], d->xseq, INSERT_VALUES, SCATTER_FORWARD));
+      PetscCall(VecScatterEnd(d->toall, X[g + r], d->xseq, INSERT_VALUES, SCATTER_FORWARD));
+      PetscCall(VecGetArrayRead(d->xseq, &xa));
+      for (PetscInt j = 0; j < d->N; j++) xg[4 * j + r] = xa[j];
+      PetscCall(VecRestoreArrayRead(d->xseq, &xa));
+    }
+    SpdF32Gemv_N4(d->mloc, d->N, d->a, d->mloc, xg, yg, d->mloc);
+    for (PetscInt r = 0; r < kb; r++) {
+      PetscScalar *ya;
+      PetscCall(VecGetArrayWrite(Y[g + r], &ya));
+      PetscCall(PetscArraycpy(ya, yg + (size_t)r * d->mloc, d->mloc));
+      PetscCall(VecRestoreArrayWrite(Y[g + r], &ya));
+    }
   }
-  PetscCall(PetscMalloc2((size_t)SPD_F32_PANEL * d->mloc + 1, &panel, (size_t)d->mloc * k + 1, &ybuf));
-  PetscCall(PetscArrayzero(ybuf, (size_t)d->mloc * k));
-  PetscCall(PetscBLASIntCast(d->mloc, &bm));
-  PetscCall(PetscBLASIntCast(k, &bk));
-  for (PetscInt j0 = 0; j0 < d->N && d->mloc > 0; j0 += SPD_F32_PANEL) {
-    PetscInt w = PetscMin(SPD_F32_PANEL, d->N - j0);
-    PetscCall(PetscBLASIntCast(w, &bw));
-    SpdF32Panel_Private(d, j0, w, panel);
-    /* ybuf (mloc x k) += panel (mloc x w) * X[j0:j0+w, :] (the k x w column-major block, transposed) */
-    PetscCallBLAS("BLASgemm", BLASgemm_("N", "T", &bm, &bk, &bw, &one, panel, &bm, xk + (size_t)j0 * k, &bk, &one, ybuf, &bm));
-  }
-  for (PetscInt r = 0; r < k; r++) {
-    PetscScalar *ya;
-    PetscCall(VecGetArrayWrite(Y[r], &ya));
-    PetscCall(PetscArraycpy(ya, ybuf + (size_t)r * d->mloc, d->mloc));
-    PetscCall(VecRestoreArrayWrite(Y[r], &ya));
-  }
-  PetscCall(PetscFree2(panel, ybuf));
+  PetscCall(PetscFree2(xg, yg));
   PetscCall(PetscLogFlops(2.0 * k * d->mloc * d->N));
   PetscFunctionReturn(0);
 }
 
-/* Y_r = A^T X_r, r < k, with one pass over A and one reduce-scatter. */
+/* Y_r = A^T X_r, r < k: groups of four vectors (one pass over A each), then one
+   reduce-scatter for all k. */
 static PetscErrorCode SpdF32MultTransposeBlock(Mat S, PetscInt k, const Vec X[], Vec Y[])
 {
   SpdDenseF32 *d;
-  double      *out, *panel, *ubuf, *zp, *send;
+  double      *out, *ug, *zg, *send;
   PetscMPIInt *counts, size;
-  PetscBLASInt bm, bk, bw;
-  PetscScalar  one = 1.0, zero = 0.0;
   PetscInt     off = 0;
 
   PetscFunctionBegin;
   PetscCall(MatShellGetContext(S, &d));
   PetscCall(SpdF32Reserve_Private(d, k));
-  PetscCall(PetscMalloc3((size_t)SPD_F32_PANEL * d->mloc + 1, &panel, (size_t)d->mloc * k + 1, &ubuf, (size_t)SPD_F32_PANEL * k, &zp));
-  for (PetscInt r = 0; r < k; r++) { /* ubuf: mloc x k, column-major */
-    const PetscScalar *xa;
-    PetscCall(VecGetArrayRead(X[r], &xa));
-    PetscCall(PetscArraycpy(ubuf + (size_t)r * d->mloc, xa, d->mloc));
-    PetscCall(VecRestoreArrayRead(X[r], &xa));
+  PetscCall(PetscMalloc2((size_t)4 * d->mloc + 1, &ug, (size_t)4 * d->N + 1, &zg));
+  for (PetscInt g = 0; g < k; g += 4) {
+    PetscInt kb = PetscMin(4, k - g);
+    for (PetscInt r = 0; r < 4; r++) { /* ug: mloc x 4, column-major; padding vectors are zero */
+      const PetscScalar *xa;
+      if (r >= kb) {
+        PetscCall(PetscArrayzero(ug + (size_t)r * d->mloc, d->mloc));
+        continue;
+      }
+      PetscCall(VecGetArrayRead(X[g + r], &xa));
+      PetscCall(PetscArraycpy(ug + (size_t)r * d->mloc, xa, d->mloc));
+      PetscCall(VecRestoreArrayRead(X[g + r], &xa));
+    }
+    SpdF32Gemv_T4(d->mloc, d->N, d->a, d->mloc, ug, d->mloc, zg);
+    for (PetscInt r = 0; r < kb; r++)
+      for (PetscInt j = 0; j < d->N; j++) d->xall[(size_t)(g + r) * d->N + j] = zg[4 * j + r];
   }
-  PetscCall(PetscBLASIntCast(d->mloc, &bm));
-  PetscCall(PetscBLASIntCast(k, &bk));
-  for (PetscInt j0 = 0; j0 < d->N; j0 += SPD_F32_PANEL) {
-    PetscInt w = PetscMin(SPD_F32_PANEL, d->N - j0);
-    PetscCall(PetscBLASIntCast(w, &bw));
-    if (d->mloc > 0) {
-      SpdF32Panel_Private(d, j0, w, panel);
-      /* zp (w x k) = panel^T (w x mloc) * ubuf (mloc x k) */
-      PetscCallBLAS("BLASgemm", BLASgemm_("T", "N", &bw, &bk, &bm, &one, panel, &bm, ubuf, &bm, &zero, zp, &bw));
-    } else
-      PetscCall(PetscArrayzero(zp, (size_t)w * k));
-    for (PetscInt r = 0; r < k; r++)
-      for (PetscInt j = 0; j < w; j++) d->xall[(size_t)r * d->N + j0 + j] = zp[j + (size_t)r * w];
-  }
-  PetscCall(PetscFree3(panel, ubuf, zp));
+  PetscCall(PetscFree2(ug, zg));
   /* one reduce-scatter for all k vectors: rank p receives its column range of each */
   PetscCallMPI(MPI_Comm_size(d->comm, &size));
   PetscCall(PetscMalloc3(size, &counts, (size_t)d->nloc * k + 1, &out, (size_t)d->N * k + 1, &send));
