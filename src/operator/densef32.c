@@ -105,21 +105,23 @@ static PetscErrorCode SpdF32MultBlock(Mat S, PetscInt k, const Vec X[], Vec Y[])
   PetscFunctionBegin;
   PetscCall(MatShellGetContext(S, &d));
   PetscCall(PetscMalloc2((size_t)4 * d->N + 1, &xg, (size_t)4 * d->mloc + 1, &yg));
-  for (PetscInt g = 0; g < k; g += 4) {
+  for (PetscInt g = 0, gs; g < k; g += gs) {
     PetscInt kb = PetscMin(4, k - g);
-    for (PetscInt r = 0; r < 4; r++) { /* xg: N x 4, row-major; padding vectors are zero */
+    gs          = kb > 2 ? 4 : 2;
+    for (PetscInt r = 0; r < gs; r++) { /* xg: N x gs, row-major; padding vectors are zero */
       const PetscScalar *xa;
       if (r >= kb) {
-        for (PetscInt j = 0; j < d->N; j++) xg[4 * j + r] = 0.0;
+        for (PetscInt j = 0; j < d->N; j++) xg[gs * j + r] = 0.0;
         continue;
       }
       PetscCall(VecScatterBegin(d->toall, X[g + r], d->xseq, INSERT_VALUES, SCATTER_FORWARD));
       PetscCall(VecScatterEnd(d->toall, X[g + r], d->xseq, INSERT_VALUES, SCATTER_FORWARD));
       PetscCall(VecGetArrayRead(d->xseq, &xa));
-      for (PetscInt j = 0; j < d->N; j++) xg[4 * j + r] = xa[j];
+      for (PetscInt j = 0; j < d->N; j++) xg[gs * j + r] = xa[j];
       PetscCall(VecRestoreArrayRead(d->xseq, &xa));
     }
-    SpdF32Gemv_N4(d->mloc, d->N, d->a, d->mloc, xg, yg, d->mloc);
+    if (gs == 4) SpdF32Gemv_N4(d->mloc, d->N, d->a, d->mloc, xg, yg, d->mloc);
+    else SpdF32Gemv_N2(d->mloc, d->N, d->a, d->mloc, xg, yg, d->mloc);
     for (PetscInt r = 0; r < kb; r++) {
       PetscScalar *ya;
       PetscCall(VecGetArrayWrite(Y[g + r], &ya));
@@ -145,9 +147,10 @@ static PetscErrorCode SpdF32MultTransposeBlock(Mat S, PetscInt k, const Vec X[],
   PetscCall(MatShellGetContext(S, &d));
   PetscCall(SpdF32Reserve_Private(d, k));
   PetscCall(PetscMalloc2((size_t)4 * d->mloc + 1, &ug, (size_t)4 * d->N + 1, &zg));
-  for (PetscInt g = 0; g < k; g += 4) {
+  for (PetscInt g = 0, gs; g < k; g += gs) {
     PetscInt kb = PetscMin(4, k - g);
-    for (PetscInt r = 0; r < 4; r++) { /* ug: mloc x 4, column-major; padding vectors are zero */
+    gs          = kb > 2 ? 4 : 2;
+    for (PetscInt r = 0; r < gs; r++) { /* ug: mloc x gs, column-major; padding vectors are zero */
       const PetscScalar *xa;
       if (r >= kb) {
         PetscCall(PetscArrayzero(ug + (size_t)r * d->mloc, d->mloc));
@@ -157,9 +160,10 @@ static PetscErrorCode SpdF32MultTransposeBlock(Mat S, PetscInt k, const Vec X[],
       PetscCall(PetscArraycpy(ug + (size_t)r * d->mloc, xa, d->mloc));
       PetscCall(VecRestoreArrayRead(X[g + r], &xa));
     }
-    SpdF32Gemv_T4(d->mloc, d->N, d->a, d->mloc, ug, d->mloc, zg);
+    if (gs == 4) SpdF32Gemv_T4(d->mloc, d->N, d->a, d->mloc, ug, d->mloc, zg);
+    else SpdF32Gemv_T2(d->mloc, d->N, d->a, d->mloc, ug, d->mloc, zg);
     for (PetscInt r = 0; r < kb; r++)
-      for (PetscInt j = 0; j < d->N; j++) d->xall[(size_t)(g + r) * d->N + j] = zg[4 * j + r];
+      for (PetscInt j = 0; j < d->N; j++) d->xall[(size_t)(g + r) * d->N + j] = zg[gs * j + r];
   }
   PetscCall(PetscFree2(ug, zg));
   /* one reduce-scatter for all k vectors: rank p receives its column range of each */

@@ -164,4 +164,83 @@ SPD_KERNEL static void SPD_GEMV(T4)(PetscInt m, PetscInt N, const SPD_GEMV_T *a,
     z[4 * j + 3] = s3;
   }
 }
+/* Two vectors at once, four columns per sweep over the two result (or input) vectors:
+   per entry one conversion and two multiply-adds, few enough for the pass to stay bound
+   by memory like a single-vector product. */
+
+/* y_r[0:m] = A x_r, r < 2; x row-major N x 2 (x[2 j + r]), y column-major (ldy). */
+SPD_KERNEL static void SPD_GEMV(N2)(PetscInt m, PetscInt N, const SPD_GEMV_T *a, PetscInt lda, const double *x, double *y, PetscInt ldy)
+{
+  double  *y0 = y, *y1 = y0 + ldy;
+  PetscInt j = 0;
+
+  for (PetscInt i = 0; i < m; i++) y0[i] = y1[i] = 0.0;
+  for (; j + 4 <= N; j += 4) {
+    const SPD_GEMV_T *c0 = a + (size_t)j * lda, *c1 = c0 + lda, *c2 = c1 + lda, *c3 = c2 + lda;
+    const double     *p  = x + 2 * j;
+    double            p0 = p[0], p1 = p[1], q0 = p[2], q1 = p[3], r0 = p[4], r1 = p[5], s0 = p[6], s1 = p[7];
+#pragma omp simd
+    for (PetscInt i = 0; i < m; i++) {
+      double u = (double)c0[i], v = (double)c1[i], w = (double)c2[i], z = (double)c3[i];
+      y0[i] += u * p0 + v * q0 + w * r0 + z * s0;
+      y1[i] += u * p1 + v * q1 + w * r1 + z * s1;
+    }
+  }
+  for (; j < N; j++) {
+    const SPD_GEMV_T *c0 = a + (size_t)j * lda;
+    double            p0 = x[2 * j], p1 = x[2 * j + 1];
+#pragma omp simd
+    for (PetscInt i = 0; i < m; i++) {
+      double u = (double)c0[i];
+      y0[i] += u * p0;
+      y1[i] += u * p1;
+    }
+  }
+}
+
+/* z[2 j + r] = (A^T x_r)[j], r < 2, j < N; x column-major m x 2 (ldx). */
+SPD_KERNEL static void SPD_GEMV(T2)(PetscInt m, PetscInt N, const SPD_GEMV_T *a, PetscInt lda, const double *x, PetscInt ldx, double *z)
+{
+  const double *x0 = x, *x1 = x0 + ldx;
+  PetscInt      j = 0;
+
+  for (; j + 4 <= N; j += 4) {
+    const SPD_GEMV_T *c0 = a + (size_t)j * lda, *c1 = c0 + lda, *c2 = c1 + lda, *c3 = c2 + lda;
+    double            s0 = 0, s1 = 0, t0 = 0, t1 = 0, u0 = 0, u1 = 0, v0 = 0, v1 = 0;
+#pragma omp simd reduction(+ \
+                           : s0, s1, t0, t1, u0, u1, v0, v1)
+    for (PetscInt i = 0; i < m; i++) {
+      double e = (double)c0[i], f = (double)c1[i], g = (double)c2[i], h = (double)c3[i], a0 = x0[i], a1 = x1[i];
+      s0 += e * a0;
+      s1 += e * a1;
+      t0 += f * a0;
+      t1 += f * a1;
+      u0 += g * a0;
+      u1 += g * a1;
+      v0 += h * a0;
+      v1 += h * a1;
+    }
+    z[2 * j]     = s0;
+    z[2 * j + 1] = s1;
+    z[2 * j + 2] = t0;
+    z[2 * j + 3] = t1;
+    z[2 * j + 4] = u0;
+    z[2 * j + 5] = u1;
+    z[2 * j + 6] = v0;
+    z[2 * j + 7] = v1;
+  }
+  for (; j < N; j++) {
+    const SPD_GEMV_T *c0 = a + (size_t)j * lda;
+    double            s0 = 0, s1 = 0;
+#pragma omp simd reduction(+ \
+                           : s0, s1)
+    for (PetscInt i = 0; i < m; i++) {
+      double e = (double)c0[i];
+      s0 += e * x0[i];
+      s1 += e * x1[i];
+    }
+    z[2 * j]     = s0;
+    z[2 * j + 1] = s1;
+  }
+}
 #endif
