@@ -62,8 +62,9 @@ static PetscErrorCode BenchMaxTime(MPI_Comm comm, double t0, double *dt)
 int main(int argc, char **argv)
 {
   PetscInt    m = 8192, n = 8192, products = 20, rounds = 5, stream_mb = 256;
-  PetscBool   f32 = PETSC_FALSE;
-  double      bpe = 8.0; /* bytes per matrix entry */
+  PetscBool   f32   = PETSC_FALSE;
+  PetscInt    block = 0;
+  double      bpe   = 8.0; /* bytes per matrix entry */
   PetscMPIInt size;
   MPI_Comm    comm;
   Mat         A;
@@ -83,6 +84,7 @@ int main(int argc, char **argv)
   PetscCall(PetscOptionsInt("-rounds", "timed rounds (the best is reported)", NULL, rounds, &rounds, NULL));
   PetscCall(PetscOptionsInt("-stream_mb", "MiB per STREAM array per rank", NULL, stream_mb, &stream_mb, NULL));
   PetscCall(PetscOptionsBool("-float32", "products of the float32 copy (SpdMatCreateFloat32), A and A^T alternating", NULL, f32, &f32, NULL));
+  PetscCall(PetscOptionsInt("-block", "also time passes of k-vector block products (SpdMatMultBlock / SpdMatMultTransposeBlock), k = 1, 2, 4, ... up to this", NULL, block, &block, NULL));
   PetscOptionsEnd();
   PetscCheck(products >= 1 && rounds >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-products %" PetscInt_FMT " and -rounds %" PetscInt_FMT " must be positive", products, rounds);
   PetscCheck(stream_mb >= 16, comm, PETSC_ERR_ARG_OUTOFRANGE, "-stream_mb %" PetscInt_FMT ": use at least 16 MiB so the arrays do not fit in cache", stream_mb);
@@ -146,6 +148,29 @@ int main(int argc, char **argv)
       tread = PetscMin(tread, dt);
       for (int l = 0; l < 8; l++) sink += s[l];
     }
+  }
+  for (PetscInt k = 1; k <= block; k *= 2) {
+    Vec   *X, *Y;
+    double best = PETSC_MAX_REAL, t0, dt;
+    PetscCall(VecDuplicateVecs(x, k, &X));
+    PetscCall(VecDuplicateVecs(y, k, &Y));
+    for (PetscInt r = 0; r < k; r++) PetscCall(VecSetRandom(X[r], NULL));
+    for (PetscInt rr = 0; rr < rounds; rr++) {
+      PetscCallMPI(MPI_Barrier(comm));
+      t0 = MPI_Wtime();
+      for (PetscInt p = 0; p < products; p++) {
+        if (p % 2)
+          PetscCall(SpdMatMultTransposeBlock(A, k, (const Vec *)Y, X));
+        else
+          PetscCall(SpdMatMultBlock(A, k, (const Vec *)X, Y));
+        for (PetscInt r = 0; r < k; r++) PetscCall(VecScale(p % 2 ? X[r] : Y[r], 1e-3));
+      }
+      PetscCall(BenchMaxTime(comm, t0, &dt));
+      best = PetscMin(best, dt);
+    }
+    PetscCall(PetscPrintf(comm, "block k=%" PetscInt_FMT ": %.1f ms per pass, %.1f ms per vector-product\n", k, 1e3 * best / products, 1e3 * best / products / k));
+    PetscCall(VecDestroyVecs(k, &X));
+    PetscCall(VecDestroyVecs(k, &Y));
   }
   bwmv = bpe * (double)m * (double)n * (double)products / tmv;
   PetscCall(VecDestroy(&x));

@@ -11,7 +11,8 @@
    MATMPIDENSE does. y = A x gathers x (N doubles) to every rank; y = A^T x forms the
    local N-vector A_loc^T x_loc and sums it into the column layout with one
    MPI_Reduce_scatter. The block products (k vectors, one pass over A) serve the
-   residual norms of a set of singular triplets. */
+   residual norms of a set of singular triplets and block Lanczos (-spd_svd_block): up
+   to four vectors specdyn's 2- and 4-vector kernels, more vectors GEMMs on panels. */
 #include <specdyn/private/operatorimpl.h>
 #include <petscblaslapack.h>
 
@@ -19,16 +20,16 @@ typedef struct {
   MPI_Comm     comm;
   PetscInt     mloc, nloc, N;
   float       *a; /* mloc x N, column-major                             */
-  double      *xall; /* N * kmax: gathered right vectors / local A^T x      */
-  PetscInt     kmax; /* columns xall can hold                               */
+  double      *xall; /* N: the local A^T x of a single product              */
   PetscMPIInt *counts; /* column-layout sizes, for the reduce-scatter         */
   VecScatter   toall;
   Vec          xseq;
 } SpdDenseF32;
 
 /* SpdF32Gemv_N (y = A x) and SpdF32Gemv_T (z = A^T x) on the float32 block */
-#define SPD_GEMV_T   float
-#define SPD_GEMV(op) SpdF32Gemv_##op
+#define SPD_GEMV_T     float
+#define SPD_GEMV(op)   SpdF32Gemv_##op
+#define SPD_GEMV_BLOCK 1
 #include "gemvimpl.h"
 
 static PetscErrorCode SpdF32Mult(Mat S, Vec x, Vec y)
@@ -85,18 +86,8 @@ static PetscErrorCode SpdF32Destroy(Mat S)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode SpdF32Reserve_Private(SpdDenseF32 *d, PetscInt k)
-{
-  PetscFunctionBegin;
-  if (k <= d->kmax) PetscFunctionReturn(0);
-  PetscCall(PetscFree(d->xall));
-  PetscCall(PetscMalloc1((size_t)d->N * k, &d->xall));
-  d->kmax = k;
-  PetscFunctionReturn(0);
-}
-
-/* Columns of A converted to double per panel, so that the block products run as GEMMs
-   on cache-resident panels: 16 columns x mloc rows. */
+/* Columns of A converted to double per panel, so that the block products of more than
+   four vectors run as GEMMs on cache-resident panels: 16 columns x mloc rows. */
 #define SPD_F32_PANEL 16
 
 static void SpdF32Panel_Private(const SpdDenseF32 *d, PetscInt j0, PetscInt w, double *panel)
@@ -105,44 +96,108 @@ static void SpdF32Panel_Private(const SpdDenseF32 *d, PetscInt j0, PetscInt w, d
   for (size_t i = 0; i < (size_t)w * d->mloc; i++) panel[i] = (double)c[i];
 }
 
-/* Y_r = A X_r, r < k, with one pass over A. */
-static PetscErrorCode SpdF32MultBlock(Mat S, PetscInt k, const Vec X[], Vec Y[])
+/* Vectors per pass of the block kernels for k vectors: 2 or 4 (zero vectors pad the
+   block), or k itself above four (the panel GEMMs). */
+static PetscInt SpdF32BlockWidth_Private(PetscInt k)
 {
-  SpdDenseF32 *d;
-  double      *xk, *panel, *ybuf;
+  return k > 4 ? k : (k > 2 ? 4 : 2);
+}
+
+/* yb (mloc x w, column-major) = A_loc X, X row-major in xk (N x w), w from
+   SpdF32BlockWidth_Private(): one pass over A either way. Up to four vectors the 2-/4-
+   vector kernels (bound by memory, or close); more, GEMMs on panels (bound by arithmetic,
+   but cheaper per vector than groups of four from about eight vectors). */
+static PetscErrorCode SpdF32LocalBlockN_Private(const SpdDenseF32 *d, PetscInt w, const double *xk, double *yb)
+{
+  double      *panel;
   PetscBLASInt bm, bk, bw;
   PetscScalar  one = 1.0;
 
   PetscFunctionBegin;
+  if (w == 2)
+    SpdF32Gemv_N2(d->mloc, d->N, d->a, d->mloc, xk, yb, d->mloc);
+  else if (w == 4)
+    SpdF32Gemv_N4(d->mloc, d->N, d->a, d->mloc, xk, yb, d->mloc);
+  else {
+    PetscCall(PetscMalloc1((size_t)SPD_F32_PANEL * d->mloc + 1, &panel));
+    PetscCall(PetscArrayzero(yb, (size_t)d->mloc * w));
+    PetscCall(PetscBLASIntCast(d->mloc, &bm));
+    PetscCall(PetscBLASIntCast(w, &bk));
+    for (PetscInt j0 = 0; j0 < d->N && d->mloc > 0; j0 += SPD_F32_PANEL) {
+      PetscInt jw = PetscMin(SPD_F32_PANEL, d->N - j0);
+      PetscCall(PetscBLASIntCast(jw, &bw));
+      SpdF32Panel_Private(d, j0, jw, panel);
+      /* yb (mloc x w) += panel (mloc x jw) * X[j0:j0+jw, :] (the w x jw column-major block, transposed) */
+      PetscCallBLAS("BLASgemm", BLASgemm_("N", "T", &bm, &bk, &bw, &one, panel, &bm, xk + (size_t)j0 * w, &bk, &one, yb, &bm));
+    }
+    PetscCall(PetscFree(panel));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* zk (N x w, row-major) = A_loc^T U, U column-major in ub (mloc x w). */
+static PetscErrorCode SpdF32LocalBlockT_Private(const SpdDenseF32 *d, PetscInt w, const double *ub, double *zk)
+{
+  double      *panel, *zp;
+  PetscBLASInt bm, bk, bw;
+  PetscScalar  one = 1.0, zero = 0.0;
+
+  PetscFunctionBegin;
+  if (w == 2)
+    SpdF32Gemv_T2(d->mloc, d->N, d->a, d->mloc, ub, d->mloc, zk);
+  else if (w == 4)
+    SpdF32Gemv_T4(d->mloc, d->N, d->a, d->mloc, ub, d->mloc, zk);
+  else {
+    PetscCall(PetscMalloc2((size_t)SPD_F32_PANEL * d->mloc + 1, &panel, (size_t)SPD_F32_PANEL * w, &zp));
+    PetscCall(PetscBLASIntCast(d->mloc, &bm));
+    PetscCall(PetscBLASIntCast(w, &bk));
+    for (PetscInt j0 = 0; j0 < d->N; j0 += SPD_F32_PANEL) {
+      PetscInt jw = PetscMin(SPD_F32_PANEL, d->N - j0);
+      PetscCall(PetscBLASIntCast(jw, &bw));
+      if (d->mloc > 0) {
+        SpdF32Panel_Private(d, j0, jw, panel);
+        /* zp (jw x w) = panel^T (jw x mloc) * ub (mloc x w) */
+        PetscCallBLAS("BLASgemm", BLASgemm_("T", "N", &bw, &bk, &bm, &one, panel, &bm, ub, &bm, &zero, zp, &bw));
+      } else
+        PetscCall(PetscArrayzero(zp, (size_t)jw * w));
+      for (PetscInt r = 0; r < w; r++)
+        for (PetscInt j = 0; j < jw; j++) zk[(size_t)(j0 + j) * w + r] = zp[j + (size_t)r * jw];
+    }
+    PetscCall(PetscFree2(panel, zp));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Y_r = A X_r, r < k, with one pass over A. */
+static PetscErrorCode SpdF32MultBlock(Mat S, PetscInt k, const Vec X[], Vec Y[])
+{
+  SpdDenseF32 *d;
+  PetscInt     w = SpdF32BlockWidth_Private(k);
+  double      *xk, *yb;
+
+  PetscFunctionBegin;
   PetscCall(MatShellGetContext(S, &d));
-  PetscCall(SpdF32Reserve_Private(d, k));
-  xk = d->xall; /* N x k, row-major: row j holds X_0[j] .. X_{k-1}[j] */
-  for (PetscInt r = 0; r < k; r++) {
+  PetscCall(PetscMalloc2((size_t)w * d->N + 1, &xk, (size_t)w * d->mloc + 1, &yb));
+  for (PetscInt r = 0; r < w; r++) { /* xk: N x w, row-major; padding vectors are zero */
     const PetscScalar *xa;
+    if (r >= k) {
+      for (PetscInt j = 0; j < d->N; j++) xk[(size_t)j * w + r] = 0.0;
+      continue;
+    }
     PetscCall(VecScatterBegin(d->toall, X[r], d->xseq, INSERT_VALUES, SCATTER_FORWARD));
     PetscCall(VecScatterEnd(d->toall, X[r], d->xseq, INSERT_VALUES, SCATTER_FORWARD));
     PetscCall(VecGetArrayRead(d->xseq, &xa));
-    for (PetscInt j = 0; j < d->N; j++) xk[(size_t)j * k + r] = xa[j];
+    for (PetscInt j = 0; j < d->N; j++) xk[(size_t)j * w + r] = xa[j];
     PetscCall(VecRestoreArrayRead(d->xseq, &xa));
   }
-  PetscCall(PetscMalloc2((size_t)SPD_F32_PANEL * d->mloc + 1, &panel, (size_t)d->mloc * k + 1, &ybuf));
-  PetscCall(PetscArrayzero(ybuf, (size_t)d->mloc * k));
-  PetscCall(PetscBLASIntCast(d->mloc, &bm));
-  PetscCall(PetscBLASIntCast(k, &bk));
-  for (PetscInt j0 = 0; j0 < d->N && d->mloc > 0; j0 += SPD_F32_PANEL) {
-    PetscInt w = PetscMin(SPD_F32_PANEL, d->N - j0);
-    PetscCall(PetscBLASIntCast(w, &bw));
-    SpdF32Panel_Private(d, j0, w, panel);
-    /* ybuf (mloc x k) += panel (mloc x w) * X[j0:j0+w, :] (the k x w column-major block, transposed) */
-    PetscCallBLAS("BLASgemm", BLASgemm_("N", "T", &bm, &bk, &bw, &one, panel, &bm, xk + (size_t)j0 * k, &bk, &one, ybuf, &bm));
-  }
+  PetscCall(SpdF32LocalBlockN_Private(d, w, xk, yb));
   for (PetscInt r = 0; r < k; r++) {
     PetscScalar *ya;
     PetscCall(VecGetArrayWrite(Y[r], &ya));
-    PetscCall(PetscArraycpy(ya, ybuf + (size_t)r * d->mloc, d->mloc));
+    PetscCall(PetscArraycpy(ya, yb + (size_t)r * d->mloc, d->mloc));
     PetscCall(VecRestoreArrayWrite(Y[r], &ya));
   }
-  PetscCall(PetscFree2(panel, ybuf));
+  PetscCall(PetscFree2(xk, yb));
   PetscCall(PetscLogFlops(2.0 * k * d->mloc * d->N));
   PetscFunctionReturn(0);
 }
@@ -151,45 +206,33 @@ static PetscErrorCode SpdF32MultBlock(Mat S, PetscInt k, const Vec X[], Vec Y[])
 static PetscErrorCode SpdF32MultTransposeBlock(Mat S, PetscInt k, const Vec X[], Vec Y[])
 {
   SpdDenseF32 *d;
-  double      *out, *panel, *ubuf, *zp, *send;
+  PetscInt     w = SpdF32BlockWidth_Private(k), off = 0;
+  double      *out, *ub, *zk, *send;
   PetscMPIInt *counts, size;
-  PetscBLASInt bm, bk, bw;
-  PetscScalar  one = 1.0, zero = 0.0;
-  PetscInt     off = 0;
 
   PetscFunctionBegin;
   PetscCall(MatShellGetContext(S, &d));
-  PetscCall(SpdF32Reserve_Private(d, k));
-  PetscCall(PetscMalloc3((size_t)SPD_F32_PANEL * d->mloc + 1, &panel, (size_t)d->mloc * k + 1, &ubuf, (size_t)SPD_F32_PANEL * k, &zp));
-  for (PetscInt r = 0; r < k; r++) { /* ubuf: mloc x k, column-major */
+  PetscCall(PetscMalloc2((size_t)w * d->mloc + 1, &ub, (size_t)w * d->N + 1, &zk));
+  for (PetscInt r = 0; r < w; r++) { /* ub: mloc x w, column-major; padding vectors are zero */
     const PetscScalar *xa;
+    if (r >= k) {
+      PetscCall(PetscArrayzero(ub + (size_t)r * d->mloc, d->mloc));
+      continue;
+    }
     PetscCall(VecGetArrayRead(X[r], &xa));
-    PetscCall(PetscArraycpy(ubuf + (size_t)r * d->mloc, xa, d->mloc));
+    PetscCall(PetscArraycpy(ub + (size_t)r * d->mloc, xa, d->mloc));
     PetscCall(VecRestoreArrayRead(X[r], &xa));
   }
-  PetscCall(PetscBLASIntCast(d->mloc, &bm));
-  PetscCall(PetscBLASIntCast(k, &bk));
-  for (PetscInt j0 = 0; j0 < d->N; j0 += SPD_F32_PANEL) {
-    PetscInt w = PetscMin(SPD_F32_PANEL, d->N - j0);
-    PetscCall(PetscBLASIntCast(w, &bw));
-    if (d->mloc > 0) {
-      SpdF32Panel_Private(d, j0, w, panel);
-      /* zp (w x k) = panel^T (w x mloc) * ubuf (mloc x k) */
-      PetscCallBLAS("BLASgemm", BLASgemm_("T", "N", &bw, &bk, &bm, &one, panel, &bm, ubuf, &bm, &zero, zp, &bw));
-    } else
-      PetscCall(PetscArrayzero(zp, (size_t)w * k));
-    for (PetscInt r = 0; r < k; r++)
-      for (PetscInt j = 0; j < w; j++) d->xall[(size_t)r * d->N + j0 + j] = zp[j + (size_t)r * w];
-  }
-  PetscCall(PetscFree3(panel, ubuf, zp));
+  PetscCall(SpdF32LocalBlockT_Private(d, w, ub, zk));
   /* one reduce-scatter for all k vectors: rank p receives its column range of each */
   PetscCallMPI(MPI_Comm_size(d->comm, &size));
   PetscCall(PetscMalloc3(size, &counts, (size_t)d->nloc * k + 1, &out, (size_t)d->N * k + 1, &send));
   for (PetscMPIInt p = 0, start = 0; p < size; start += d->counts[p], p++) {
     for (PetscInt r = 0; r < k; r++)
-      for (PetscInt j = 0; j < d->counts[p]; j++) send[off++] = d->xall[(size_t)r * d->N + start + j];
+      for (PetscInt j = 0; j < d->counts[p]; j++) send[off++] = zk[(size_t)(start + j) * w + r];
     PetscCall(PetscMPIIntCast((PetscInt64)d->counts[p] * k, &counts[p]));
   }
+  PetscCall(PetscFree2(ub, zk));
   PetscCallMPI(MPI_Reduce_scatter(send, out, counts, MPI_DOUBLE, MPI_SUM, d->comm));
   for (PetscInt r = 0; r < k; r++) {
     PetscScalar *ya;
@@ -289,7 +332,6 @@ PetscErrorCode SpdMatFloat32FromArray(MPI_Comm comm, const char name[], PetscInt
   d->N    = N;
   d->a    = a;
   PetscCall(PetscMalloc1(d->N + 1, &d->xall));
-  d->kmax = 1;
   PetscCallMPI(MPI_Comm_size(d->comm, &size));
   PetscCall(PetscMalloc1(size, &d->counts));
   PetscCall(MatCreateShell(d->comm, d->mloc, d->nloc, M, d->N, d, S));

@@ -11,7 +11,7 @@
    Every requested triplet is reported: converged ones with their absolute residual
    norm sqrt(||A v - s u||^2 + ||A^T u - s v||^2) (>= |s - s_exact|), unconverged ones
    with the solver's last Ritz value and error estimate, flagged converged = false. */
-#include <specdyn/svd.h>
+#include <specdyn/private/svdimpl.h>
 #include <specdyn/operator.h>
 #include <specdyn/sys.h>
 #include <petsc/private/petscimpl.h> /* PetscValid*() argument checks */
@@ -87,6 +87,10 @@ static PetscErrorCode SpdTripletResiduals_Private(Mat A, PetscInt k, const Petsc
   prefix (-top_svd_tol, overriding). Defaults set before the options are read:
   -svd_type trlanczos (one-sided for the top), -svd_implicittranspose, -svd_tol 1e-10, -svd_max_it 100000,
   -svd_ncv max(2k+16,32) (top) or max(64,2k+16) (bottom), capped at min(m,n).
+  -spd_svd_block b (then -<prefix>spd_svd_block; default 0): for the top, block Lanczos
+  bidiagonalization with b vectors per product instead of SLEPc (svdblock.c), with the
+  same -svd_tol, -svd_ncv (rounded up to a multiple of b) and -svd_max_it (restart
+  cycles); used when the basis fits (ncv <= m, ncv + b <= n), SLEPc's otherwise.
 
   Notes:
   Products are counted on a MATSHELL wrapping A. With a solver that needs the explicit
@@ -170,11 +174,45 @@ static PetscErrorCode SpdConvergedNearNull_Private(SVD svd, PetscReal sigma, Pet
   PetscFunctionReturn(0);
 }
 
+/* The top-k triplets by block Lanczos (svdblock.c), reported as the SLEPc path reports
+   them: converged ones with explicit residuals, the others with the last estimates. */
+static PetscErrorCode SpdSVDExtremeBlock_Private(Mat A, PetscInt k, PetscInt b, PetscInt ncv, PetscInt maxit, PetscBool vectors, SpdTriplets *t)
+{
+  SpdBlockResult r;
+
+  PetscFunctionBegin;
+  PetscCall(SpdSVDBlockLanczos_Private(A, k, b, ncv, t->tol, maxit, &r));
+  t->nconv = r.nconv;
+  t->its   = r.its;
+  PetscCall(PetscSNPrintf(t->solver, sizeof(t->solver), "blocklanczos (b=%" PetscInt_FMT ")", b));
+  for (PetscInt i = 0; i < k; i++) {
+    t->sigma[i]     = r.sigma[i];
+    t->converged[i] = (PetscBool)(i < r.nconv);
+    t->residual[i]  = r.estimate[i]; /* replaced by the explicit norm for converged ones */
+  }
+  if (t->nconv > 0) PetscCall(SpdTripletResiduals_Private(A, t->nconv, t->sigma, r.U, r.V, t->residual));
+  t->npasses = r.nprod / b + (t->nconv > 0 ? 2 * ((t->nconv + 63) / 64) : 0);
+  t->nprod   = r.nprod + 2 * t->nconv;
+  if (vectors && t->nconv > 0) {
+    PetscCall(VecDuplicateVecs(r.U[0], t->nconv, &t->U));
+    PetscCall(VecDuplicateVecs(r.V[0], t->nconv, &t->V));
+    for (PetscInt i = 0; i < t->nconv; i++) {
+      PetscCall(VecCopy(r.U[i], t->U[i]));
+      PetscCall(VecCopy(r.V[i], t->V[i]));
+    }
+  }
+  if (t->nconv < k) PetscCall(PetscInfo(A, "top solve (block %" PetscInt_FMT "): %" PetscInt_FMT " of %" PetscInt_FMT " singular triplets converged in %" PetscInt_FMT " cycles\n", b, t->nconv, k, t->its));
+  PetscCall(VecDestroyVecs(k, &r.U));
+  PetscCall(VecDestroyVecs(k, &r.V));
+  PetscCall(PetscFree3(r.sigma, r.estimate, r.converged));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode SpdSVDExtreme_Private(Mat A, SpdSVDWhich which, PetscInt k, PetscBool vectors, PetscReal delta, const char prefix[], SpdTriplets *t)
 {
   MPI_Comm         comm;
   PetscInt         M, N, mn, ncv, nconv, maxit;
-  PetscInt         nmult = 0, nmultt = 0;
+  PetscInt         nmult = 0, nmultt = 0, block = 0;
   SpdLastEstimates last = { 0, 0, NULL, NULL };
   Mat              S;
   SVD              svd;
@@ -235,6 +273,25 @@ static PetscErrorCode SpdSVDExtreme_Private(Mat A, SpdSVDWhich which, PetscInt k
      from the projected problem and cost no products. */
   PetscCall(SVDSetTrackAll(svd, PETSC_TRUE));
   PetscCall(SVDMonitorSet(svd, SpdSaveEstimates_Private, &last, NULL));
+
+  /* -spd_svd_block b (then -<prefix>spd_svd_block): block Lanczos for the top */
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-spd_svd_block", &block, NULL));
+  if (prefix && prefix[0]) PetscCall(PetscOptionsGetInt(NULL, prefix, "-spd_svd_block", &block, NULL));
+  if (block > 1 && which == SPD_SVD_TOP && delta == 0 && !explicitonly && impltrans) {
+    PetscInt nev, mpd, ncvb;
+    PetscCall(SVDGetDimensions(svd, &nev, &ncv, &mpd));
+    PetscCall(SVDGetTolerances(svd, &t->tol, &maxit));
+    ncvb = PetscMax(((ncv + block - 1) / block) * block, ((k + block - 1) / block + 1) * block);
+    if (ncvb <= M && ncvb + block <= N) {
+      PetscCall(SpdSVDExtremeBlock_Private(A, k, block, ncvb, maxit, vectors, t));
+      PetscCall(PetscFree2(last.sigma, last.errest));
+      PetscCall(SVDDestroy(&svd));
+      PetscCall(MatDestroy(&S));
+      PetscCall(PetscLogEventEnd(SPD_SVDPartial, A, 0, 0, 0));
+      PetscFunctionReturn(0);
+    }
+    PetscCall(PetscInfo(A, "-spd_svd_block %" PetscInt_FMT ": a basis of %" PetscInt_FMT " + %" PetscInt_FMT " columns does not fit a %" PetscInt_FMT " x %" PetscInt_FMT " matrix; using %s\n", block, ncvb, block, M, N, type));
+  }
 
   PetscCall(SVDSolve(svd));
   PetscCall(SpdMatCountingGetCounts(S, &nmult, &nmultt));

@@ -51,11 +51,13 @@ int main(int argc, char **argv)
   PetscCall(CheckVecs("MatMult", y[0], yref[0]));
   PetscCall(MatMultTranspose(S, u[0], v[0]));
   PetscCall(CheckVecs("MatMultTranspose", v[0], vref[0]));
-  PetscCall(SpdMatMultBlock(S, k, x, y));
-  PetscCall(SpdMatMultTransposeBlock(S, k, u, v));
-  for (PetscInt r = 0; r < k; r++) {
-    PetscCall(CheckVecs("SpdMatMultBlock", y[r], yref[r]));
-    PetscCall(CheckVecs("SpdMatMultTransposeBlock", v[r], vref[r]));
+  for (PetscInt kk = 1; kk <= k; kk++) { /* groups of 4 and 2 vectors, zero-padded */
+    PetscCall(SpdMatMultBlock(S, kk, x, y));
+    PetscCall(SpdMatMultTransposeBlock(S, kk, u, v));
+    for (PetscInt r = 0; r < kk; r++) {
+      PetscCall(CheckVecs("SpdMatMultBlock", y[r], yref[r]));
+      PetscCall(CheckVecs("SpdMatMultTransposeBlock", v[r], vref[r]));
+    }
   }
   /* the MATDENSE path of the block products (MatMatMult) */
   PetscCall(SpdMatMultBlock(A, k, x, y));
@@ -72,7 +74,20 @@ int main(int argc, char **argv)
   for (PetscInt i = 0; i < 6; i++) PetscCheck(PetscAbsReal(t.sigma[i] - s[i]) <= t.residual[i] + 1e-12 * s[0] && t.residual[i] <= 1e-9 * s[0], PETSC_COMM_WORLD, PETSC_ERR_PLIB, "sigma_%" PetscInt_FMT " = %.16g vs LAPACK %.16g (residual %.3e)", i, (double)t.sigma[i], s[i], (double)t.residual[i]);
   PetscCheck(t.npasses == t.nprod - 2 * 6 + 2, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "passes %" PetscInt_FMT " vs products %" PetscInt_FMT ": the residuals must cost two passes", t.npasses, t.nprod);
   PetscCall(SpdTripletsDestroy(&t));
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "float32 operator: products agree to 1e-14, top-6 agree with LAPACK\n"));
+  /* the same through block Lanczos, 2 and 4 vectors per pass (the float32 kernels N2/T2, N4/T4) */
+  for (PetscInt b = 2; b <= 4; b += 2) {
+    char pre[64], val[8];
+    PetscCall(PetscSNPrintf(pre, sizeof(pre), "-blk%" PetscInt_FMT "_spd_svd_block", b));
+    PetscCall(PetscSNPrintf(val, sizeof(val), "%" PetscInt_FMT, b));
+    PetscCall(PetscOptionsSetValue(NULL, pre, val));
+    PetscCall(SpdSVDExtreme(S, SPD_SVD_TOP, 6, PETSC_TRUE, b == 2 ? "blk2_" : "blk4_", &t));
+    PetscCheck(t.nconv == 6 && !strncmp(t.solver, "blocklanczos", 12), PETSC_COMM_WORLD, PETSC_ERR_PLIB, "block %" PetscInt_FMT " top-6: solver %s, %" PetscInt_FMT " converged", b, t.solver, t.nconv);
+    for (PetscInt i = 0; i < 6; i++) PetscCheck(PetscAbsReal(t.sigma[i] - s[i]) <= t.residual[i] + 1e-12 * s[0] && t.residual[i] <= 1e-9 * s[0], PETSC_COMM_WORLD, PETSC_ERR_PLIB, "block %" PetscInt_FMT ": sigma_%" PetscInt_FMT " = %.16g vs LAPACK %.16g (residual %.3e)", b, i, (double)t.sigma[i], s[i], (double)t.residual[i]);
+    PetscCheck(t.npasses == (t.nprod - 2 * 6) / b + 2, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "block %" PetscInt_FMT ": passes %" PetscInt_FMT " vs products %" PetscInt_FMT, b, t.npasses, t.nprod);
+    PetscCall(SpdTripletsDestroy(&t));
+    PetscCall(PetscOptionsClearValue(NULL, pre));
+  }
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "float32 operator: products agree to 1e-14, top-6 agree with LAPACK (trlanczos, block Lanczos b = 2, 4)\n"));
 
   /* an entry that is not a binary32 number is refused, naming it */
   PetscCall(MatDestroy(&S));

@@ -73,6 +73,36 @@ int main(int argc, char **argv)
   for (PetscInt i = 1; i < k; i++) PetscCheck(t.sigma[i] < t.sigma[i - 1], PETSC_COMM_WORLD, PETSC_ERR_PLIB, "top not descending");
   PetscCall(SpdTripletsDestroy(&t));
 
+  /* block Lanczos (-spd_svd_block b), 2 and 4 vectors per product, through the prefix */
+  PetscCall(PetscOptionsSetValue(NULL, "-blk2_spd_svd_block", "2"));
+  PetscCall(PetscOptionsSetValue(NULL, "-blk4_spd_svd_block", "4"));
+  PetscCall(SpdSVDExtreme(A, SPD_SVD_TOP, k, PETSC_TRUE, "blk2_", &t));
+  PetscCheck(!strcmp(t.solver, "blocklanczos (b=2)"), PETSC_COMM_WORLD, PETSC_ERR_PLIB, "-blk2_spd_svd_block 2: solver %s", t.solver);
+  PetscCall(CheckTriplets(A, "top-6 of planted 400 x 300, block 2", &t, ref, s[0], PETSC_TRUE));
+  PetscCall(SpdTripletsDestroy(&t));
+  PetscCall(SpdSVDExtreme(A, SPD_SVD_TOP, k, PETSC_TRUE, "blk4_", &t));
+  PetscCheck(!strcmp(t.solver, "blocklanczos (b=4)"), PETSC_COMM_WORLD, PETSC_ERR_PLIB, "-blk4_spd_svd_block 4: solver %s", t.solver);
+  PetscCall(CheckTriplets(A, "top-6 of planted 400 x 300, block 4", &t, ref, s[0], PETSC_TRUE));
+  for (PetscInt i = 1; i < k; i++) PetscCheck(t.sigma[i] < t.sigma[i - 1], PETSC_COMM_WORLD, PETSC_ERR_PLIB, "block top not descending");
+  PetscCall(SpdTripletsDestroy(&t));
+  /* a block solve that cannot converge (a 16-vector basis, one cycle) reports estimates */
+  PetscCall(PetscOptionsSetValue(NULL, "-blknc_spd_svd_block", "4"));
+  PetscCall(PetscOptionsSetValue(NULL, "-blknc_svd_ncv", "16"));
+  PetscCall(PetscOptionsSetValue(NULL, "-blknc_svd_max_it", "1"));
+  PetscCall(SpdSVDExtreme(A, SPD_SVD_TOP, k, PETSC_FALSE, "blknc_", &t));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "block non-convergence: nconv %" PetscInt_FMT " of %" PetscInt_FMT ", its %" PetscInt_FMT "\n", t.nconv, t.k, t.its));
+  PetscCheck(t.nconv < k && t.its == 1, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "block, one cycle of 16 vectors: nconv %" PetscInt_FMT ", its %" PetscInt_FMT, t.nconv, t.its);
+  for (PetscInt i = t.nconv; i < k; i++) {
+    PetscCheck(!t.converged[i] && t.sigma[i] > 0 && t.sigma[i] <= s[0] * (1 + 1e-12), PETSC_COMM_WORLD, PETSC_ERR_PLIB, "block, entry %" PetscInt_FMT ": sigma %g (a Ritz value is at most sigma_1 = %g)", i, (double)t.sigma[i], s[0]);
+    PetscCheck(t.residual[i] > 1e-10 * t.sigma[i], PETSC_COMM_WORLD, PETSC_ERR_PLIB, "block, entry %" PetscInt_FMT ": residual estimate %g", i, (double)t.residual[i]);
+  }
+  PetscCall(SpdTripletsDestroy(&t));
+  PetscCall(PetscOptionsClearValue(NULL, "-blk2_spd_svd_block"));
+  PetscCall(PetscOptionsClearValue(NULL, "-blk4_spd_svd_block"));
+  PetscCall(PetscOptionsClearValue(NULL, "-blknc_spd_svd_block"));
+  PetscCall(PetscOptionsClearValue(NULL, "-blknc_svd_ncv"));
+  PetscCall(PetscOptionsClearValue(NULL, "-blknc_svd_max_it"));
+
   for (PetscInt i = 0; i < k; i++) ref[i] = s[n - 1 - i];
   PetscCall(SpdSVDExtreme(A, SPD_SVD_BOTTOM, k, PETSC_TRUE, "bottom_", &t));
   PetscCall(CheckTriplets(A, "bottom-6 of planted 400 x 300", &t, ref, s[0], PETSC_TRUE));
