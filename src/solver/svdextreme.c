@@ -275,8 +275,11 @@ static PetscErrorCode SpdSVDExtreme_Private(Mat A, SpdSVDWhich which, PetscInt k
   PetscCall(SVDMonitorSet(svd, SpdSaveEstimates_Private, &last, NULL));
 
   /* -spd_svd_block b (then -<prefix>spd_svd_block): block Lanczos for the top */
-  PetscCall(PetscOptionsGetInt(NULL, NULL, "-spd_svd_block", &block, NULL));
-  if (prefix && prefix[0]) PetscCall(PetscOptionsGetInt(NULL, prefix, "-spd_svd_block", &block, NULL));
+  for (int pass = 0; pass < (prefix && prefix[0] ? 2 : 1); pass++) {
+    PetscOptionsBegin(comm, pass ? prefix : NULL, "specdyn top/bottom-k singular triplets", "SpdSVDExtreme");
+    PetscCall(PetscOptionsInt("-spd_svd_block", "Top-k by block Lanczos with this many vectors per product (0: SLEPc's solver)", "SpdSVDExtreme", block, &block, NULL));
+    PetscOptionsEnd();
+  }
   if (block > 1 && which == SPD_SVD_TOP && delta == 0 && !explicitonly && impltrans) {
     PetscInt nev, mpd, ncvb;
     PetscCall(SVDGetDimensions(svd, &nev, &ncv, &mpd));
