@@ -164,7 +164,7 @@ PetscErrorCode SpdSVDBlockLanczos_Private(Mat A, PetscInt k, PetscInt b, PetscIn
     PetscCall(BVScaleColumn(V, c, 1.0 / nrm));
   }
   for (r->its = 1;; r->its++) {
-    while (nu < ncv) {
+    while (nu + b <= ncv) {
       /* U block nu..nu+b-1 from A V(:, nu:nu+b) */
       for (PetscInt c = 0; c < b; c++) PetscCall(BVCopyVec(V, nu + c, X[c]));
       PetscCall(SpdMatMultBlock(A, b, (const Vec *)X, Y));

@@ -85,6 +85,16 @@ int main(int argc, char **argv)
   PetscCall(CheckTriplets(A, "top-6 of planted 400 x 300, block 4", &t, ref, s[0], PETSC_TRUE));
   for (PetscInt i = 1; i < k; i++) PetscCheck(t.sigma[i] < t.sigma[i - 1], PETSC_COMM_WORLD, PETSC_ERR_PLIB, "block top not descending");
   PetscCall(SpdTripletsDestroy(&t));
+  /* a small basis (12 = 3 blocks of 4 for k = 6): every restart keeps p = 6 Ritz vectors, not a
+     multiple of the block, and the cycles must still fill the basis block by block */
+  PetscCall(PetscOptionsSetValue(NULL, "-blk4s_spd_svd_block", "4"));
+  PetscCall(PetscOptionsSetValue(NULL, "-blk4s_svd_ncv", "12"));
+  PetscCall(SpdSVDExtreme(A, SPD_SVD_TOP, k, PETSC_TRUE, "blk4s_", &t));
+  PetscCheck(t.its > 1, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "block 4 with a 12-vector basis: %" PetscInt_FMT " cycles, expected restarts", t.its);
+  PetscCall(CheckTriplets(A, "top-6 of planted 400 x 300, block 4, basis 12", &t, ref, s[0], PETSC_TRUE));
+  PetscCall(SpdTripletsDestroy(&t));
+  PetscCall(PetscOptionsClearValue(NULL, "-blk4s_spd_svd_block"));
+  PetscCall(PetscOptionsClearValue(NULL, "-blk4s_svd_ncv"));
   /* a block solve that cannot converge (a 16-vector basis, one cycle) reports estimates */
   PetscCall(PetscOptionsSetValue(NULL, "-blknc_spd_svd_block", "4"));
   PetscCall(PetscOptionsSetValue(NULL, "-blknc_svd_ncv", "16"));
