@@ -17,6 +17,8 @@
       bandwidth, and read (sum of a[]: 8 bytes per element); best of `-rounds` x 4
       passes, run between the rounds of products, aggregate bytes of all ranks over the slowest rank's time.
    The ratio matvec / copy is the fraction of the achievable bandwidth the product gets.
+   3. With -block K: passes of SpdMatMultBlock / SpdMatMultTransposeBlock (alternating)
+      with k = 1, 2, 4, ... <= K vectors, time per pass and per vector (not in RESULT).
    A line starting with "RESULT" carries the numbers for bench/run.sh. */
 static const char help[] = "Dense MatMult bandwidth vs a STREAM-like copy on the same ranks.\n"
                            "  -m <m> -n <n> -products <p> -rounds <r> -stream_mb <MiB per array>\n";

@@ -38,10 +38,10 @@
 #include <slepcbv.h>
 #include <petscblaslapack.h>
 
-/* Columns [s, s + b) of X become the next block of columns of W: orthogonalized against
-   W's columns [0, s + c) one by one, normalized; H[i + c * ldh] (i <= s + c) receives the
-   coefficients, H[s + c + c * ldh] the norm (0 for a dependent column, then replaced by a
-   random unit vector orthogonal to the rest). */
+/* X[0..b) become columns [s, s + b) of W: each orthogonalized against W's columns before
+   it, then normalized; H[i + c * ldh] (i < s + c) receives the coefficients of X[c],
+   H[s + c + c * ldh] its norm (0 for a dependent column, then replaced by a random unit
+   vector orthogonal to the rest). */
 static PetscErrorCode SpdBlockOrthogonalize_Private(BV W, PetscInt s, PetscInt b, Vec X[], PetscScalar *h, PetscReal H[], PetscInt ldh)
 {
   PetscFunctionBegin;
@@ -153,16 +153,11 @@ PetscErrorCode SpdSVDBlockLanczos_Private(Mat A, PetscInt k, PetscInt b, PetscIn
   PetscCall(VecDuplicateVecs(v, b, &X));
   PetscCall(PetscCalloc6((size_t)ldb * ldb, &B, (size_t)b * b, &F, ncv, &s, (size_t)ncv * ncv, &Yq, (size_t)ncv * ncv, &Zq, (size_t)(ncv + b) * b, &Hc));
   PetscCall(PetscMalloc1(ncv + b + 1, &h));
-  PetscCall(PetscMalloc3(k, &r->sigma, k, &r->estimate, k, &r->converged));
+  PetscCall(PetscMalloc2(k, &r->sigma, k, &r->estimate));
 
   /* the first block of V: random, orthonormal */
-  for (PetscInt c = 0; c < b; c++) {
-    PetscReal nrm;
-    PetscBool lindep;
-    PetscCall(BVSetRandomColumn(V, c));
-    PetscCall(BVOrthogonalizeColumn(V, c, h, &nrm, &lindep));
-    PetscCall(BVScaleColumn(V, c, 1.0 / nrm));
-  }
+  for (PetscInt c = 0; c < b; c++) PetscCall(VecSetRandom(X[c], rnd));
+  PetscCall(SpdBlockOrthogonalize_Private(V, 0, b, X, h, Hc, ncv + b));
   for (r->its = 1;; r->its++) {
     while (nu + b <= ncv) {
       /* U block nu..nu+b-1 from A V(:, nu:nu+b) */
@@ -181,21 +176,22 @@ PetscErrorCode SpdSVDBlockLanczos_Private(Mat A, PetscInt k, PetscInt b, PetscIn
       for (PetscInt c = 0; c < b; c++)
         for (PetscInt i = 0; i < b; i++) F[i + c * b] = i <= c ? Hc[nu + i + c * (ncv + b)] : 0.0;
 
-      /* Rayleigh-Ritz; ||A^T u_i - s_i v_i|| = ||F y_i(nu-b:nu)|| */
+      /* Rayleigh-Ritz; ||A^T u_i - s_i v_i|| = ||F y_i(nu-b:nu)||, from rank 0's F and SVD
+         so that every rank stops and restarts at the same step */
       PetscCall(SpdBlockProjectedSVD_Private(comm, nu, B, ldb, s, Yq, Zq));
+      PetscCallMPI(MPI_Bcast(F, (PetscMPIInt)(b * b), MPIU_REAL, 0, comm));
       nconv = 0;
-      for (PetscInt i = 0; i < PetscMin(k, nu); i++) {
+      for (PetscInt i = 0; i < PetscMin(k, nu); i++) { /* nconv: the leading run that passes */
         PetscReal e = 0;
         for (PetscInt a = 0; a < b; a++) {
           PetscReal fy = 0;
           for (PetscInt c = a; c < b; c++) fy += F[a + c * b] * Yq[nu - b + c + i * nu];
           e += fy * fy;
         }
-        e               = PetscSqrtReal(e);
-        r->sigma[i]     = s[i];
-        r->estimate[i]  = e;
-        r->converged[i] = (PetscBool)(e <= tol * s[i]);
-        if (r->converged[i] && nconv == i) nconv++;
+        e              = PetscSqrtReal(e);
+        r->sigma[i]    = s[i];
+        r->estimate[i] = e;
+        if (e <= tol * s[i] && nconv == i) nconv++;
       }
       if (nconv >= k) break;
     }

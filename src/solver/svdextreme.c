@@ -193,18 +193,19 @@ static PetscErrorCode SpdSVDExtremeBlock_Private(Mat A, PetscInt k, PetscInt b, 
   if (t->nconv > 0) PetscCall(SpdTripletResiduals_Private(A, t->nconv, t->sigma, r.U, r.V, t->residual));
   t->npasses = r.nprod / b + (t->nconv > 0 ? 2 * ((t->nconv + 63) / 64) : 0);
   t->nprod   = r.nprod + 2 * t->nconv;
-  if (vectors && t->nconv > 0) {
-    PetscCall(VecDuplicateVecs(r.U[0], t->nconv, &t->U));
-    PetscCall(VecDuplicateVecs(r.V[0], t->nconv, &t->V));
-    for (PetscInt i = 0; i < t->nconv; i++) {
-      PetscCall(VecCopy(r.U[i], t->U[i]));
-      PetscCall(VecCopy(r.V[i], t->V[i]));
-    }
-  }
   if (t->nconv < k) PetscCall(PetscInfo(A, "top solve (block %" PetscInt_FMT "): %" PetscInt_FMT " of %" PetscInt_FMT " singular triplets converged in %" PetscInt_FMT " cycles\n", b, t->nconv, k, t->its));
-  PetscCall(VecDestroyVecs(k, &r.U));
-  PetscCall(VecDestroyVecs(k, &r.V));
-  PetscCall(PetscFree3(r.sigma, r.estimate, r.converged));
+  if (vectors && t->nconv > 0) { /* hand over the converged vectors (SpdTripletsDestroy frees nconv) */
+    for (PetscInt i = t->nconv; i < k; i++) {
+      PetscCall(VecDestroy(&r.U[i]));
+      PetscCall(VecDestroy(&r.V[i]));
+    }
+    t->U = r.U;
+    t->V = r.V;
+  } else {
+    PetscCall(VecDestroyVecs(k, &r.U));
+    PetscCall(VecDestroyVecs(k, &r.V));
+  }
+  PetscCall(PetscFree2(r.sigma, r.estimate));
   PetscFunctionReturn(0);
 }
 
