@@ -11,10 +11,14 @@
    MATMPIDENSE does. y = A x gathers x (N doubles) to every rank; y = A^T x forms the
    local N-vector A_loc^T x_loc and sums it into the column layout with one
    MPI_Reduce_scatter. The block products (k vectors, one pass over A) serve the
-   residual norms of a set of singular triplets and block Lanczos (-spd_svd_block): up
-   to four vectors specdyn's 2- and 4-vector kernels, more vectors GEMMs on panels. */
+   residual norms of a set of singular triplets and block Lanczos (-spd_svd_block, the
+   default for the top where the CPU has AVX2: SpdMatGetBlockWidth): 2 vectors by
+   gemvimpl.h's kernels; 4, and above four groups of 4 chunk by chunk in one sweep, by
+   gemvavx2.c's AVX2 kernels (-spd_float32_avx2 0: the portable 4-vector kernels, and
+   GEMMs on panels above four). */
 #include <specdyn/private/operatorimpl.h>
 #include <petscblaslapack.h>
+#include "gemvavx2.h"
 
 typedef struct {
   MPI_Comm     comm;
@@ -22,6 +26,7 @@ typedef struct {
   float       *a; /* mloc x N, column-major                             */
   double      *xall; /* N: the local A^T x of a single product              */
   PetscMPIInt *counts; /* column-layout sizes, for the reduce-scatter         */
+  PetscBool    avx2; /* 4-vector products by gemvavx2.c                     */
   VecScatter   toall;
   Vec          xseq;
 } SpdDenseF32;
@@ -69,6 +74,17 @@ static PetscErrorCode SpdF32MultTranspose(Mat S, Vec x, Vec y)
   PetscFunctionReturn(0);
 }
 
+/* 4 vectors per pass cost about one single product with gemvavx2.c's kernels */
+static PetscErrorCode SpdF32GetBlockWidth(Mat S, PetscInt *b)
+{
+  SpdDenseF32 *d;
+
+  PetscFunctionBegin;
+  PetscCall(MatShellGetContext(S, &d));
+  *b = d->avx2 ? 4 : 1;
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode SpdF32Destroy(Mat S)
 {
   SpdDenseF32 *d;
@@ -83,6 +99,7 @@ static PetscErrorCode SpdF32Destroy(Mat S)
   PetscCall(PetscFree(d));
   PetscCall(PetscObjectComposeFunction((PetscObject)S, "SpdMatMultBlock_C", NULL));
   PetscCall(PetscObjectComposeFunction((PetscObject)S, "SpdMatMultTransposeBlock_C", NULL));
+  PetscCall(PetscObjectComposeFunction((PetscObject)S, "SpdMatGetBlockWidth_C", NULL));
   PetscFunctionReturn(0);
 }
 
@@ -97,16 +114,33 @@ static void SpdF32Panel_Private(const SpdDenseF32 *d, PetscInt j0, PetscInt w, d
 }
 
 /* Vectors per pass of the block kernels for k vectors: 2 or 4 (zero vectors pad the
-   block), or k itself above four (the panel GEMMs). */
-static PetscInt SpdF32BlockWidth_Private(PetscInt k)
+   block); above four, k rounded up to a multiple of 4 with gemvavx2.c (groups of four
+   in one sweep), else k itself (the panel GEMMs). */
+static PetscInt SpdF32BlockWidth_Private(const SpdDenseF32 *d, PetscInt k)
 {
-  return k > 4 ? k : (k > 2 ? 4 : 2);
+  return k > 4 ? (d->avx2 ? (k + 3) / 4 * 4 : k) : (k > 2 ? 4 : 2);
 }
 
-/* yb (mloc x w, column-major) = A_loc X, X row-major in xk (N x w), w from
-   SpdF32BlockWidth_Private(): one pass over A either way. Up to four vectors the 2-/4-
-   vector kernels (bound by memory, or close); more, GEMMs on panels (bound by arithmetic,
-   but cheaper per vector than groups of four from about eight vectors). */
+/* The vectors' layout on the N side of a block of w (x for A X, z for A^T X): groups of
+   g = 4 vectors (gemvavx2.c above four vectors) or one group of w, each group an N x g
+   row-major block; the entry of vector r at column j. */
+static inline size_t SpdF32BlockIndex_Private(const SpdDenseF32 *d, PetscInt w, PetscInt j, PetscInt r)
+{
+  PetscInt g = w > 4 && d->avx2 ? 4 : w;
+  return (size_t)(r / g) * g * d->N + (size_t)j * g + r % g;
+}
+
+/* Columns per chunk of the grouped sweeps: ~2 MiB of A, so that the groups after the
+   first read the chunk from the cache, a multiple of 12 (the kernels' column steps). */
+static PetscInt SpdF32Chunk_Private(const SpdDenseF32 *d)
+{
+  return PetscMax(12, (PetscInt)((2 << 20) / (4 * PetscMax(d->mloc, 1))) / 12 * 12);
+}
+
+/* yb (mloc x w, column-major) = A_loc X, X in xk (SpdF32BlockIndex_Private layout), w
+   from SpdF32BlockWidth_Private(): one pass over A either way. Up to four vectors the 2-/4-
+   vector kernels (bound by memory, or close); more, groups of four (gemvavx2.c) chunk by
+   chunk, or GEMMs on panels (bound by arithmetic). */
 static PetscErrorCode SpdF32LocalBlockN_Private(const SpdDenseF32 *d, PetscInt w, const double *xk, double *yb)
 {
   double      *panel;
@@ -116,7 +150,14 @@ static PetscErrorCode SpdF32LocalBlockN_Private(const SpdDenseF32 *d, PetscInt w
   PetscFunctionBegin;
   if (w == 2)
     SpdF32Gemv_N2(d->mloc, d->N, d->a, d->mloc, xk, yb, d->mloc);
-  else if (w == 4)
+  else if (d->avx2) {
+#if defined(SPD_HAVE_GEMV_AVX2)
+    PetscInt c = SpdF32Chunk_Private(d);
+    PetscCall(PetscArrayzero(yb, (size_t)d->mloc * w));
+    for (PetscInt j0 = 0; j0 < d->N; j0 += c)
+      for (PetscInt g = 0; g < w; g += 4) SpdF32GemvAVX2_N4(d->mloc, PetscMin(c, d->N - j0), d->a + (size_t)j0 * d->mloc, d->mloc, xk + (size_t)g * d->N + 4 * (size_t)j0, yb + (size_t)g * d->mloc, d->mloc);
+#endif
+  } else if (w == 4)
     SpdF32Gemv_N4(d->mloc, d->N, d->a, d->mloc, xk, yb, d->mloc);
   else {
     PetscCall(PetscMalloc1((size_t)SPD_F32_PANEL * d->mloc + 1, &panel));
@@ -135,7 +176,7 @@ static PetscErrorCode SpdF32LocalBlockN_Private(const SpdDenseF32 *d, PetscInt w
   PetscFunctionReturn(0);
 }
 
-/* zk (N x w, row-major) = A_loc^T U, U column-major in ub (mloc x w). */
+/* zk (SpdF32BlockIndex_Private layout) = A_loc^T U, U column-major in ub (mloc x w). */
 static PetscErrorCode SpdF32LocalBlockT_Private(const SpdDenseF32 *d, PetscInt w, const double *ub, double *zk)
 {
   double      *panel, *zp;
@@ -145,7 +186,13 @@ static PetscErrorCode SpdF32LocalBlockT_Private(const SpdDenseF32 *d, PetscInt w
   PetscFunctionBegin;
   if (w == 2)
     SpdF32Gemv_T2(d->mloc, d->N, d->a, d->mloc, ub, d->mloc, zk);
-  else if (w == 4)
+  else if (d->avx2) {
+#if defined(SPD_HAVE_GEMV_AVX2)
+    PetscInt c = SpdF32Chunk_Private(d);
+    for (PetscInt j0 = 0; j0 < d->N; j0 += c)
+      for (PetscInt g = 0; g < w; g += 4) SpdF32GemvAVX2_T4(d->mloc, PetscMin(c, d->N - j0), d->a + (size_t)j0 * d->mloc, d->mloc, ub + (size_t)g * d->mloc, d->mloc, zk + (size_t)g * d->N + 4 * (size_t)j0);
+#endif
+  } else if (w == 4)
     SpdF32Gemv_T4(d->mloc, d->N, d->a, d->mloc, ub, d->mloc, zk);
   else {
     PetscCall(PetscMalloc2((size_t)SPD_F32_PANEL * d->mloc + 1, &panel, (size_t)SPD_F32_PANEL * w, &zp));
@@ -172,22 +219,23 @@ static PetscErrorCode SpdF32LocalBlockT_Private(const SpdDenseF32 *d, PetscInt w
 static PetscErrorCode SpdF32MultBlock(Mat S, PetscInt k, const Vec X[], Vec Y[])
 {
   SpdDenseF32 *d;
-  PetscInt     w = SpdF32BlockWidth_Private(k);
+  PetscInt     w;
   double      *xk, *yb;
 
   PetscFunctionBegin;
   PetscCall(MatShellGetContext(S, &d));
+  w = SpdF32BlockWidth_Private(d, k);
   PetscCall(PetscMalloc2((size_t)w * d->N + 1, &xk, (size_t)w * d->mloc + 1, &yb));
   for (PetscInt r = 0; r < w; r++) { /* xk: N x w, row-major; padding vectors are zero */
     const PetscScalar *xa;
     if (r >= k) {
-      for (PetscInt j = 0; j < d->N; j++) xk[(size_t)j * w + r] = 0.0;
+      for (PetscInt j = 0; j < d->N; j++) xk[SpdF32BlockIndex_Private(d, w, j, r)] = 0.0;
       continue;
     }
     PetscCall(VecScatterBegin(d->toall, X[r], d->xseq, INSERT_VALUES, SCATTER_FORWARD));
     PetscCall(VecScatterEnd(d->toall, X[r], d->xseq, INSERT_VALUES, SCATTER_FORWARD));
     PetscCall(VecGetArrayRead(d->xseq, &xa));
-    for (PetscInt j = 0; j < d->N; j++) xk[(size_t)j * w + r] = xa[j];
+    for (PetscInt j = 0; j < d->N; j++) xk[SpdF32BlockIndex_Private(d, w, j, r)] = xa[j];
     PetscCall(VecRestoreArrayRead(d->xseq, &xa));
   }
   PetscCall(SpdF32LocalBlockN_Private(d, w, xk, yb));
@@ -206,12 +254,13 @@ static PetscErrorCode SpdF32MultBlock(Mat S, PetscInt k, const Vec X[], Vec Y[])
 static PetscErrorCode SpdF32MultTransposeBlock(Mat S, PetscInt k, const Vec X[], Vec Y[])
 {
   SpdDenseF32 *d;
-  PetscInt     w = SpdF32BlockWidth_Private(k), off = 0;
+  PetscInt     w, off = 0;
   double      *out, *ub, *zk, *send;
   PetscMPIInt *counts, size;
 
   PetscFunctionBegin;
   PetscCall(MatShellGetContext(S, &d));
+  w = SpdF32BlockWidth_Private(d, k);
   PetscCall(PetscMalloc2((size_t)w * d->mloc + 1, &ub, (size_t)w * d->N + 1, &zk));
   for (PetscInt r = 0; r < w; r++) { /* ub: mloc x w, column-major; padding vectors are zero */
     const PetscScalar *xa;
@@ -229,7 +278,7 @@ static PetscErrorCode SpdF32MultTransposeBlock(Mat S, PetscInt k, const Vec X[],
   PetscCall(PetscMalloc3(size, &counts, (size_t)d->nloc * k + 1, &out, (size_t)d->N * k + 1, &send));
   for (PetscMPIInt p = 0, start = 0; p < size; start += d->counts[p], p++) {
     for (PetscInt r = 0; r < k; r++)
-      for (PetscInt j = 0; j < d->counts[p]; j++) send[off++] = zk[(size_t)(start + j) * w + r];
+      for (PetscInt j = 0; j < d->counts[p]; j++) send[off++] = zk[SpdF32BlockIndex_Private(d, w, start + j, r)];
     PetscCall(PetscMPIIntCast((PetscInt64)d->counts[p] * k, &counts[p]));
   }
   PetscCall(PetscFree2(ub, zk));
@@ -257,6 +306,10 @@ static PetscErrorCode SpdF32MultTransposeBlock(Mat S, PetscInt k, const Vec X[],
   Output Parameter:
 . S - a MATSHELL with MatMult, MatMultTranspose and the block products of
       SpdMatMultBlock() / SpdMatMultTransposeBlock(); same layouts as A
+
+  Options Database Key:
+. -spd_float32_avx2 <bool> - the AVX2 kernels of gemvavx2.c for 4 vectors and more per
+  pass where the CPU has them (default true; false: the portable kernels)
 
   Notes:
   Fails if an entry of A is not exactly a binary32 number (say where it came from: a
@@ -331,6 +384,8 @@ PetscErrorCode SpdMatFloat32FromArray(MPI_Comm comm, const char name[], PetscInt
   d->nloc = nloc;
   d->N    = N;
   d->a    = a;
+  d->avx2 = SpdGemvAVX2Available();
+  if (d->avx2) PetscCall(PetscOptionsGetBool(NULL, NULL, "-spd_float32_avx2", &d->avx2, NULL));
   PetscCall(PetscMalloc1(d->N + 1, &d->xall));
   PetscCallMPI(MPI_Comm_size(d->comm, &size));
   PetscCall(PetscMalloc1(size, &d->counts));
@@ -348,6 +403,7 @@ PetscErrorCode SpdMatFloat32FromArray(MPI_Comm comm, const char name[], PetscInt
   PetscCall(MatShellSetOperation(*S, MATOP_DESTROY, (void (*)(void))SpdF32Destroy));
   PetscCall(PetscObjectComposeFunction((PetscObject)*S, "SpdMatMultBlock_C", SpdF32MultBlock));
   PetscCall(PetscObjectComposeFunction((PetscObject)*S, "SpdMatMultTransposeBlock_C", SpdF32MultTransposeBlock));
+  PetscCall(PetscObjectComposeFunction((PetscObject)*S, "SpdMatGetBlockWidth_C", SpdF32GetBlockWidth));
   PetscFunctionReturn(0);
 }
 

@@ -73,13 +73,12 @@ SPD_KERNEL static void SPD_GEMV(T)(PetscInt m, PetscInt N, const SPD_GEMV_T *a, 
 
 #if defined(SPD_GEMV_BLOCK)
 /* Four vectors at once, for block Krylov methods and residual norms (defined when the
-   including file defines SPD_GEMV_BLOCK). A is read once, two columns per sweep over the
-   four result (or input) vectors. Per entry: one conversion and four multiply-adds, so
-   with AVX2 (two 4-wide FMA units) a pass is bound by arithmetic, not by memory:
-   measured on this project's 2-core EPYC VM, ~2.2 times a single-vector product, i.e.
-   0.55 of its cost per vector (the 2-vector kernels below stay at ~1 product). Tiling
-   the rows (so that the vectors stay in L1) made it slower: the column segments defeat
-   the prefetchers. */
+   including file defines SPD_GEMV_BLOCK): the portable versions. A is read once, two
+   columns per sweep over the four result (or input) vectors, so the vectors' traffic
+   from L2 bounds the pass: measured on this project's 2-core EPYC VM, ~2.2 times a
+   single-vector product. On CPUs with AVX2 + FMA, densef32.c runs gemvavx2.c's instead
+   (more columns per sweep, ~1.1-1.3 single products). Tiling the rows (so that the
+   vectors stay in L1) is slower still: the column segments defeat the prefetchers. */
 
 /* y_r[0:m] = A x_r, r < 4; x row-major N x 4 (x[4 j + r]), y column-major (ldy). */
 SPD_KERNEL static void SPD_GEMV(N4)(PetscInt m, PetscInt N, const SPD_GEMV_T *a, PetscInt lda, const double *x, double *y, PetscInt ldy)

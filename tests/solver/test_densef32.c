@@ -19,13 +19,81 @@ static PetscErrorCode CheckVecs(const char what[], Vec got, Vec ref)
   PetscFunctionReturn(0);
 }
 
+/* SpdMatMultBlock / SpdMatMultTransposeBlock of the float32 copy of A against the float64
+   products yref_r = A x_r and vref_r = A^T u_r, for every k <= kmax (groups of 2, of 4,
+   and above four the panel GEMMs or groups of 4 in one sweep; zero-padded), with the
+   portable kernels and then gemvavx2.c's where the CPU has AVX2. */
+static PetscErrorCode CheckBlockProducts(Mat A, PetscInt kmax, Vec x[], Vec u[], Vec yref[], Vec vref[])
+{
+  Vec *y, *v;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecDuplicateVecs(yref[0], kmax, &y));
+  PetscCall(VecDuplicateVecs(vref[0], kmax, &v));
+  for (PetscInt avx2 = 0; avx2 < 2; avx2++) {
+    Mat S;
+    PetscCall(PetscOptionsSetValue(NULL, "-spd_float32_avx2", avx2 ? "true" : "false"));
+    PetscCall(SpdMatCreateFloat32(A, &S));
+    for (PetscInt kk = 1; kk <= kmax; kk++) {
+      PetscCall(SpdMatMultBlock(S, kk, x, y));
+      PetscCall(SpdMatMultTransposeBlock(S, kk, u, v));
+      for (PetscInt r = 0; r < kk; r++) {
+        PetscCall(CheckVecs("SpdMatMultBlock", y[r], yref[r]));
+        PetscCall(CheckVecs("SpdMatMultTransposeBlock", v[r], vref[r]));
+      }
+    }
+    PetscCall(MatDestroy(&S));
+  }
+  PetscCall(PetscOptionsClearValue(NULL, "-spd_float32_avx2"));
+  PetscCall(VecDestroyVecs(kmax, &y));
+  PetscCall(VecDestroyVecs(kmax, &v));
+  PetscFunctionReturn(0);
+}
+
+/* CheckBlockProducts with 9 vectors on a random m x n float32 matrix. */
+static PetscErrorCode CheckBlockShape(PetscInt m, PetscInt n)
+{
+  const PetscInt k = 9;
+  double        *g;
+  Mat            A;
+  Vec            x0, u0, *x, *u, *yref, *vref;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc1((size_t)m * n, &g));
+  SpdTestRandomMatrix(17, m, n, g);
+  for (size_t i = 0; i < (size_t)m * n; i++) g[i] = (double)(float)g[i];
+  PetscCall(SolverTestDenseFromArray(PETSC_COMM_WORLD, m, n, g, &A));
+  PetscCall(PetscFree(g));
+  PetscCall(MatCreateVecs(A, &x0, &u0));
+  PetscCall(VecDuplicateVecs(x0, k, &x));
+  PetscCall(VecDuplicateVecs(x0, k, &vref));
+  PetscCall(VecDuplicateVecs(u0, k, &u));
+  PetscCall(VecDuplicateVecs(u0, k, &yref));
+  for (PetscInt r = 0; r < k; r++) {
+    PetscCall(VecSetRandom(x[r], NULL));
+    PetscCall(VecSetRandom(u[r], NULL));
+    PetscCall(MatMult(A, x[r], yref[r]));
+    PetscCall(MatMultTranspose(A, u[r], vref[r]));
+  }
+  PetscCall(CheckBlockProducts(A, k, x, u, yref, vref));
+  PetscCall(VecDestroyVecs(k, &x));
+  PetscCall(VecDestroyVecs(k, &u));
+  PetscCall(VecDestroyVecs(k, &yref));
+  PetscCall(VecDestroyVecs(k, &vref));
+  PetscCall(VecDestroy(&x0));
+  PetscCall(VecDestroy(&u0));
+  PetscCall(MatDestroy(&A));
+  PetscFunctionReturn(0);
+}
+
 int main(int argc, char **argv)
 {
-  const PetscInt m = 157, n = 93, k = 5;
-  double        *g, s[93];
+  const PetscInt m = 157, n = 94, k = 5; /* n: 94 = 4 * 23 + 2 = 3 * 31 + 1, the kernels' column tails */
+  double        *g, s[94];
   Mat            A, S;
   Vec            x[5], y[5], yref[5], u[5], v[5], vref[5];
   SpdTriplets    t;
+  PetscInt       bw;
   char           msg[1024];
   PetscErrorCode ierr;
 
@@ -51,14 +119,8 @@ int main(int argc, char **argv)
   PetscCall(CheckVecs("MatMult", y[0], yref[0]));
   PetscCall(MatMultTranspose(S, u[0], v[0]));
   PetscCall(CheckVecs("MatMultTranspose", v[0], vref[0]));
-  for (PetscInt kk = 1; kk <= k; kk++) { /* groups of 4 and 2 vectors, zero-padded */
-    PetscCall(SpdMatMultBlock(S, kk, x, y));
-    PetscCall(SpdMatMultTransposeBlock(S, kk, u, v));
-    for (PetscInt r = 0; r < kk; r++) {
-      PetscCall(CheckVecs("SpdMatMultBlock", y[r], yref[r]));
-      PetscCall(CheckVecs("SpdMatMultTransposeBlock", v[r], vref[r]));
-    }
-  }
+  PetscCall(CheckBlockProducts(A, k, x, u, yref, vref)); /* this shape: every column tail of the kernels */
+  PetscCall(CheckBlockShape(90001, 31)); /* several column chunks of the grouped sweeps (12 + 12 + 7 columns) */
   /* the MATDENSE path of the block products (MatMatMult) */
   PetscCall(SpdMatMultBlock(A, k, x, y));
   PetscCall(SpdMatMultTransposeBlock(A, k, u, v));
@@ -69,11 +131,21 @@ int main(int argc, char **argv)
 
   /* top-6 singular values through the float32 operator against LAPACK */
   PetscCall(SpdTestLapackSingularValues(m, n, g, s));
+  PetscCall(PetscOptionsSetValue(NULL, "-f32_spd_svd_block", "0")); /* SLEPc's trlanczos */
   PetscCall(SpdSVDExtreme(S, SPD_SVD_TOP, 6, PETSC_TRUE, "f32_", &t));
-  PetscCheck(t.nconv == 6, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "top-6 through the float32 operator: %" PetscInt_FMT " converged", t.nconv);
+  PetscCall(PetscOptionsClearValue(NULL, "-f32_spd_svd_block"));
+  PetscCheck(t.nconv == 6 && !strcmp(t.solver, "trlanczos"), PETSC_COMM_WORLD, PETSC_ERR_PLIB, "top-6 through the float32 operator: solver %s, %" PetscInt_FMT " converged", t.solver, t.nconv);
   for (PetscInt i = 0; i < 6; i++) PetscCheck(PetscAbsReal(t.sigma[i] - s[i]) <= t.residual[i] + 1e-12 * s[0] && t.residual[i] <= 1e-9 * s[0], PETSC_COMM_WORLD, PETSC_ERR_PLIB, "sigma_%" PetscInt_FMT " = %.16g vs LAPACK %.16g (residual %.3e)", i, (double)t.sigma[i], s[i], (double)t.residual[i]);
   PetscCheck(t.npasses == t.nprod - 2 * 6 + 2, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "passes %" PetscInt_FMT " vs products %" PetscInt_FMT ": the residuals must cost two passes", t.npasses, t.nprod);
   PetscCall(SpdTripletsDestroy(&t));
+  /* the default: block Lanczos with 4 vectors per pass where the CPU runs gemvavx2.c */
+  PetscCall(SpdMatGetBlockWidth(S, &bw));
+  PetscCall(SpdSVDExtreme(S, SPD_SVD_TOP, 6, PETSC_TRUE, "f32d_", &t));
+  PetscCheck(t.nconv == 6 && !strcmp(t.solver, bw == 4 ? "blocklanczos (b=4)" : "trlanczos"), PETSC_COMM_WORLD, PETSC_ERR_PLIB, "top-6 by default (block width %" PetscInt_FMT "): solver %s, %" PetscInt_FMT " converged", bw, t.solver, t.nconv);
+  for (PetscInt i = 0; i < 6; i++) PetscCheck(PetscAbsReal(t.sigma[i] - s[i]) <= t.residual[i] + 1e-12 * s[0] && t.residual[i] <= 1e-9 * s[0], PETSC_COMM_WORLD, PETSC_ERR_PLIB, "default: sigma_%" PetscInt_FMT " = %.16g vs LAPACK %.16g (residual %.3e)", i, (double)t.sigma[i], s[i], (double)t.residual[i]);
+  PetscCall(SpdTripletsDestroy(&t));
+  PetscCall(SpdMatGetBlockWidth(A, &bw));
+  PetscCheck(bw == 1, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "a MATMPIDENSE has block width %" PetscInt_FMT ", expected 1", bw);
   /* the same through block Lanczos, 2 and 4 vectors per pass (the float32 kernels N2/T2, N4/T4) */
   for (PetscInt b = 2; b <= 4; b += 2) {
     char pre[64], val[8];
