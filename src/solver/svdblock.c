@@ -4,11 +4,11 @@
    matrix the products are bound by memory bandwidth, and a pass over the matrix with b
    vectors at once (SpdMatMultBlock) can cost little more than a pass with one: with the
    float32 operator's kernels a 2-vector pass costs about one single-vector pass and a
-   4-vector pass ~2.2 (double multiply-adds, AVX2) on this project's machine. The price
-   is more products for the same accuracy, a little on a well-separated top (a low-rank
-   signal over noise: bench row 7, 2 vectors per pass, 35% less time than trlanczos)
-   and much more on a clustered one (a Gaussian matrix: 1.4 times the products, no
-   gain). So it is opt-in: -spd_svd_block b (SpdSVDExtreme).
+   4-vector pass ~1.2 (the AVX2 kernels of gemvavx2.c; 2.2 with the portable ones). The
+   price is more products for the same accuracy, but fewer passes: top-16 of bench row 7
+   (a low-rank signal over noise) in 46 passes instead of trlanczos's 134, of an 8192^2
+   Gaussian (a clustered top) in 316 instead of 694. So SpdSVDExtreme uses it by default
+   with b = SpdMatGetBlockWidth(A) when that is above 1 (-spd_svd_block b chooses).
 
    Algorithm (block Golub-Kahan-Lanczos with full reorthogonalization): orthonormal bases
    U (m x ncv) and V (n x ncv + b) grow by blocks of b columns,
