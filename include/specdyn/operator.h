@@ -44,7 +44,9 @@ PETSC_EXTERN PetscErrorCode SpdTensorUseFloat32(const SpdTensorInfo *, PetscBool
 PETSC_EXTERN PetscErrorCode SpdMatMultBlock(Mat A, PetscInt k, const Vec X[], Vec Y[]);
 PETSC_EXTERN PetscErrorCode SpdMatMultTransposeBlock(Mat A, PetscInt k, const Vec X[], Vec Y[]);
 /* How many vectors a block product takes for about the cost of one single product:
-   4 for the float32 operator on CPUs with AVX2 and FMA, 1 otherwise. Not collective. */
+   4 for the float32 operator on CPUs with AVX2 and FMA when it is larger than the caches
+   (-spd_float32_block_min_mb, 16 MiB per rank), 1 otherwise. Not collective; the same on
+   every rank. */
 PETSC_EXTERN PetscErrorCode SpdMatGetBlockWidth(Mat A, PetscInt *b);
 
 /* The curvature as a symmetric MATSHELL on a distributed vector (SLEPc's view): restricted

@@ -112,8 +112,9 @@ PetscErrorCode SpdMatMultTransposeBlock(Mat A, PetscInt k, const Vec X[], Vec Y[
 . A - the operator
 
   Output Parameter:
-. b - 4 for the float32 operator on CPUs with AVX2 and FMA (its 4-vector passes are
-      bound by memory like single products), 1 for every other matrix
+. b - 4 for the float32 operator on CPUs with AVX2 and FMA from 16 MiB per rank
+      (-spd_float32_block_min_mb; its 4-vector passes are then bound by memory like
+      single products), 1 for every other matrix
 
   Notes:
   SpdSVDExtreme() runs the top solve by block Lanczos with this many vectors per pass

@@ -8,7 +8,8 @@
    price is more products for the same accuracy, but fewer passes: top-16 of bench row 7
    (a low-rank signal over noise) in 46 passes instead of trlanczos's 134, of an 8192^2
    Gaussian (a clustered top) in 316 instead of 694. So SpdSVDExtreme uses it by default
-   with b = SpdMatGetBlockWidth(A) when that is above 1 (-spd_svd_block b chooses).
+   with b = SpdMatGetBlockWidth(A) when that is above 1 (float32 storage larger than the
+   caches, on AVX2 CPUs; -spd_svd_block b chooses).
 
    Algorithm (block Golub-Kahan-Lanczos with full reorthogonalization): orthonormal bases
    U (m x ncv) and V (n x ncv + b) grow by blocks of b columns,

@@ -92,7 +92,8 @@ static PetscErrorCode SpdTripletResiduals_Private(Mat A, PetscInt k, const Petsc
   same -svd_tol and -svd_max_it (restart cycles) and -svd_ncv rounded up to a multiple of
   b (without -svd_ncv: SLEPc's default plus 4 blocks, within the matrix); used when the
   basis fits (ncv <= m, ncv + b <= n), SLEPc's otherwise. Default: SpdMatGetBlockWidth(A)
-  when it is above 1 (4 for the float32 operator on AVX2 CPUs), else 0 (SLEPc).
+  when it is above 1 (4 for the float32 operator on AVX2 CPUs, from 16 MiB per rank),
+  else 0 (SLEPc).
 
   Notes:
   Products are counted on a MATSHELL wrapping A. With a solver that needs the explicit
