@@ -14,7 +14,7 @@
        absorbed in the rounding up).
      top / bottom k (SLEPc thick-restart Lanczos): products x 2mn + reorthogonalization
        products = 2 (A and A^T) x ncv x restarts, with ncv as the solver picks it
-       (top: max(2k+16, 32), 20 more for block Lanczos's bases; bottom: max(64, 2k+16)); restarts ~ 3 for the well separated
+       (top: max(2k+16, 32); bottom: max(64, 2k+16)); restarts ~ 3 for the well separated
        top of a weight spectrum, ~ 25 for the bottom (FACTS.md: 3,506 products for
        ncv = 64 on a 400 x 300 matrix with a cluster near 0); reorthogonalization adds
        2 ncv^2 (m+n) per restart.
@@ -28,10 +28,14 @@
 #define SPD_PLAN_RESTARTS_TOP    3.0
 #define SPD_PLAN_RESTARTS_BOTTOM 25.0
 
-/* top: SLEPc's basis, or block Lanczos's (the default for float32 storage on AVX2 CPUs:
-   4 blocks of 4 more, and V holds one block beyond), whichever is larger */
-static PetscInt PlanNcvTop(PetscInt k) { return PetscMax(2 * k + 16, 32) + 20; }
-static PetscInt PlanNcvBottom(PetscInt k) { return PetscMax(64, 2 * k + 16); }
+static PetscInt PlanNcvTop(PetscInt k) { return PetscMax(2 * k + 16, 32); }
+/* Block Lanczos runs the top by default for float32 storage on AVX2 CPUs from 16 MiB of
+   the float32 matrix per rank (SpdMatGetBlockWidth), when its basis fits the matrix */
+#define SPD_PLAN_BLOCK_MIN_BYTES (16.0 * 1024 * 1024)
+static PetscInt PlanNcvBottom(PetscInt k)
+{
+  return PetscMax(64, 2 * k + 16);
+}
 
 /*@C
   SpdTaskMemoryPerRank - estimated bytes per rank of one weight-spectra task
@@ -53,7 +57,9 @@ static PetscInt PlanNcvBottom(PetscInt k) { return PetscMax(64, 2 * k + 16); }
   for partial, the float32 copy of the matrix 4mn/p (made while the float64 one is still
   held), the Krylov bases 8 ncv (m+n)/p (ncv as the solver picks it; the top and bottom
   solves run one after the other, so the larger counts) plus the replicated projected
-  problem ~ 4 x 8 ncv^2.
+  problem ~ 4 x 8 ncv^2. For the top of a matrix of 16 MiB per rank or more in float32,
+  block Lanczos (the default there on AVX2 CPUs): a basis of nb = 2 max(2k+16, 32) + 4
+  columns per side and the products kept beside it, 8 (2 nb) (m+n)/p, and 4 x 8 nb^2.
 
 .seealso: `SpdPlanCreate()`
 @*/
@@ -63,14 +69,24 @@ PetscInt64 SpdTaskMemoryPerRank(PetscInt64 m, PetscInt64 n, PetscBool full, Pets
   PetscInt64 mn = PetscMin(m, n);
 
   double     wfull = 0.0, wkrylov = 0.0;
-  PetscInt64 ncv = 0;
+  PetscInt64 cols = 0, proj = 0; /* Krylov columns per side; order of the projected problem */
 
   if (full) wfull = 2.0 * mat + 8.0 * SPD_PLAN_NB * (dm + dn) + 8.0 * (double)mn;
-  if (top > 0) ncv = PetscMax(ncv, PlanNcvTop(top));
-  if (bottom > 0) ncv = PetscMax(ncv, PlanNcvBottom(bottom));
-  ncv = PetscMin(ncv, mn); /* SLEPc caps ncv at min(m,n) */
+  if (top > 0) {
+    PetscInt64 nb = 2 * PlanNcvTop(top) + 4; /* block Lanczos: twice SLEPc's basis, V one block of 4 more */
+    if (4.0 * dm * dn / dp >= SPD_PLAN_BLOCK_MIN_BYTES && nb <= mn) {
+      cols = 2 * nb; /* the bases and the products A V, A^T U kept beside them */
+      proj = nb;
+    } else
+      cols = proj = PetscMin(PlanNcvTop(top), mn); /* SLEPc caps ncv at min(m,n) */
+  }
+  if (bottom > 0) {
+    PetscInt64 c = PetscMin(PlanNcvBottom(bottom), mn);
+    cols         = PetscMax(cols, c);
+    proj         = PetscMax(proj, c);
+  }
   /* + the float32 copy of W, made while W is still held (-spd_weights_storage auto) */
-  if (ncv > 0) wkrylov = 0.5 * mat + 8.0 * (double)ncv * (dm + dn) / dp + 4.0 * 8.0 * (double)ncv * (double)ncv;
+  if (cols > 0) wkrylov = 0.5 * mat + 8.0 * (double)cols * (dm + dn) / dp + 4.0 * 8.0 * (double)proj * (double)proj;
   b += PetscMax(wfull, wkrylov);
   return (PetscInt64)ceil(b);
 }

@@ -158,7 +158,7 @@ static PetscErrorCode SpdF32LocalBlockN_Private(const SpdDenseF32 *d, PetscInt w
     SpdF32Gemv_N2(d->mloc, d->N, d->a, d->mloc, xk, yb, d->mloc);
   else if (d->avx2) {
 #if defined(SPD_HAVE_GEMV_AVX2)
-    PetscInt c = SpdF32Chunk_Private(d);
+    PetscInt c = w > 4 ? SpdF32Chunk_Private(d) : d->N; /* one group: one sweep */
     PetscCall(PetscArrayzero(yb, (size_t)d->mloc * w));
     for (PetscInt j0 = 0; j0 < d->N; j0 += c)
       for (PetscInt g = 0; g < w; g += 4) SpdF32GemvAVX2_N4(d->mloc, PetscMin(c, d->N - j0), d->a + (size_t)j0 * d->mloc, d->mloc, xk + (size_t)g * d->N + 4 * (size_t)j0, yb + (size_t)g * d->mloc, d->mloc);
@@ -194,7 +194,7 @@ static PetscErrorCode SpdF32LocalBlockT_Private(const SpdDenseF32 *d, PetscInt w
     SpdF32Gemv_T2(d->mloc, d->N, d->a, d->mloc, ub, d->mloc, zk);
   else if (d->avx2) {
 #if defined(SPD_HAVE_GEMV_AVX2)
-    PetscInt c = SpdF32Chunk_Private(d);
+    PetscInt c = w > 4 ? SpdF32Chunk_Private(d) : d->N; /* one group: one sweep */
     for (PetscInt j0 = 0; j0 < d->N; j0 += c)
       for (PetscInt g = 0; g < w; g += 4) SpdF32GemvAVX2_T4(d->mloc, PetscMin(c, d->N - j0), d->a + (size_t)j0 * d->mloc, d->mloc, ub + (size_t)g * d->mloc, d->mloc, zk + (size_t)g * d->N + 4 * (size_t)j0);
 #endif

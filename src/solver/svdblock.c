@@ -6,8 +6,8 @@
    float32 operator's kernels a 2-vector pass costs about one single-vector pass and a
    4-vector pass ~1.2 (the AVX2 kernels of gemvavx2.c; 2.2 with the portable ones). The
    price is more products for the same accuracy, but fewer passes: top-16 of bench row 7
-   (a low-rank signal over noise) in 46 passes instead of trlanczos's 134, of an 8192^2
-   Gaussian (a clustered top) in 316 instead of 694. So SpdSVDExtreme uses it by default
+   (a low-rank signal over noise) in 42 passes instead of trlanczos's 134, of an 8192^2
+   Gaussian (a clustered top) in 266 instead of 694. So SpdSVDExtreme uses it by default
    with b = SpdMatGetBlockWidth(A) when that is above 1 (float32 storage larger than the
    caches, on AVX2 CPUs; -spd_svd_block b chooses).
 
@@ -29,6 +29,10 @@
    and its products fill the coupling column of B; the relations above stay exact.
    A new column that is numerically dependent (an invariant subspace was found) is
    replaced by a random vector orthogonal to the basis, with a zero coefficient in B.
+   The residual norms of the Ritz triplets are explicit without further passes over A:
+   the products A V and A^T U are kept as they come (and rotated at restarts like V and
+   U), so A v_i = (A V) z_i and A^T u_i = (A^T U) y_i, equal to the products of the Ritz
+   vectors up to the rounding of the combination.
 
    References: G. H. Golub, F. T. Luk, M. L. Overton, A block Lanczos method for computing
    the singular values and corresponding singular vectors of a matrix, ACM TOMS 7 (1981)
@@ -126,7 +130,7 @@ PetscErrorCode SpdSVDBlockLanczos_Private(Mat A, PetscInt k, PetscInt b, PetscIn
 {
   MPI_Comm     comm;
   PetscInt     M, N, nu = 0, ldb, p, nconv = 0;
-  BV           U, V;
+  BV           U, V, AV, AtU; /* bases, and the products A V (m x ncv), A^T U (n x ncv) */
   Vec          u, v, *X, *Y;
   PetscReal   *B, *F, *s, *Yq, *Zq, *Hc;
   PetscScalar *h;
@@ -145,6 +149,10 @@ PetscErrorCode SpdSVDBlockLanczos_Private(Mat A, PetscInt k, PetscInt b, PetscIn
   PetscCall(BVCreate(comm, &V));
   PetscCall(BVSetSizesFromVec(V, v, ncv + b));
   PetscCall(BVSetType(V, BVSVEC));
+  PetscCall(BVDuplicate(U, &AV));
+  PetscCall(BVCreate(comm, &AtU));
+  PetscCall(BVSetSizesFromVec(AtU, v, ncv));
+  PetscCall(BVSetType(AtU, BVSVEC));
   PetscCall(PetscRandomCreate(comm, &rnd));
   PetscCall(PetscRandomSetSeed(rnd, 0x5bd1e995));
   PetscCall(PetscRandomSeed(rnd));
@@ -154,7 +162,7 @@ PetscErrorCode SpdSVDBlockLanczos_Private(Mat A, PetscInt k, PetscInt b, PetscIn
   PetscCall(VecDuplicateVecs(v, b, &X));
   PetscCall(PetscCalloc6((size_t)ldb * ldb, &B, (size_t)b * b, &F, ncv, &s, (size_t)ncv * ncv, &Yq, (size_t)ncv * ncv, &Zq, (size_t)(ncv + b) * b, &Hc));
   PetscCall(PetscMalloc1(ncv + b + 1, &h));
-  PetscCall(PetscMalloc2(k, &r->sigma, k, &r->estimate));
+  PetscCall(PetscMalloc3(k, &r->sigma, k, &r->estimate, k, &r->residual));
 
   /* the first block of V: random, orthonormal */
   for (PetscInt c = 0; c < b; c++) PetscCall(VecSetRandom(X[c], rnd));
@@ -165,6 +173,7 @@ PetscErrorCode SpdSVDBlockLanczos_Private(Mat A, PetscInt k, PetscInt b, PetscIn
       for (PetscInt c = 0; c < b; c++) PetscCall(BVCopyVec(V, nu + c, X[c]));
       PetscCall(SpdMatMultBlock(A, b, (const Vec *)X, Y));
       r->nprod += b;
+      for (PetscInt c = 0; c < b; c++) PetscCall(BVInsertVec(AV, nu + c, Y[c]));
       PetscCall(SpdBlockOrthogonalize_Private(U, nu, b, Y, h, Hc, ncv + b));
       for (PetscInt c = 0; c < b; c++)
         for (PetscInt i = 0; i <= nu + c; i++) B[i + (nu + c) * ldb] = Hc[i + c * (ncv + b)];
@@ -173,6 +182,7 @@ PetscErrorCode SpdSVDBlockLanczos_Private(Mat A, PetscInt k, PetscInt b, PetscIn
       for (PetscInt c = 0; c < b; c++) PetscCall(BVCopyVec(U, nu - b + c, Y[c]));
       PetscCall(SpdMatMultTransposeBlock(A, b, (const Vec *)Y, X));
       r->nprod += b;
+      for (PetscInt c = 0; c < b; c++) PetscCall(BVInsertVec(AtU, nu - b + c, X[c]));
       PetscCall(SpdBlockOrthogonalize_Private(V, nu, b, X, h, Hc, ncv + b));
       for (PetscInt c = 0; c < b; c++)
         for (PetscInt i = 0; i < b; i++) F[i + c * b] = i <= c ? Hc[nu + i + c * (ncv + b)] : 0.0;
@@ -202,6 +212,8 @@ PetscErrorCode SpdSVDBlockLanczos_Private(Mat A, PetscInt k, PetscInt b, PetscIn
     p = PetscMin(p, ncv - b);
     PetscCall(SpdBlockRotate_Private(V, nu, p, Zq, ncv));
     PetscCall(SpdBlockRotate_Private(U, nu, p, Yq, ncv));
+    PetscCall(SpdBlockRotate_Private(AV, nu, p, Zq, ncv));
+    PetscCall(SpdBlockRotate_Private(AtU, nu, p, Yq, ncv));
     for (PetscInt c = 0; c < b; c++) PetscCall(BVCopyColumn(V, nu + c, p + c));
     PetscCall(PetscArrayzero(B, (size_t)ldb * ldb));
     for (PetscInt i = 0; i < p; i++) B[i + i * ldb] = s[i];
@@ -213,11 +225,21 @@ PetscErrorCode SpdSVDBlockLanczos_Private(Mat A, PetscInt k, PetscInt b, PetscIn
   PetscCall(VecDuplicateVecs(v, k, &r->V));
   PetscCall(BVSetActiveColumns(U, 0, nu));
   PetscCall(BVSetActiveColumns(V, 0, nu));
-  for (PetscInt i = 0; i < k; i++) {
+  PetscCall(BVSetActiveColumns(AV, 0, nu));
+  PetscCall(BVSetActiveColumns(AtU, 0, nu));
+  for (PetscInt i = 0; i < k; i++) { /* and their residuals from the kept products */
+    PetscReal r1, r2;
     PetscCall(VecZeroEntries(r->U[i]));
     PetscCall(VecZeroEntries(r->V[i]));
     PetscCall(BVMultVec(U, 1.0, 0.0, r->U[i], Yq + i * nu));
     PetscCall(BVMultVec(V, 1.0, 0.0, r->V[i], Zq + i * nu));
+    PetscCall(VecCopy(r->U[i], Y[0]));
+    PetscCall(VecCopy(r->V[i], X[0]));
+    PetscCall(BVMultVec(AV, 1.0, -s[i], Y[0], Zq + i * nu)); /* A v_i - s_i u_i */
+    PetscCall(BVMultVec(AtU, 1.0, -s[i], X[0], Yq + i * nu)); /* A^T u_i - s_i v_i */
+    PetscCall(VecNorm(Y[0], NORM_2, &r1));
+    PetscCall(VecNorm(X[0], NORM_2, &r2));
+    r->residual[i] = PetscSqrtReal(r1 * r1 + r2 * r2);
   }
   PetscCall(PetscFree6(B, F, s, Yq, Zq, Hc));
   PetscCall(PetscFree(h));
@@ -226,6 +248,8 @@ PetscErrorCode SpdSVDBlockLanczos_Private(Mat A, PetscInt k, PetscInt b, PetscIn
   PetscCall(PetscRandomDestroy(&rnd));
   PetscCall(BVDestroy(&U));
   PetscCall(BVDestroy(&V));
+  PetscCall(BVDestroy(&AV));
+  PetscCall(BVDestroy(&AtU));
   PetscCall(VecDestroy(&u));
   PetscCall(VecDestroy(&v));
   PetscFunctionReturn(0);

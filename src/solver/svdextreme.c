@@ -90,7 +90,7 @@ static PetscErrorCode SpdTripletResiduals_Private(Mat A, PetscInt k, const Petsc
   -spd_svd_block b (then -<prefix>spd_svd_block): for the top, block Lanczos
   bidiagonalization with b vectors per product instead of SLEPc (svdblock.c), with the
   same -svd_tol and -svd_max_it (restart cycles) and -svd_ncv rounded up to a multiple of
-  b (without -svd_ncv: SLEPc's default plus 4 blocks, within the matrix); used when the
+  b (without -svd_ncv: twice SLEPc's default, within the matrix); used when the
   basis fits (ncv <= m, ncv + b <= n), SLEPc's otherwise. Default: SpdMatGetBlockWidth(A)
   when it is above 1 (4 for the float32 operator on AVX2 CPUs, from 16 MiB per rank),
   else 0 (SLEPc).
@@ -178,7 +178,8 @@ static PetscErrorCode SpdConvergedNearNull_Private(SVD svd, PetscReal sigma, Pet
 }
 
 /* The top-k triplets by block Lanczos (svdblock.c), reported as the SLEPc path reports
-   them: converged ones with explicit residuals, the others with the last estimates. */
+   them: converged ones with residual norms from products (those kept during the solve,
+   so no further pass), the others with the last estimates. */
 static PetscErrorCode SpdSVDExtremeBlock_Private(Mat A, PetscInt k, PetscInt b, PetscInt ncv, PetscInt maxit, PetscBool vectors, SpdTriplets *t)
 {
   SpdBlockResult r;
@@ -191,11 +192,12 @@ static PetscErrorCode SpdSVDExtremeBlock_Private(Mat A, PetscInt k, PetscInt b, 
   for (PetscInt i = 0; i < k; i++) {
     t->sigma[i]     = r.sigma[i];
     t->converged[i] = (PetscBool)(i < r.nconv);
-    t->residual[i]  = r.estimate[i]; /* replaced by the explicit norm for converged ones */
+    /* converged ones: the residual norm from the products kept during the solve (no
+       further pass over A); the others: the last estimate */
+    t->residual[i] = i < r.nconv ? r.residual[i] : r.estimate[i];
   }
-  if (t->nconv > 0) PetscCall(SpdTripletResiduals_Private(A, t->nconv, t->sigma, r.U, r.V, t->residual));
-  t->npasses = r.nprod / b + (t->nconv > 0 ? 2 * ((t->nconv + 63) / 64) : 0);
-  t->nprod   = r.nprod + 2 * t->nconv;
+  t->npasses = r.nprod / b;
+  t->nprod   = r.nprod;
   if (t->nconv < k) PetscCall(PetscInfo(A, "top solve (block %" PetscInt_FMT "): %" PetscInt_FMT " of %" PetscInt_FMT " singular triplets converged in %" PetscInt_FMT " cycles\n", b, t->nconv, k, t->its));
   if (vectors && t->nconv > 0) { /* hand over the converged vectors (SpdTripletsDestroy frees nconv) */
     for (PetscInt i = t->nconv; i < k; i++) {
@@ -208,7 +210,7 @@ static PetscErrorCode SpdSVDExtremeBlock_Private(Mat A, PetscInt k, PetscInt b, 
     PetscCall(VecDestroyVecs(k, &r.U));
     PetscCall(VecDestroyVecs(k, &r.V));
   }
-  PetscCall(PetscFree2(r.sigma, r.estimate));
+  PetscCall(PetscFree3(r.sigma, r.estimate, r.residual));
   PetscFunctionReturn(0);
 }
 
@@ -294,10 +296,11 @@ static PetscErrorCode SpdSVDExtreme_Private(Mat A, SpdSVDWhich which, PetscInt k
     PetscInt nev, mpd, ncvb, fit = PetscMin(M, N - block) / block * block;
     PetscCall(SVDGetDimensions(svd, &nev, &ncv, &mpd));
     PetscCall(SVDGetTolerances(svd, &t->tol, &maxit));
-    /* the basis: -svd_ncv rounded up to a multiple of b, or by default 4 blocks more than
-       SLEPc's (fewer restarts: on bench row 7, b = 4: 46 passes with 64 vectors, 54 with 48),
-       within what the matrix fits */
-    ncvb = ((ncv + block - 1) / block + (userncv ? 0 : 4)) * block;
+    /* the basis: -svd_ncv rounded up to a multiple of b, or by default twice SLEPc's (fewer
+       restarts; b = 4, top-16: bench row 7 in 52 / 44 / 42 passes with 48 / 64 / 96
+       vectors, an 8192^2 Gaussian in 314 / 276 / 266 passes with 64 / 80 / 96), within what
+       the matrix fits */
+    ncvb = ((userncv ? 1 : 2) * ncv + block - 1) / block * block;
     if (!userncv) ncvb = PetscMin(ncvb, fit);
     ncvb = PetscMax(ncvb, ((k + block - 1) / block + 1) * block);
     if (ncvb <= M && ncvb + block <= N) {

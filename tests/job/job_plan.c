@@ -142,7 +142,10 @@ static PetscErrorCode CheckMemory(SpdPlan plan)
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   /* hand-computed values of the documented model */
-  SPD_EXPECT(SpdTaskMemoryPerRank(1000, 500, PETSC_FALSE, 8, 0, 2) == 3398528, "partial top memory %" PetscInt64_FMT, SpdTaskMemoryPerRank(1000, 500, PETSC_FALSE, 8, 0, 2));
+  SPD_EXPECT(SpdTaskMemoryPerRank(1000, 500, PETSC_FALSE, 8, 0, 2) == 3224768, "partial top memory %" PetscInt64_FMT, SpdTaskMemoryPerRank(1000, 500, PETSC_FALSE, 8, 0, 2));
+  /* 20000 x 50000 on 2 ranks, top-16: block Lanczos's basis nb = 2 * 48 + 4 = 100 and the
+     kept products: 8e9/2 + 2e9 + 8 * 200 * 70000 / 2 + 32 * 100^2 */
+  SPD_EXPECT(SpdTaskMemoryPerRank(20000, 50000, PETSC_FALSE, 16, 0, 2) == 6056320000LL, "block top memory %" PetscInt64_FMT, SpdTaskMemoryPerRank(20000, 50000, PETSC_FALSE, 16, 0, 2));
   SPD_EXPECT(SpdTaskMemoryPerRank(1000, 500, PETSC_FALSE, 0, 10, 4) == 1823072, "partial bottom memory %" PetscInt64_FMT, SpdTaskMemoryPerRank(1000, 500, PETSC_FALSE, 0, 10, 4));
   SPD_EXPECT(SpdTaskMemoryPerRank(300, 200, PETSC_TRUE, 8, 0, 3) == 737600, "full memory %" PetscInt64_FMT, SpdTaskMemoryPerRank(300, 200, PETSC_TRUE, 8, 0, 3));
   SPD_EXPECT(SpdTaskMemoryPerRank(10, 40, PETSC_FALSE, 8, 0, 1) == 12000, "ncv capped memory %" PetscInt64_FMT, SpdTaskMemoryPerRank(10, 40, PETSC_FALSE, 8, 0, 1));
