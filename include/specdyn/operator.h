@@ -45,9 +45,10 @@ PETSC_EXTERN PetscErrorCode SpdMatMultBlock(Mat A, PetscInt k, const Vec X[], Ve
 PETSC_EXTERN PetscErrorCode SpdMatMultTransposeBlock(Mat A, PetscInt k, const Vec X[], Vec Y[]);
 /* How many vectors a block product takes for about the cost of one single product:
    4 for the float32 operator on CPUs with AVX2 and FMA when it is larger than the caches
-   (-spd_float32_block_min_mb, 16 MiB per rank), 1 otherwise. Not collective; the same on
-   every rank. */
+   (-spd_float32_block_min_mb, default SPD_FLOAT32_BLOCK_MIN_MB per rank), 1 otherwise.
+   Not collective; the same on every rank. */
 PETSC_EXTERN PetscErrorCode SpdMatGetBlockWidth(Mat A, PetscInt *b);
+#define SPD_FLOAT32_BLOCK_MIN_MB 16.0
 
 /* The curvature as a symmetric MATSHELL on a distributed vector (SLEPc's view): restricted
    to the parameters [off_j, off_j + len_j), j < nblocks (a layer's block or any subset;

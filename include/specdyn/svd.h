@@ -35,8 +35,9 @@ typedef enum { SPD_SVD_TOP,
 PETSC_EXTERN PetscErrorCode SpdSVDFull(Mat A, PetscReal sigma[]);
 /* Collective on A. `prefix` is the options prefix of this solve (e.g. "top_"); plain
    -svd_* options apply first, then prefixed ones. Defaults: trlanczos with implicit
-   transpose; for the bottom, ncv = max(64, 2k+16) (FACTS.md). -spd_svd_block b selects
-   block Lanczos with b vectors per product for the top (opt-in, src/solver/svdblock.c). */
+   transpose; for the bottom, ncv = max(64, 2k+16) (FACTS.md). The top runs block Lanczos
+   (src/solver/svdblock.c) with b = SpdMatGetBlockWidth(A) vectors per product when b > 1
+   (float32 storage beyond the caches on AVX2 CPUs); -spd_svd_block b chooses (0: SLEPc). */
 PETSC_EXTERN PetscErrorCode SpdSVDExtreme(Mat A, SpdSVDWhich which, PetscInt k, PetscBool vectors, const char prefix[], SpdTriplets *);
 /* k vectors v with ||A v|| small: the bottom solve, where a right Ritz vector whose Ritz
    value is <= delta counts as converged (||A v|| equals it, Lanczos bidiagonalization

@@ -28,14 +28,13 @@
 #define SPD_PLAN_RESTARTS_TOP    3.0
 #define SPD_PLAN_RESTARTS_BOTTOM 25.0
 
+/* Block Lanczos runs the top by default for float32 storage on AVX2 CPUs from
+   SPD_FLOAT32_BLOCK_MIN_MB of the float32 matrix per rank (SpdMatGetBlockWidth), when its
+   basis fits the matrix */
+#define SPD_PLAN_BLOCK_MIN_BYTES (SPD_FLOAT32_BLOCK_MIN_MB * 1024 * 1024)
+
 static PetscInt PlanNcvTop(PetscInt k) { return PetscMax(2 * k + 16, 32); }
-/* Block Lanczos runs the top by default for float32 storage on AVX2 CPUs from 16 MiB of
-   the float32 matrix per rank (SpdMatGetBlockWidth), when its basis fits the matrix */
-#define SPD_PLAN_BLOCK_MIN_BYTES (16.0 * 1024 * 1024)
-static PetscInt PlanNcvBottom(PetscInt k)
-{
-  return PetscMax(64, 2 * k + 16);
-}
+static PetscInt PlanNcvBottom(PetscInt k) { return PetscMax(64, 2 * k + 16); }
 
 /*@C
   SpdTaskMemoryPerRank - estimated bytes per rank of one weight-spectra task

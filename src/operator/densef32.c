@@ -399,7 +399,7 @@ PetscErrorCode SpdMatFloat32FromArray(MPI_Comm comm, const char name[], PetscInt
      block Lanczos 0.28 s vs trlanczos 0.19-0.23 s for a 2048^2 top-16 on 2 ranks, 0.95-1.03 s
      vs 1.61 s at 4096^2). A matrix that stays in the caches makes products bound by
      arithmetic, where a 4-vector pass costs ~3 single ones. */
-  d->blockmin = 16.0;
+  d->blockmin = SPD_FLOAT32_BLOCK_MIN_MB;
   PetscCall(PetscOptionsGetReal(NULL, NULL, "-spd_float32_block_min_mb", &d->blockmin, NULL));
   d->blockmin *= 1024.0 * 1024.0;
   PetscCall(PetscMalloc1(d->N + 1, &d->xall));

@@ -112,18 +112,10 @@ SPD_AVX2 void SpdF32GemvAVX2_T4(PetscInt m, PetscInt N, const float *a, PetscInt
       t3 = _mm256_fmadd_pd(v, b, t3);
       e3 = _mm256_fmadd_pd(w, b, e3);
     }
-    r[0]  = SpdHsum_Private(s0);
-    r[1]  = SpdHsum_Private(s1);
-    r[2]  = SpdHsum_Private(s2);
-    r[3]  = SpdHsum_Private(s3);
-    r[4]  = SpdHsum_Private(t0);
-    r[5]  = SpdHsum_Private(t1);
-    r[6]  = SpdHsum_Private(t2);
-    r[7]  = SpdHsum_Private(t3);
-    r[8]  = SpdHsum_Private(e0);
-    r[9]  = SpdHsum_Private(e1);
-    r[10] = SpdHsum_Private(e2);
-    r[11] = SpdHsum_Private(e3);
+    {
+      const __m256d acc[12] = { s0, s1, s2, s3, t0, t1, t2, t3, e0, e1, e2, e3 };
+      for (PetscInt q = 0; q < 12; q++) r[q] = SpdHsum_Private(acc[q]);
+    }
     for (; i < m; i++)
       for (PetscInt q = 0; q < 4; q++) {
         double xi = x[i + q * ldx];
@@ -146,10 +138,10 @@ SPD_AVX2 void SpdF32GemvAVX2_T4(PetscInt m, PetscInt N, const float *a, PetscInt
       s2        = _mm256_fmadd_pd(u, _mm256_loadu_pd(x2 + i), s2);
       s3        = _mm256_fmadd_pd(u, _mm256_loadu_pd(x3 + i), s3);
     }
-    r[0] = SpdHsum_Private(s0);
-    r[1] = SpdHsum_Private(s1);
-    r[2] = SpdHsum_Private(s2);
-    r[3] = SpdHsum_Private(s3);
+    {
+      const __m256d acc[4] = { s0, s1, s2, s3 };
+      for (PetscInt q = 0; q < 4; q++) r[q] = SpdHsum_Private(acc[q]);
+    }
     for (; i < m; i++)
       for (PetscInt q = 0; q < 4; q++) r[q] += (double)c0[i] * x[i + q * ldx];
     for (PetscInt q = 0; q < 4; q++) z[4 * j + q] = r[q];
