@@ -34,6 +34,9 @@ static inline void SpdLoadStore_Private(SpdLoadDest *dst, PetscInt il, PetscInt 
   }
 }
 
+/* Columns per block when a row-major chunk is stored into the column-major block. */
+#define SPD_LOAD_TILE 64
+
 /* Read my rows rstart..rstart+nloc of the view (n columns) chunk by chunk into dst. */
 static PetscErrorCode SpdLoadChunks_Private(SpdReader reader, const SpdMatrixView *view, MPI_Comm comm, PetscInt rstart, PetscInt nloc, PetscInt n, SpdLoadDest *dst)
 {
@@ -64,11 +67,13 @@ static PetscErrorCode SpdLoadChunks_Private(SpdReader reader, const SpdMatrixVie
     for (PetscInt k = 0; k < nchunks; k++) {
       PetscInt i0 = PetscMin(k * c, nloc), ni = PetscMin(c, nloc - i0);
       PetscCall(SpdReaderReadBlock(reader, view->tensor, comm, view->row0 + rstart + i0, ni, view->col0, n, buf));
-      /* blocks of 32 rows: 32 source rows stay in cache while each column is written */
-      for (PetscInt b0 = 0; b0 < ni; b0 += 32) {
-        PetscInt b1 = PetscMin(b0 + 32, ni);
-        for (PetscInt j = 0; j < n; j++)
-          for (PetscInt il = b0; il < b1; il++) SpdLoadStore_Private(dst, i0 + il, j, buf[(size_t)il * n + j]);
+      /* blocks of SPD_LOAD_TILE columns down all the chunk's rows: the block's destination
+         lines and pages stay in the caches and TLB while each row segment is read in order
+         (a column at a time across the rows touched a new page per element: ~12 ns each) */
+      for (PetscInt j0 = 0; j0 < n; j0 += SPD_LOAD_TILE) {
+        PetscInt j1 = PetscMin(j0 + SPD_LOAD_TILE, n);
+        for (PetscInt il = 0; il < ni; il++)
+          for (PetscInt j = j0; j < j1; j++) SpdLoadStore_Private(dst, i0 + il, j, buf[(size_t)il * n + j]);
       }
     }
   }

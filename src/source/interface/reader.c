@@ -444,11 +444,27 @@ PetscErrorCode SpdReaderAddTensor_Private(SpdReader r, SpdTensorInfo **info)
   PetscFunctionReturn(0);
 }
 
-/* Index of the first non-finite entry of v[0..n), or -1. */
+/* Index of the first non-finite entry of v[0..n), or -1. Blocks of 1024 are screened
+   without branches (x * 0 is NaN exactly for a NaN or an infinity; four independent sums
+   so that the additions' latency does not bound the loop: the scan of a whole block read
+   was ~1.3 ns per entry with a test per entry); only a block that fails is searched. */
 static PetscInt64 FirstNonFinite(const double v[], size_t n)
 {
-  for (size_t i = 0; i < n; i++)
-    if (!isfinite(v[i])) return (PetscInt64)i;
+  for (size_t b = 0; b < n; b += 1024) {
+    size_t e = b + 1024 < n ? b + 1024 : n, i = b;
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+
+    for (; i + 4 <= e; i += 4) {
+      s0 += v[i] * 0.0;
+      s1 += v[i + 1] * 0.0;
+      s2 += v[i + 2] * 0.0;
+      s3 += v[i + 3] * 0.0;
+    }
+    for (; i < e; i++) s0 += v[i] * 0.0;
+    if (s0 + s1 + s2 + s3 == 0.0) continue;
+    for (i = b; i < e; i++)
+      if (!isfinite(v[i])) return (PetscInt64)i;
+  }
   return -1;
 }
 
