@@ -365,7 +365,8 @@ static PetscErrorCode SpdF32Norm(Mat S, NormType type, PetscReal *nrm)
   PetscFunctionBegin;
   PetscCheck(type == NORM_FROBENIUS, PetscObjectComm((PetscObject)S), PETSC_ERR_SUP, "The float32 operator has only the Frobenius norm");
   PetscCall(MatShellGetContext(S, &d));
-#pragma omp simd reduction(+ : s)
+#pragma omp simd reduction(+ \
+                           : s)
   for (size_t k = 0; k < (size_t)d->mloc * d->N; k++) s += (double)d->a[k] * (double)d->a[k];
   PetscCallMPI(MPI_Allreduce(&s, &tot, 1, MPI_DOUBLE, MPI_SUM, d->comm));
   *nrm = PetscSqrtReal(tot);
