@@ -199,10 +199,12 @@ if has_row 7; then
   JB=("${NOENV[@]}" "$PY" "$ROOT/bench/jacobian_bench.py")
   "${JB[@]}" gen "$DATA"
   rm -f "$OUT"/jac.*.log
-  # the copy, and the float32 products alone (A, A^T alternating, 8000 x 50000: 1.6 GB)
-  run jac.copy "${SPD[@]}" "$BIN/bench_matvec" -m 8000 -n 50000 -products 10 -rounds 3 -float32
+  # the copy, and the float32 products alone on a matrix of row 7's shape (A, A^T
+  # alternating; single-vector and 4-vector passes; 4 GB): before the solve with the
+  # STREAM arrays on 4 KiB pages, after it on huge pages like the matrix (the better copy counts)
+  run jac.copy "${SPD[@]}" "$BIN/bench_matvec" -m 20000 -n 50000 -products 10 -rounds 3 -float32 -block 4
   run jac.spd "${JB[@]}" spd "$BUILD/bin/specdyn" "$DATA" "$OUT" --np "$NP" --reps 1 --petsc="-log_view :$OUT/jac.logview"
-  run jac.copy "${SPD[@]}" "$BIN/bench_matvec" -m 8000 -n 50000 -products 10 -rounds 3 -float32
+  run jac.copy "${SPD[@]}" "$BIN/bench_matvec" -m 20000 -n 50000 -products 10 -rounds 3 -float32 -block 4 -stream_huge
   run jac.peer "${NOENV[@]}" OPENBLAS_NUM_THREADS="$NP" "$PY" "$ROOT/bench/jacobian_bench.py" peer "$DATA" "$OUT"
   # the same accuracy on SciPy's side: svds on a float64 copy of the values, tol 1e-10 (12 GB while converting)
   run jac.peer64 "${NOENV[@]}" OPENBLAS_NUM_THREADS="$NP" "$PY" "$ROOT/bench/jacobian_bench.py" peer "$DATA" "$OUT" --dtype float64

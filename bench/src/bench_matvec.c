@@ -7,23 +7,28 @@
       the kernels SpdMatLoadView gives it (SpdMatDenseSetKernels; -spd_dense_kernels 0:
       PETSc's BLAS dgemv): `-products` products timed together, best of `-rounds` rounds; bytes moved are
       counted as 8 m n per product (the matrix is read once; x, y are O(m + n)).
-      With -float32: the float32 copy of SpdMatCreateFloat32() (4 m n bytes per
-      product), MatMult and MatMultTranspose alternating (what Lanczos bidiagonalization
-      applies).
+      With -float32: the float32 operator of SpdMatCreateFloat32() made straight from a
+      float array on huge pages, as SpdMatLoadViewFloat32 makes it (4 m n bytes per
+      product; no float64 matrix, so row 7's 20000 x 50000 takes 4 GB), MatMult and
+      MatMultTranspose alternating (what Lanczos bidiagonalization applies).
    2. STREAM-like kernels on every rank at the same time: each rank owns two arrays of
       `-stream_mb` MiB and runs copy (a[i] = b[i]: 16 bytes per element, the STREAM
       convention, write-allocate traffic not counted) both as a vectorized loop and as
       glibc memcpy (non-temporal stores), the better of the two being the copy
       bandwidth, and read (sum of a[]: 8 bytes per element); best of `-rounds` x 4
       passes, run between the rounds of products, aggregate bytes of all ranks over the slowest rank's time.
+      -stream_huge: the arrays on transparent huge pages too (SpdMemAdviseHuge), as the
+      matrix is; STREAM's own arrays are not, where the kernel's mode is "madvise".
    The ratio matvec / copy is the fraction of the achievable bandwidth the product gets.
    3. With -block K: passes of SpdMatMultBlock / SpdMatMultTransposeBlock (alternating)
-      with k = 1, 2, 4, ... <= K vectors, time per pass and per vector (not in RESULT).
+      with k = 1, 2, 4, ... <= K vectors, time per pass and per vector; in RESULT as
+      block<k>_gbs (A's bytes per pass over the pass's time).
    A line starting with "RESULT" carries the numbers for bench/run.sh. */
 static const char help[] = "Dense MatMult bandwidth vs a STREAM-like copy on the same ranks.\n"
                            "  -m <m> -n <n> -products <p> -rounds <r> -stream_mb <MiB per array>\n";
 
 #include <specdyn.h>
+#include <specdyn/private/operatorimpl.h>
 
 /* A cheap deterministic matrix: the values do not matter for bandwidth, only that the
    pages are touched by their owner. */
@@ -42,6 +47,27 @@ static PetscErrorCode BenchFill(Mat A)
   PetscCall(MatDenseRestoreArrayWrite(A, &a));
   PetscCall(MatAssemblyBegin(A, MAT_FINAL_ASSEMBLY));
   PetscCall(MatAssemblyEnd(A, MAT_FINAL_ASSEMBLY));
+  PetscFunctionReturn(0);
+}
+
+/* The float32 operator straight from a float array (no float64 matrix, so that the
+   issue's 20000 x 50000 fits in 4 GB), on huge pages like SpdMatLoadViewFloat32's, filled
+   with BenchFill's values. */
+static PetscErrorCode BenchFloat32(MPI_Comm comm, PetscInt m, PetscInt n, Mat *S)
+{
+  PetscInt mloc = PETSC_DECIDE, nloc = PETSC_DECIDE, rstart;
+  float   *a;
+
+  PetscFunctionBegin;
+  PetscCall(PetscSplitOwnership(comm, &mloc, &m));
+  PetscCall(PetscSplitOwnership(comm, &nloc, &n));
+  PetscCallMPI(MPI_Scan(&mloc, &rstart, 1, MPIU_INT, MPI_SUM, comm));
+  rstart -= mloc;
+  PetscCall(PetscMalloc1((size_t)mloc * n + 1, &a));
+  SpdMemAdviseHuge(a, (size_t)mloc * n * sizeof(float));
+  for (PetscInt j = 0; j < n; j++)
+    for (PetscInt i = 0; i < mloc; i++) a[i + (size_t)j * mloc] = (float)(((rstart + i) * 7 + j * 13) % 17 - 8) / 8.0f;
+  PetscCall(SpdMatFloat32FromArray(comm, "bench", mloc, nloc, m, n, a, INT64_MAX, S)); /* takes a */
   PetscFunctionReturn(0);
 }
 
@@ -64,7 +90,7 @@ static PetscErrorCode BenchMaxTime(MPI_Comm comm, double t0, double *dt)
 int main(int argc, char **argv)
 {
   PetscInt    m = 8192, n = 8192, products = 20, rounds = 5, stream_mb = 256;
-  PetscBool   f32   = PETSC_FALSE;
+  PetscBool   f32 = PETSC_FALSE, huge = PETSC_FALSE;
   PetscInt    block = 0;
   double      bpe   = 8.0; /* bytes per matrix entry */
   PetscMPIInt size;
@@ -73,7 +99,8 @@ int main(int argc, char **argv)
   Vec         x, y;
   double      tmv = PETSC_MAX_REAL, tcopy = PETSC_MAX_REAL, tmemcpy = PETSC_MAX_REAL, tread = PETSC_MAX_REAL, bwmv, bwcopy, bwloop, bwmemcpy, bwread, sink = 0;
   double     *a, *b;
-  size_t      len;
+  size_t      len, blen = 0;
+  char        btxt[256] = ""; /* block<k>_gbs=...: A's bytes per k-vector pass / its time */
 
   PetscFunctionBeginUser;
   PetscCall(SpdInitialize(&argc, &argv, NULL, help));
@@ -86,26 +113,29 @@ int main(int argc, char **argv)
   PetscCall(PetscOptionsInt("-rounds", "timed rounds (the best is reported)", NULL, rounds, &rounds, NULL));
   PetscCall(PetscOptionsInt("-stream_mb", "MiB per STREAM array per rank", NULL, stream_mb, &stream_mb, NULL));
   PetscCall(PetscOptionsBool("-float32", "products of the float32 copy (SpdMatCreateFloat32), A and A^T alternating", NULL, f32, &f32, NULL));
+  PetscCall(PetscOptionsBool("-stream_huge", "the STREAM arrays on transparent huge pages, like the matrix (SpdMemAdviseHuge)", NULL, huge, &huge, NULL));
   PetscCall(PetscOptionsInt("-block", "also time passes of k-vector block products (SpdMatMultBlock / SpdMatMultTransposeBlock), k = 1, 2, 4, ... up to this", NULL, block, &block, NULL));
   PetscOptionsEnd();
   PetscCheck(products >= 1 && rounds >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-products %" PetscInt_FMT " and -rounds %" PetscInt_FMT " must be positive", products, rounds);
   PetscCheck(stream_mb >= 16, comm, PETSC_ERR_ARG_OUTOFRANGE, "-stream_mb %" PetscInt_FMT ": use at least 16 MiB so the arrays do not fit in cache", stream_mb);
 
-  PetscCall(MatCreateDense(comm, PETSC_DECIDE, PETSC_DECIDE, m, n, NULL, &A));
-  PetscCall(BenchFill(A));
   if (f32) {
-    Mat S;
-    PetscCall(SpdMatCreateFloat32(A, &S));
-    PetscCall(MatDestroy(&A));
-    A   = S;
+    PetscCall(BenchFloat32(comm, m, n, &A));
     bpe = 4.0;
-  } else
+  } else {
+    PetscCall(MatCreateDense(comm, PETSC_DECIDE, PETSC_DECIDE, m, n, NULL, &A));
+    PetscCall(BenchFill(A));
     PetscCall(SpdMatDenseSetKernels(A));
+  }
   PetscCall(MatCreateVecs(A, &x, &y));
   PetscCall(VecSet(x, 1.0));
   PetscCall(MatMult(A, x, y)); /* warm-up: scatter setup, pages */
   len = (size_t)stream_mb * 1048576 / sizeof(double);
   PetscCall(PetscMalloc2(len, &a, len, &b));
+  if (huge) { /* the arrays on huge pages too, like the matrix */
+    SpdMemAdviseHuge(a, len * sizeof(double));
+    SpdMemAdviseHuge(b, len * sizeof(double));
+  }
   for (size_t i = 0; i < len; i++) {
     a[i] = 0.0;
     b[i] = (double)(i % 1024);
@@ -171,6 +201,7 @@ int main(int argc, char **argv)
       best = PetscMin(best, dt);
     }
     PetscCall(PetscPrintf(comm, "block k=%" PetscInt_FMT ": %.1f ms per pass, %.1f ms per vector-product\n", k, 1e3 * best / products, 1e3 * best / products / k));
+    blen += (size_t)snprintf(btxt + blen, sizeof btxt - blen, " block%" PetscInt_FMT "_gbs=%.3f", k, bpe * (double)m * (double)n * (double)products / best / 1e9);
     PetscCall(VecDestroyVecs(k, &X));
     PetscCall(VecDestroyVecs(k, &Y));
   }
@@ -187,7 +218,7 @@ int main(int argc, char **argv)
 
   PetscCall(PetscPrintf(comm, "MatMult %" PetscInt_FMT " x %" PetscInt_FMT " %s on %d ranks: %" PetscInt_FMT " products in %.4f s = %.2f GB/s\n", m, n, f32 ? "float32 (A, A^T alternating)" : "MATMPIDENSE", size, products, tmv, bwmv / 1e9));
   PetscCall(PetscPrintf(comm, "STREAM-like copy on %d ranks (2 x %" PetscInt_FMT " MiB each): loop %.2f GB/s, memcpy %.2f GB/s; read (sum): %.2f GB/s  (checksum %g)\n", size, stream_mb, bwloop / 1e9, bwmemcpy / 1e9, bwread / 1e9, sink));
-  PetscCall(PetscPrintf(comm, "RESULT storage=%s m=%" PetscInt_FMT " n=%" PetscInt_FMT " ranks=%d products=%" PetscInt_FMT " time=%.4f matvec_gbs=%.3f copy_gbs=%.3f copy_loop_gbs=%.3f copy_memcpy_gbs=%.3f read_gbs=%.3f fraction=%.3f fraction_read=%.3f\n", f32 ? "float32" : "double", m, n, size, products, tmv, bwmv / 1e9, bwcopy / 1e9, bwloop / 1e9, bwmemcpy / 1e9, bwread / 1e9, bwmv / bwcopy, bwmv / bwread));
+  PetscCall(PetscPrintf(comm, "RESULT storage=%s m=%" PetscInt_FMT " n=%" PetscInt_FMT " ranks=%d products=%" PetscInt_FMT " time=%.4f matvec_gbs=%.3f copy_gbs=%.3f copy_loop_gbs=%.3f copy_memcpy_gbs=%.3f read_gbs=%.3f fraction=%.3f fraction_read=%.3f stream_huge=%d%s\n", f32 ? "float32" : "double", m, n, size, products, tmv, bwmv / 1e9, bwcopy / 1e9, bwloop / 1e9, bwmemcpy / 1e9, bwread / 1e9, bwmv / bwcopy, bwmv / bwread, (int)huge, btxt));
   PetscCall(SpdFinalize());
   return 0;
 }

@@ -34,6 +34,9 @@ PETSC_EXTERN PetscClassId SPD_CLASSID;
 /* SpdSVDBand / SpdSVDBandBidiag: the two stages of SpdSVDFull's two-stage reduction
    (dense to band; band to bidiagonal and its singular values), nested in SpdSVDFull. */
 PETSC_EXTERN PetscLogEvent SPD_Read, SPD_SVDFull, SPD_SVDBand, SPD_SVDBandBidiag, SPD_SVDPartial, SPD_Metrics, SPD_Write, SPD_Plan;
+/* SpdMultBlock / SpdMultTBlock: one block product (SpdMatMultBlock / SpdMatMultTransposeBlock,
+   one pass over A for k vectors) */
+PETSC_EXTERN PetscLogEvent SPD_MultBlock, SPD_MultTBlock;
 PETSC_EXTERN PetscLogStage SPD_StageRead, SPD_StageSolve, SPD_StageStore;
 
 PETSC_EXTERN PetscErrorCode SpdInitialize(int *, char ***, const char[], const char[]);
@@ -51,6 +54,10 @@ PETSC_EXTERN PetscErrorCode SpdMkdirP(const char path[], int *err);
 PETSC_EXTERN PetscErrorCode SpdEditDistance(const char[], const char[], PetscInt *);
 /* A stable 16-hex-digit id of a text (FNV-1a, 64 bit; ids of tasks and comparisons). */
 PETSC_EXTERN PetscErrorCode SpdHashId(const char text[], char id[], size_t len);
+/* Ask for transparent huge pages on a large block before its first touch (src/sys/memory.c):
+   the blocks streamed by every product of a solve. Advice only; never fails.
+   -spd_huge_pages false: leave the pages to the kernel's default. */
+PETSC_EXTERN void SpdMemAdviseHuge(void *p, size_t bytes);
 /* Order of names with digit runs compared as numbers ("h.2" < "h.10"); strcmp-like. */
 PETSC_EXTERN int SpdNaturalCompare(const char a[], const char b[]);
 

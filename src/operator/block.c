@@ -79,12 +79,17 @@ static PetscErrorCode SpdMatBlock_Private(Mat A, PetscBool transpose, PetscInt k
 
   Collective on A
 
+  Notes:
+  Logged as the event SpdMultBlock (SpdMultTBlock for the transpose).
+
 .seealso: SpdMatMultTransposeBlock(), SpdMatCreateFloat32()
 @*/
 PetscErrorCode SpdMatMultBlock(Mat A, PetscInt k, const Vec X[], Vec Y[])
 {
   PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(SPD_MultBlock, A, 0, 0, 0));
   PetscCall(SpdMatBlock_Private(A, PETSC_FALSE, k, X, Y));
+  PetscCall(PetscLogEventEnd(SPD_MultBlock, A, 0, 0, 0));
   PetscFunctionReturn(0);
 }
 
@@ -98,7 +103,9 @@ PetscErrorCode SpdMatMultBlock(Mat A, PetscInt k, const Vec X[], Vec Y[])
 PetscErrorCode SpdMatMultTransposeBlock(Mat A, PetscInt k, const Vec X[], Vec Y[])
 {
   PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(SPD_MultTBlock, A, 0, 0, 0));
   PetscCall(SpdMatBlock_Private(A, PETSC_TRUE, k, X, Y));
+  PetscCall(PetscLogEventEnd(SPD_MultTBlock, A, 0, 0, 0));
   PetscFunctionReturn(0);
 }
 

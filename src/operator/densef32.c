@@ -342,6 +342,7 @@ PetscErrorCode SpdMatCreateFloat32(Mat A, Mat *S)
   PetscCall(MatGetOwnershipRange(A, &rstart, NULL));
   PetscCall(MatDenseGetLDA(A, &lda));
   PetscCall(PetscMalloc1((size_t)mloc * N + 1, &a));
+  SpdMemAdviseHuge(a, (size_t)mloc * N * sizeof(float)); /* streamed by every product */
   PetscCall(MatDenseGetArrayRead(A, &aa));
   for (PetscInt j = 0; j < N; j++)
     for (PetscInt i = 0; i < mloc; i++) {

@@ -21,6 +21,17 @@
 
 #  define SPD_AVX2 __attribute__((target("avx2,fma")))
 
+/* Each column of a sweep is a stream of its own, and the hardware prefetchers alone do
+   not keep enough lines in flight for one core to read at the memory's rate: every 4
+   rows the kernels prefetch (into L2) one line SPD_PF_AHEAD floats ahead, taking the
+   sweep's columns in turn. 256 floats (1 KiB): measured on a 2-core Xeon VM, 2 ranks
+   streaming 4000 x 50000 float32 each on huge pages, 4-vector passes of 54-57 ms at 256,
+   58-59 at 512, 61 at 1024 and 61-62 without, 67-68 at 2048; at row 7's 10000 x 50000
+   per rank, 122 ms at 256, 116-122 at 512, 125 at 1024 (bench/results.md, session 10).
+   When the lead runs past the end of a column it goes on to the same column of the next
+   sweep, so that each sweep starts with its lines in flight. */
+#  define SPD_PF_AHEAD 256
+
 PetscBool SpdGemvAVX2Available(void)
 {
   __builtin_cpu_init();
@@ -52,10 +63,12 @@ SPD_AVX2 void SpdF32GemvAVX2_N4(PetscInt m, PetscInt N, const float *a, PetscInt
     __m256d       q0 = _mm256_broadcast_sd(p + 4), q1 = _mm256_broadcast_sd(p + 5), q2 = _mm256_broadcast_sd(p + 6), q3 = _mm256_broadcast_sd(p + 7);
     __m256d       r0 = _mm256_broadcast_sd(p + 8), r1 = _mm256_broadcast_sd(p + 9), r2 = _mm256_broadcast_sd(p + 10), r3 = _mm256_broadcast_sd(p + 11);
     __m256d       s0 = _mm256_broadcast_sd(p + 12), s1 = _mm256_broadcast_sd(p + 13), s2 = _mm256_broadcast_sd(p + 14), s3 = _mm256_broadcast_sd(p + 15);
-    PetscInt      i = 0;
+    const float  *pf[4] = { c0 + SPD_PF_AHEAD, c1 + SPD_PF_AHEAD, c2 + SPD_PF_AHEAD, c3 + SPD_PF_AHEAD };
+    PetscInt      i     = 0;
 
     for (; i < m4; i += 4) {
       __m256d u = SpdLoad4_Private(c0 + i), v = SpdLoad4_Private(c1 + i), w = SpdLoad4_Private(c2 + i), z = SpdLoad4_Private(c3 + i);
+      _mm_prefetch((const char *)(pf[(i >> 2) & 3] + i + (i + SPD_PF_AHEAD < m ? 0 : 4 * lda - m)), _MM_HINT_T1); /* a line of each column per 16 rows */
       _mm256_storeu_pd(y0 + i, _mm256_fmadd_pd(z, s0, _mm256_fmadd_pd(w, r0, _mm256_fmadd_pd(v, q0, _mm256_fmadd_pd(u, p0, _mm256_loadu_pd(y0 + i))))));
       _mm256_storeu_pd(y1 + i, _mm256_fmadd_pd(z, s1, _mm256_fmadd_pd(w, r1, _mm256_fmadd_pd(v, q1, _mm256_fmadd_pd(u, p1, _mm256_loadu_pd(y1 + i))))));
       _mm256_storeu_pd(y2 + i, _mm256_fmadd_pd(z, s2, _mm256_fmadd_pd(w, r2, _mm256_fmadd_pd(v, q2, _mm256_fmadd_pd(u, p2, _mm256_loadu_pd(y2 + i))))));
@@ -90,11 +103,13 @@ SPD_AVX2 void SpdF32GemvAVX2_T4(PetscInt m, PetscInt N, const float *a, PetscInt
   for (; j + 3 <= N; j += 3) { /* 3 columns per sweep over the 4 input vectors */
     const float *c0 = a + (size_t)j * lda, *c1 = c0 + lda, *c2 = c1 + lda;
     __m256d      s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0, e0 = s0, e1 = s0, e2 = s0, e3 = s0;
+    const float *pf[4] = { c0 + SPD_PF_AHEAD, c1 + SPD_PF_AHEAD, c2 + SPD_PF_AHEAD, c0 + SPD_PF_AHEAD };
     double       r[12];
     PetscInt     i = 0;
 
     for (; i < m4; i += 4) {
       __m256d u = SpdLoad4_Private(c0 + i), v = SpdLoad4_Private(c1 + i), w = SpdLoad4_Private(c2 + i), b;
+      _mm_prefetch((const char *)(pf[(i >> 2) & 3] + i + (i + SPD_PF_AHEAD < m ? 0 : 3 * lda - m)), _MM_HINT_T1); /* c1, c2 a line per 16 rows, c0 per 8 */
       b  = _mm256_loadu_pd(x0 + i);
       s0 = _mm256_fmadd_pd(u, b, s0);
       t0 = _mm256_fmadd_pd(v, b, t0);

@@ -134,6 +134,7 @@ PetscErrorCode SpdMatLoadView(SpdReader reader, const SpdMatrixView *view, MPI_C
   PetscCall(MatGetOwnershipRange(*A, &rstart, &rend));
   PetscCall(MatDenseGetLDA(*A, &lda));
   PetscCall(MatDenseGetArrayWrite(*A, &dst.d));
+  SpdMemAdviseHuge(dst.d, (size_t)lda * n * sizeof(PetscScalar)); /* streamed by every product */
   dst.ld = lda;
   PetscCall(SpdLoadChunks_Private(reader, view, comm, rstart, rend - rstart, n, &dst));
   PetscCall(MatDenseRestoreArrayWrite(*A, &dst.d));
@@ -181,6 +182,7 @@ PetscErrorCode SpdMatLoadViewFloat32(SpdReader reader, const SpdMatrixView *view
   PetscCallMPI(MPI_Scan(&mloc, &rstart, 1, MPIU_INT, MPI_SUM, comm));
   rstart -= mloc;
   PetscCall(PetscMalloc1((size_t)mloc * n + 1, &dst.f));
+  SpdMemAdviseHuge(dst.f, (size_t)mloc * n * sizeof(float)); /* streamed by every product */
   dst.ld     = mloc;
   dst.rstart = rstart;
   dst.N      = n;

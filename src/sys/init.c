@@ -7,7 +7,7 @@
 #include <signal.h>
 
 PetscClassId  SPD_CLASSID;
-PetscLogEvent SPD_Read, SPD_SVDFull, SPD_SVDBand, SPD_SVDBandBidiag, SPD_SVDPartial, SPD_Metrics, SPD_Write, SPD_Plan;
+PetscLogEvent SPD_Read, SPD_SVDFull, SPD_SVDBand, SPD_SVDBandBidiag, SPD_SVDPartial, SPD_Metrics, SPD_Write, SPD_Plan, SPD_MultBlock, SPD_MultTBlock;
 PetscLogStage SPD_StageRead, SPD_StageSolve, SPD_StageStore;
 
 static PetscBool SpdInitializeCalled = PETSC_FALSE;
@@ -43,6 +43,8 @@ PetscErrorCode SpdInitialize(int *argc, char ***argv, const char file[], const c
   PetscCall(PetscLogEventRegister("SpdSVDPartial", SPD_CLASSID, &SPD_SVDPartial));
   PetscCall(PetscLogEventRegister("SpdMetrics", SPD_CLASSID, &SPD_Metrics));
   PetscCall(PetscLogEventRegister("SpdWrite", SPD_CLASSID, &SPD_Write));
+  PetscCall(PetscLogEventRegister("SpdMultBlock", SPD_CLASSID, &SPD_MultBlock));
+  PetscCall(PetscLogEventRegister("SpdMultTBlock", SPD_CLASSID, &SPD_MultTBlock));
   PetscCall(PetscLogStageRegister("Spd read", &SPD_StageRead));
   PetscCall(PetscLogStageRegister("Spd solve", &SPD_StageSolve));
   PetscCall(PetscLogStageRegister("Spd store", &SPD_StageStore));
