@@ -31,7 +31,12 @@ static const char help[] = "Dense MatMult bandwidth vs a STREAM-like copy on the
 #include <specdyn/private/operatorimpl.h>
 
 /* A cheap deterministic matrix: the values do not matter for bandwidth, only that the
-   pages are touched by their owner. */
+   pages are touched by their owner. Entry (i, j), exact in float32. */
+static double BenchValue(PetscInt i, PetscInt j)
+{
+  return (double)((i * 7 + j * 13) % 17 - 8) / 8.0;
+}
+
 static PetscErrorCode BenchFill(Mat A)
 {
   PetscInt     rstart, rend, lda, n;
@@ -43,7 +48,7 @@ static PetscErrorCode BenchFill(Mat A)
   PetscCall(MatDenseGetLDA(A, &lda));
   PetscCall(MatDenseGetArrayWrite(A, &a));
   for (PetscInt j = 0; j < n; j++)
-    for (PetscInt i = 0; i < rend - rstart; i++) a[i + (size_t)j * lda] = (PetscScalar)(((rstart + i) * 7 + j * 13) % 17 - 8) / 8.0;
+    for (PetscInt i = 0; i < rend - rstart; i++) a[i + (size_t)j * lda] = BenchValue(rstart + i, j);
   PetscCall(MatDenseRestoreArrayWrite(A, &a));
   PetscCall(MatAssemblyBegin(A, MAT_FINAL_ASSEMBLY));
   PetscCall(MatAssemblyEnd(A, MAT_FINAL_ASSEMBLY));
@@ -66,7 +71,7 @@ static PetscErrorCode BenchFloat32(MPI_Comm comm, PetscInt m, PetscInt n, Mat *S
   PetscCall(PetscMalloc1((size_t)mloc * n + 1, &a));
   SpdMemAdviseHuge(a, (size_t)mloc * n * sizeof(float));
   for (PetscInt j = 0; j < n; j++)
-    for (PetscInt i = 0; i < mloc; i++) a[i + (size_t)j * mloc] = (float)(((rstart + i) * 7 + j * 13) % 17 - 8) / 8.0f;
+    for (PetscInt i = 0; i < mloc; i++) a[i + (size_t)j * mloc] = (float)BenchValue(rstart + i, j);
   PetscCall(SpdMatFloat32FromArray(comm, "bench", mloc, nloc, m, n, a, INT64_MAX, S)); /* takes a */
   PetscFunctionReturn(0);
 }

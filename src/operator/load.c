@@ -134,7 +134,7 @@ PetscErrorCode SpdMatLoadView(SpdReader reader, const SpdMatrixView *view, MPI_C
   PetscCall(MatGetOwnershipRange(*A, &rstart, &rend));
   PetscCall(MatDenseGetLDA(*A, &lda));
   PetscCall(MatDenseGetArrayWrite(*A, &dst.d));
-  SpdMemAdviseHuge(dst.d, (size_t)lda * n * sizeof(PetscScalar)); /* streamed by every product */
+  SpdMemAdviseHuge(dst.d, (size_t)lda * n * sizeof(PetscScalar)); /* streamed by every product; no effect on pages PETSc already touched */
   dst.ld = lda;
   PetscCall(SpdLoadChunks_Private(reader, view, comm, rstart, rend - rstart, n, &dst));
   PetscCall(MatDenseRestoreArrayWrite(*A, &dst.d));
