@@ -120,9 +120,9 @@ PetscErrorCode SpdMatMultTransposeBlock(Mat A, PetscInt k, const Vec X[], Vec Y[
 
   Output Parameter:
 . b - 4 for the float32 operator on CPUs with AVX2 and FMA from 16 MiB per rank
-      (-spd_float32_block_min_mb; a 4-vector pass then costs ~1.1-1.3 single-vector
-      passes: bound by arithmetic, where a single product is bound by memory), 1 for
-      every other matrix
+      (-spd_float32_block_min_mb; a 4-vector pass then costs ~1.1-1.5 single-vector
+      passes: bound by arithmetic or by the vectors' traffic in the caches, where a
+      single product is bound by memory), 1 for every other matrix
 
   Notes:
   SpdSVDExtreme() runs the top solve by block Lanczos with this many vectors per pass

@@ -75,7 +75,7 @@ static PetscErrorCode SpdF32MultTranspose(Mat S, Vec x, Vec y)
   PetscFunctionReturn(0);
 }
 
-/* 4 vectors per pass cost ~1.1-1.3 single products with gemvavx2.c's kernels; the same
+/* 4 vectors per pass cost ~1.1-1.5 single products with gemvavx2.c's kernels; the same
    answer on every rank (it picks the solver) */
 static PetscErrorCode SpdF32GetBlockWidth(Mat S, PetscInt *b)
 {

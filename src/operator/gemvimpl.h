@@ -130,7 +130,7 @@ SPD_KERNEL static void SPD_GEMV(T)(PetscInt m, PetscInt N, const SPD_GEMV_T *a, 
    columns per sweep over the four result (or input) vectors, so the vectors' traffic
    from L2 bounds the pass: measured on this project's 2-core EPYC VM, ~2.2 times a
    single-vector product. On CPUs with AVX2 + FMA, densef32.c runs gemvavx2.c's instead
-   (more columns per sweep, ~1.1-1.3 single products). Tiling the rows (so that the
+   (more columns per sweep, ~1.1-1.5 single products). Tiling the rows (so that the
    vectors stay in L1) is slower still: the column segments defeat the prefetchers. */
 
 /* y_r[0:m] = A x_r, r < 4; x row-major N x 4 (x[4 j + r]), y column-major (ldy). */

@@ -4,7 +4,7 @@
    matrix the products are bound by memory bandwidth, and a pass over the matrix with b
    vectors at once (SpdMatMultBlock) can cost little more than a pass with one: with the
    float32 operator's kernels a 2-vector pass costs about one single-vector pass and a
-   4-vector pass ~1.2 (the AVX2 kernels of gemvavx2.c; 2.2 with the portable ones). The
+   4-vector pass ~1.1-1.5 (the AVX2 kernels of gemvavx2.c; 2.2 with the portable ones). The
    price is more products for the same accuracy, but fewer passes: top-16 of bench row 7
    (a low-rank signal over noise) in 42 passes instead of trlanczos's 134, of an 8192^2
    Gaussian (a clustered top) in 266 instead of 694. So SpdSVDExtreme uses it by default
