@@ -53,6 +53,10 @@ static PetscErrorCode SpdMatBlock_Private(Mat A, PetscBool transpose, PetscInt k
 
   PetscFunctionBegin;
   if (k == 0) PetscFunctionReturn(0);
+  if (k == 1) { /* one vector: the single product's kernels (no block padded with zeros) */
+    PetscCall(transpose ? MatMultTranspose(A, X[0], Y[0]) : MatMult(A, X[0], Y[0]));
+    PetscFunctionReturn(0);
+  }
   PetscCall(PetscObjectQueryFunction((PetscObject)A, transpose ? "SpdMatMultTransposeBlock_C" : "SpdMatMultBlock_C", &f));
   if (f) {
     PetscCall((*f)(A, k, X, Y));
