@@ -15,8 +15,9 @@
       `-stream_mb` MiB and runs copy (a[i] = b[i]: 16 bytes per element, the STREAM
       convention, write-allocate traffic not counted) both as a vectorized loop and as
       glibc memcpy (non-temporal stores), the better of the two being the copy
-      bandwidth, and read (sum of a[], its four quarters at once: 8 bytes per element); best of `-rounds` x 4
-      passes, run between the rounds of products, aggregate bytes of all ranks over the slowest rank's time.
+      bandwidth, and read (sum of a[], its four quarters at once: 8 bytes per
+      element); best of `-rounds` x 4 passes, run between the rounds of products,
+      aggregate bytes of all ranks over the slowest rank's time.
       -stream_huge: the arrays on transparent huge pages too (SpdMemAdviseHuge), as the
       matrix is; STREAM's own arrays are not, where the kernel's mode is "madvise".
    The ratio matvec / copy is the fraction of the achievable bandwidth the product gets.
@@ -180,7 +181,6 @@ int main(int argc, char **argv)
     PetscCall(BenchMaxTime(comm, t0, &dt));
     tmv = PetscMin(tmv, dt);
     for (PetscInt q = 0; q < 4; q++) {
-
       PetscCallMPI(MPI_Barrier(comm));
       t0 = MPI_Wtime();
       BenchCopy(len, a, b);

@@ -3,7 +3,7 @@
    Why: single-vector Lanczos reads the whole operator once per product. For a stored
    matrix the products are bound by memory bandwidth, and a pass over the matrix with b
    vectors at once (SpdMatMultBlock) can cost little more than a pass with one: with the
-   float32 operator's kernels a 2-vector pass costs about one single-vector pass and a
+   float32 operator's kernels a 2-vector pass costs 1-1.3 single-vector passes and a
    4-vector pass ~1.1-1.5 (the AVX2 kernels of gemvavx2.c; 2.2 with the portable ones). The
    price is more products for the same accuracy, but fewer passes: top-16 of bench row 7
    (a low-rank signal over noise) in 42 passes instead of trlanczos's 134, of an 8192^2
