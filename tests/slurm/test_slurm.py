@@ -21,20 +21,16 @@ import numpy as np
 import h5py
 sys.path.insert(0, os.path.join(os.environ["SPD_SOURCE_DIR"], "tests", "e2e"))
 from spdref import *
+from slurmutil import cluster, queue, skip_without_cgroup, submit, submit_usage, wait_gone
 
 src = os.environ["SPD_SOURCE_DIR"]
-if not os.path.ismount("/sys/fs/cgroup"):
-    # slurmd 22.05 cannot start without a cgroup file system (a chroot or container
-    # without /sys/fs/cgroup); ctest reports the test as skipped, not passed
-    print("SKIP: /sys/fs/cgroup is not mounted; slurmd cannot run here")
-    sys.exit(77)
+skip_without_cgroup()
 work = os.path.abspath("slurm_array")
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
-cluster = f"/tmp/spd-slurm-{os.getpid()}"  # short path: the munge socket path is limited
+cluster_dir = f"/tmp/spd-slurm-{os.getpid()}"  # short path: the munge socket path is limited
 subprocess.run(["/usr/bin/python3", f"{src}/tests/e2e/make_gpt_model.py", f"{work}/model"], check=True, capture_output=True)
 EVERY = 10  # seconds between the runs of the scheduled study
-SUBMIT = f"{src}/slurm/submit.sh"
 
 
 def job(out):
@@ -51,34 +47,6 @@ tensors: {{exclude: ["*ln_*"]}}
 weights: {{full: true, top: 4, bottom: 2, vectors: true}}
 """)
     return p
-
-
-def submit(env, *args):
-    """Run submit.sh; return {kind: job id} from its `jobs: kind=ID ...` line."""
-    p = subprocess.run(["bash", SUBMIT, *args], env=env, capture_output=True, text=True, timeout=60)
-    print("$ submit.sh", " ".join(args), "\n" + p.stdout + p.stderr)
-    check(p.returncode == 0, f"submit.sh {' '.join(args)} failed")
-    lines = [l for l in p.stdout.splitlines() if l.startswith("jobs:")]
-    check(len(lines) == 1, f"submit.sh must print one `jobs: ...` line: {p.stdout!r}")
-    return dict(kv.split("=") for kv in lines[0].split()[1:])
-
-
-def queue(env):
-    """{job id: state} of every job SLURM still lists (pending, running, completing)."""
-    q = subprocess.run(["squeue", "-h", "-o", "%i %T"], env=env, capture_output=True, text=True).stdout
-    return dict(l.split() for l in q.splitlines() if l.strip())
-
-
-def wait_gone(env, ids, timeout=120):
-    """Poll squeue (sbatch --wait polls at 2, 10, 42 s...) until none of ids is listed."""
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        q = queue(env)
-        left = [i for i in ids if i in q or any(k.startswith(f"{i}_") for k in q)]
-        if not left:
-            return
-        time.sleep(0.3)
-    fail(f"jobs {left} still queued after {timeout} s: {q}")
 
 
 def wait_for(path, timeout=60):
@@ -169,14 +137,10 @@ def fake_chain(name, plan):
 for args, what in ((["nonexistent.yaml"], "not found"), ([sched_job, "--slices", "0"], "--slices"),
                    ([sched_job, "--every", "5 fortnights"], "--every"), ([sched_job, "--slices", "2", "--every", "1h"], "cannot be combined"),
                    ([sched_job, "--stop-file", "x"], "--every"), ([sched_job, "--time=1"], "after --")):
-    p = subprocess.run(["bash", SUBMIT, *args], env=dict(ENV, SPECDYN=SPECDYN), capture_output=True, text=True)
+    p = submit_usage(args)
     check(p.returncode == 2 and what in p.stderr and not p.stdout, f"submit.sh {args}: exit {p.returncode}, {p.stderr!r}")
 
-up = subprocess.run(["bash", f"{src}/tests/slurm/cluster.sh", "up", cluster], capture_output=True, text=True)
-print(up.stdout, up.stderr)
-check(up.returncode == 0, "the SLURM cluster did not come up")
-try:
-    env = dict(ENV, SLURM_CONF=f"{cluster}/slurm.conf", SPECDYN=SPECDYN)
+with cluster(cluster_dir, work, keep=lambda l: "] done " not in l) as env:
 
     # 1. array of slices + merge
     ids = submit(env, job(f"{work}/sliced"), "--slices", "2", "--ranks", "2", "--", "--chdir", work)
@@ -262,12 +226,6 @@ try:
     check(len(jc) == 1 and "cancelled: the chain ends" in log(jc[0]), f"a cancelled run must not resubmit: jobs {jc}\n{log(jc[0])}")
     q = queue(env)
     check(not q, f"jobs remain at the end: {q}")
-finally:
-    logs = sorted(f for f in os.listdir(work) if f.startswith("specdyn-") and f.endswith(".out"))
-    for f in logs:
-        print(f"--- {f}:\n" + "".join(l for l in open(os.path.join(work, f)) if "] done " not in l)[-2000:])
-    subprocess.run(["bash", f"{src}/tests/slurm/cluster.sh", "down", cluster])
-    shutil.rmtree(cluster, ignore_errors=True)
 
 # results of 1: identical to mpirun
 merged = task_files(f"{work}/sliced")

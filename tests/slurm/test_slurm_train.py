@@ -11,21 +11,19 @@ up by cluster.sh), ranks started by srun --mpi=pmix:
    and its final checkpoint equals an uninterrupted mpirun run's bit for bit.
 
 The cluster is torn down at the end, stopping only its daemons (by their PID files)."""
-import os, re, shutil, subprocess, sys, time
+import os, shutil, subprocess, sys, time
 import numpy as np
 import h5py
 sys.path.insert(0, os.path.join(os.environ["SPD_SOURCE_DIR"], "tests", "e2e"))
 from spdref import *
+from slurmutil import cluster, queue, skip_without_cgroup, submit, submit_usage, wait_gone
 
 src = os.environ["SPD_SOURCE_DIR"]
-if not os.path.ismount("/sys/fs/cgroup"):
-    print("SKIP: /sys/fs/cgroup is not mounted; slurmd cannot run here")
-    sys.exit(77)
+skip_without_cgroup()
 work = os.path.abspath("slurm_train")
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
-cluster = f"/tmp/spd-slurmtr-{os.getpid()}"  # short path: the munge socket path is limited
-SUBMIT = f"{src}/slurm/submit.sh"
+cluster_dir = f"/tmp/spd-slurmtr-{os.getpid()}"  # short path: the munge socket path is limited
 
 
 def job(name, steps, every, sweep=""):
@@ -39,32 +37,6 @@ train: {{steps: {steps}, lr: 0.2, checkpoints: {{every: {every}}}}}
 {sweep}
 """)
     return p
-
-
-def submit(env, *args):
-    """Run submit.sh; return {kind: job id} from its `jobs: kind=ID ...` line."""
-    p = subprocess.run(["bash", SUBMIT, *args], env=env, capture_output=True, text=True, timeout=60)
-    print("$ submit.sh", " ".join(args), "\n" + p.stdout + p.stderr)
-    check(p.returncode == 0, f"submit.sh {' '.join(args)} failed")
-    lines = [l for l in p.stdout.splitlines() if l.startswith("jobs:")]
-    check(len(lines) == 1, f"submit.sh must print one `jobs: ...` line: {p.stdout!r}")
-    return dict(kv.split("=") for kv in lines[0].split()[1:])
-
-
-def queue(env):
-    q = subprocess.run(["squeue", "-h", "-o", "%i %T"], env=env, capture_output=True, text=True).stdout
-    return dict(l.split() for l in q.splitlines() if l.strip())
-
-
-def wait_gone(env, ids, timeout=120):
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        q = queue(env)
-        left = [i for i in ids if i in q or any(k.startswith(f"{i}_") for k in q)]
-        if not left:
-            return
-        time.sleep(0.3)
-    fail(f"jobs {left} still queued after {timeout} s: {q}")
 
 
 def final(folder, run, steps):
@@ -82,18 +54,14 @@ check(names == ["seed=1", "seed=2", "seed=3"], f"--list: {names}")
 bad = f"{work}/bad.yaml"
 write_job(bad, open(sweep).read().replace("lr: 0.2", "lr: -1"))
 for args, what in (([sweep, "--train", "--slices", "2"], "cannot be combined"), ([bad, "--train"], "train.lr")):
-    p = subprocess.run(["bash", SUBMIT, *args], env=dict(ENV, SPECDYN=SPECDYN), capture_output=True, text=True)
+    p = submit_usage(args)
     check(p.returncode == 2 and what in p.stderr and not p.stdout, f"submit.sh {args}: exit {p.returncode}, {p.stderr!r}")
 
 # references under plain mpirun
 run(["train", sweep, "-o", f"{work}/plain"], np_=2, expect=0)
 run(["train", long, "-o", f"{work}/plain-long"], np_=1, expect=0)
 
-up = subprocess.run(["bash", f"{src}/tests/slurm/cluster.sh", "up", cluster], capture_output=True, text=True)
-print(up.stdout, up.stderr)
-check(up.returncode == 0, "the SLURM cluster did not come up")
-try:
-    env = dict(ENV, SLURM_CONF=f"{cluster}/slurm.conf", SPECDYN=SPECDYN)
+with cluster(cluster_dir, work) as env:
 
     # 1. the sweep as an array of 3 runs, 2 ranks each
     ids = submit(env, sweep, "--train", "--ranks", "2", "--", "--chdir", work)
@@ -128,12 +96,6 @@ try:
     text = open(f"{work}/specdyn-train-{ids['train']}_0.out").read()
     check("specdyn exited 0" in text, f"the resubmitted run should complete:\n{text}")
     check(not queue(env), f"jobs remain at the end: {queue(env)}")
-finally:
-    logs = sorted(f for f in os.listdir(work) if f.startswith("specdyn-") and f.endswith(".out"))
-    for f in logs:
-        print(f"--- {f}:\n" + open(os.path.join(work, f)).read()[-2000:])
-    subprocess.run(["bash", f"{src}/tests/slurm/cluster.sh", "down", cluster])
-    shutil.rmtree(cluster, ignore_errors=True)
 
 for name in names:
     for s in range(0, SWEEP_STEPS + 1, 10):
