@@ -88,3 +88,23 @@ PetscErrorCode SpdTestReport(void)
   PetscCheck(!SpdTestFailures, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "%" PetscInt_FMT " checks failed", SpdTestFailures);
   PetscFunctionReturn(0);
 }
+
+PetscErrorCode SpdTestVecGather(Vec v, double out[])
+{
+  VecScatter         sc;
+  Vec                all;
+  const PetscScalar *a;
+  PetscInt           n;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecScatterCreateToAll(v, &sc, &all));
+  PetscCall(VecScatterBegin(sc, v, all, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(sc, v, all, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecGetSize(all, &n));
+  PetscCall(VecGetArrayRead(all, &a));
+  for (PetscInt i = 0; i < n; i++) out[i] = PetscRealPart(a[i]);
+  PetscCall(VecRestoreArrayRead(all, &a));
+  PetscCall(VecScatterDestroy(&sc));
+  PetscCall(VecDestroy(&all));
+  PetscFunctionReturn(0);
+}

@@ -19,6 +19,8 @@ PetscErrorCode SpdTestCheckClose(MPI_Comm, const char what[], PetscInt n, const 
 /* Singular values of a column-major m x n matrix with LAPACK (dgesvd), descending:
    the independent reference for small cases. */
 PetscErrorCode SpdTestLapackSingularValues(PetscInt m, PetscInt n, const double a[], double s[]);
+/* The whole of a distributed vector on every rank (tests only: small vectors). */
+PetscErrorCode SpdTestVecGather(Vec v, double out[]);
 
 /* Soft checks: SPD_EXPECT records a failure and goes on, so that one run reports every
    failed expectation; SpdTestReport ends the test with an error if any failed. */

@@ -148,27 +148,6 @@ static inline PetscErrorCode EigTestShell(Mat A, EigTestShellCtx *ctx, Mat *S)
   PetscFunctionReturn(0);
 }
 
-/* The whole of a distributed vector on every rank. */
-static inline PetscErrorCode EigTestGather(Vec v, double out[])
-{
-  VecScatter         sc;
-  Vec                all;
-  const PetscScalar *a;
-  PetscInt           n;
-
-  PetscFunctionBeginUser;
-  PetscCall(VecScatterCreateToAll(v, &sc, &all));
-  PetscCall(VecScatterBegin(sc, v, all, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecScatterEnd(sc, v, all, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecGetSize(all, &n));
-  PetscCall(VecGetArrayRead(all, &a));
-  for (PetscInt i = 0; i < n; i++) out[i] = PetscRealPart(a[i]);
-  PetscCall(VecRestoreArrayRead(all, &a));
-  PetscCall(VecScatterDestroy(&sc));
-  PetscCall(VecDestroy(&all));
-  PetscFunctionReturn(0);
-}
-
 /* Sort ascending (insertion sort; test sizes are small). */
 static inline void EigTestSort(PetscInt n, double a[])
 {

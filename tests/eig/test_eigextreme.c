@@ -48,7 +48,7 @@ static PetscErrorCode CheckPairs(Mat A, const char what[], const SpdEigenpairs *
       PetscCall(MatMult(A, e->X[i], w));
       PetscCall(VecAXPY(w, -e->lambda[i], e->X[i]));
       PetscCall(VecNorm(w, NORM_2, &r));
-      PetscCall(EigTestGather(e->X[i], xg));
+      PetscCall(SpdTestVecGather(e->X[i], xg));
       for (PetscInt j = 0; j < p->n; j++) dot += xg[j] * p->q[j + (size_t)col[i] * p->n];
       PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  x[%" PetscInt_FMT "]: |x|-1 %.1e |Ax - lambda x| %.2e 1-|q'x| %.1e\n", i, (double)(nx - 1), (double)r, 1 - PetscAbsReal(dot)));
       PetscCheck(PetscAbsReal(nx - 1) < 1e-12, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "%s: eigenvector %" PetscInt_FMT " has norm %.15f", what, i, (double)nx);

@@ -128,7 +128,7 @@ static PetscErrorCode TestHessian(void)
     PetscCall(VecAssemblyBegin(x));
     PetscCall(VecAssemblyEnd(x));
     PetscCall(MatMult(H, x, y));
-    PetscCall(EigTestGather(y, h + (size_t)j * P));
+    PetscCall(SpdTestVecGather(y, h + (size_t)j * P));
   }
   for (PetscInt j = 0; j < P; j++)
     for (PetscInt i = 0; i < j; i++) h[i + (size_t)j * P] = h[j + (size_t)i * P] = 0.5 * (h[i + (size_t)j * P] + h[j + (size_t)i * P]);

@@ -59,7 +59,7 @@ static PetscErrorCode TestProbes(void)
     PetscInt           same = 0;
     PetscCall(SpdProbeRademacher(v, 42, j));
     PetscCall(SpdProbeRademacher(vs, 42, j));
-    PetscCall(EigTestGather(v, g));
+    PetscCall(SpdTestVecGather(v, g));
     PetscCall(VecGetArrayRead(vs, &s));
     for (PetscInt i = 0; i < n; i++) {
       PetscCheck(g[i] == 1.0 || g[i] == -1.0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "probe %" PetscInt_FMT " entry %" PetscInt_FMT " = %g, not +-1", j, i, g[i]);
@@ -69,11 +69,11 @@ static PetscErrorCode TestProbes(void)
     PetscCall(VecRestoreArrayRead(vs, &s));
     /* another probe, another seed: about half the entries agree */
     PetscCall(SpdProbeRademacher(v2, 42, j + 1));
-    PetscCall(EigTestGather(v2, g2));
+    PetscCall(SpdTestVecGather(v2, g2));
     for (PetscInt i = 0; i < n; i++) same += g[i] == g2[i];
     PetscCheck(PetscAbsReal(same - 0.5 * n) < 5 * 0.5 * PetscSqrtReal(n), PETSC_COMM_WORLD, PETSC_ERR_PLIB, "probes %" PetscInt_FMT " and %" PetscInt_FMT " of seed 42 agree in %" PetscInt_FMT " of %" PetscInt_FMT " entries", j, j + 1, same, n);
     PetscCall(SpdProbeRademacher(v2, 43, j));
-    PetscCall(EigTestGather(v2, g2));
+    PetscCall(SpdTestVecGather(v2, g2));
     same = 0;
     for (PetscInt i = 0; i < n; i++) same += g[i] == g2[i];
     PetscCheck(PetscAbsReal(same - 0.5 * n) < 5 * 0.5 * PetscSqrtReal(n), PETSC_COMM_WORLD, PETSC_ERR_PLIB, "probe %" PetscInt_FMT " of seeds 42 and 43 agree in %" PetscInt_FMT " of %" PetscInt_FMT " entries", j, same, n);

@@ -146,27 +146,6 @@ static inline PetscErrorCode TestNetFactors(TestNet *t, PetscReal *A[])
   PetscFunctionReturn(0);
 }
 
-/* Gather a distributed Vec into a replicated array. */
-static inline PetscErrorCode TestVecGather(Vec v, PetscReal out[])
-{
-  Vec                full;
-  VecScatter         sc;
-  const PetscScalar *a;
-  PetscInt           n;
-
-  PetscFunctionBeginUser;
-  PetscCall(VecScatterCreateToAll(v, &sc, &full));
-  PetscCall(VecScatterBegin(sc, v, full, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecScatterEnd(sc, v, full, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecGetSize(full, &n));
-  PetscCall(VecGetArrayRead(full, &a));
-  PetscCall(PetscArraycpy(out, a, n));
-  PetscCall(VecRestoreArrayRead(full, &a));
-  PetscCall(VecScatterDestroy(&sc));
-  PetscCall(VecDestroy(&full));
-  PetscFunctionReturn(0);
-}
-
 /* Set a distributed Vec from a replicated array. */
 static inline PetscErrorCode TestVecSet(Vec v, const PetscReal in[])
 {

@@ -45,10 +45,10 @@ static PetscErrorCode CheckNet(TestNet *t, uint64_t seed, PetscBool smooth)
     PetscCall(SpdJacobianCreateVec(J, L, &vy));
     PetscCall(TestVecSet(vx, v));
     PetscCall(SpdJacobianMult(J, 1, L, vx, vy));
-    PetscCall(TestVecGather(vy, Jv));
+    PetscCall(SpdTestVecGather(vy, Jv));
     PetscCall(TestVecSet(vy, u));
     PetscCall(SpdJacobianMultTranspose(J, 1, L, vy, vx));
-    PetscCall(TestVecGather(vx, Jtu));
+    PetscCall(SpdTestVecGather(vx, Jtu));
     PetscCall(VecDestroy(&vx));
     PetscCall(VecDestroy(&vy));
   }
@@ -85,11 +85,11 @@ static PetscErrorCode CheckNet(TestNet *t, uint64_t seed, PetscBool smooth)
         e[c]            = 1;
         PetscCall(TestVecSet(ex, e));
         PetscCall(SpdJacobianMult(J, k, l, ex, y));
-        PetscCall(TestVecGather(y, col));
+        PetscCall(SpdTestVecGather(y, col));
         PetscCall(PetscArraycpy(Jdense + c * m, col, m));
         PetscCall(TestVecSet(xs, e));
         PetscCall(SpdJacobianMult(Js, k, l, xs, ys));
-        PetscCall(TestVecGather(ys, ysa));
+        PetscCall(SpdTestVecGather(ys, ysa));
         for (PetscInt i = 0; i < m; i++) diff = PetscMax(diff, PetscAbsReal(ysa[i] - col[i])), nrm = PetscMax(nrm, PetscAbsReal(col[i]));
       }
       PetscCall(SpdTestCheckClose(comm, "J_{l:k} (shell columns) vs loops", m * n, Jdense, Jref, 1e-12, 1e-6));
@@ -117,8 +117,8 @@ static PetscErrorCode CheckNet(TestNet *t, uint64_t seed, PetscBool smooth)
         PetscReal a1[64], a2[64];
         PetscCall(TestVecSet(ys, u));
         PetscCall(SpdJacobianMultTranspose(Js, k, l, ys, xts));
-        PetscCall(TestVecGather(xt, a1));
-        PetscCall(TestVecGather(xts, a2));
+        PetscCall(SpdTestVecGather(xt, a1));
+        PetscCall(SpdTestVecGather(xts, a2));
         PetscCall(SpdTestCheckClose(comm, "J^T u world vs one rank", n, a1, a2, 1e-13, 1e-6));
       }
       /* explicit dense matrix */

@@ -113,13 +113,13 @@ static PetscErrorCode RunCase(const TJCase *tc)
   PetscCall(TJVecSetFull(v, vf));
   PetscCall(TJVecSetFull(u, uf));
   PetscCall(MatMult(J1, v, y));
-  PetscCall(TJVecGetFull(y, Jv));
+  PetscCall(SpdTestVecGather(y, Jv));
   PetscCall(MatMultTranspose(J1, u, y));
-  PetscCall(TJVecGetFull(y, JTu));
+  PetscCall(SpdTestVecGather(y, JTu));
   PetscCall(MatMult(J3, v, y));
-  PetscCall(TJVecGetFull(y, Jv3));
+  PetscCall(SpdTestVecGather(y, Jv3));
   PetscCall(MatMultTranspose(J3, u, y));
-  PetscCall(TJVecGetFull(y, JTu3));
+  PetscCall(SpdTestVecGather(y, JTu3));
   {
     double lhs = TJDot(P, uf, Jv), rhs = TJDot(P, JTu, vf);
     SPD_EXPECT(fabs(lhs - rhs) <= 1e-12 * fabs(lhs), "%s: <u, J v> = %.17g but <J^T u, v> = %.17g (rel %.3g)", tc->name, lhs, rhs, fabs(lhs - rhs) / fabs(lhs));

@@ -141,10 +141,10 @@ static PetscErrorCode RunCase(SpdActivation act, SpdLoss loss, PetscBool bias1)
   PetscCall(MatCreateVecs(Jf, &x, &y));
   PetscCall(TJVecSetFull(x, v));
   PetscCall(MatMult(Jf, x, y));
-  PetscCall(TJVecGetFull(y, Jv));
+  PetscCall(SpdTestVecGather(y, Jv));
   PetscCall(TJVecSetFull(y, u));
   PetscCall(MatMultTranspose(Jf, y, x));
-  PetscCall(TJVecGetFull(x, JTu));
+  PetscCall(SpdTestVecGather(x, JTu));
   { /* the re-created operator's products against the central differences */
     PetscReal *fv, *ftu;
     PetscCall(PetscMalloc2(M, &fv, P, &ftu));

@@ -74,27 +74,6 @@ static inline PetscErrorCode TJVecSetFull(Vec x, const PetscReal full[])
   PetscFunctionReturn(0);
 }
 
-/* Gather x into a replicated array. */
-static inline PetscErrorCode TJVecGetFull(Vec x, PetscReal full[])
-{
-  VecScatter         sc;
-  Vec                all;
-  const PetscScalar *a;
-  PetscInt           N;
-
-  PetscFunctionBeginUser;
-  PetscCall(VecGetSize(x, &N));
-  PetscCall(VecScatterCreateToAll(x, &sc, &all));
-  PetscCall(VecScatterBegin(sc, x, all, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecScatterEnd(sc, x, all, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecGetArrayRead(all, &a));
-  for (PetscInt j = 0; j < N; j++) full[j] = PetscRealPart(a[j]);
-  PetscCall(VecRestoreArrayRead(all, &a));
-  PetscCall(VecScatterDestroy(&sc));
-  PetscCall(VecDestroy(&all));
-  PetscFunctionReturn(0);
-}
-
 /* theta_T of the run from (0, theta0, m_0 = 0); the trainer is left at (0, theta0). */
 static inline PetscErrorCode TJRun(SpdTrainer tr, const PetscReal theta0[], PetscReal thetaT[])
 {
@@ -136,7 +115,7 @@ static inline PetscErrorCode TJDense(Mat A, PetscBool transpose, PetscReal D[])
       PetscCall(MatMultTranspose(A, x, y));
     else
       PetscCall(MatMult(A, x, y));
-    PetscCall(TJVecGetFull(y, D + (size_t)j * M));
+    PetscCall(SpdTestVecGather(y, D + (size_t)j * M));
   }
   PetscCall(VecDestroy(&x));
   PetscCall(VecDestroy(&y));
