@@ -89,19 +89,21 @@ static PetscErrorCode SpdTaskFileLcpl_Private(hid_t *lcpl)
   PetscFunctionReturn(0);
 }
 
-/* A 1-D dataset of `n` values identical on every rank: created collectively, written by rank 0. */
-static PetscErrorCode SpdTaskFileWrite1D_Private(SpdTaskFile f, const char path[], hid_t memtype, hid_t filetype, PetscInt n, const void *v)
+/* A 1-D (ndims 1) or 2-D (row-major) dataset of values identical on every rank: created
+   collectively, written by rank 0. */
+static PetscErrorCode SpdTaskFileWriteReplicated_Private(SpdTaskFile f, const char path[], hid_t memtype, hid_t filetype, int ndims, const hsize_t dims[], const void *v)
 {
   hid_t   space, dset, lcpl, sel;
-  hsize_t dim = (hsize_t)n;
+  hsize_t npoints = 1;
 
   PetscFunctionBegin;
+  for (int d = 0; d < ndims; d++) npoints *= dims[d];
   PetscCall(PetscLogEventBegin(SPD_Write, 0, 0, 0, 0));
   PetscCall(SpdTaskFileLcpl_Private(&lcpl));
-  SpdCallH5Return(space, H5Screate_simple, (1, &dim, NULL));
+  SpdCallH5Return(space, H5Screate_simple, (ndims, dims, NULL));
   SpdCallH5Return(dset, H5Dcreate2, (f->file, path, filetype, space, lcpl, H5P_DEFAULT, H5P_DEFAULT));
   SpdCallH5Return(sel, H5Scopy, (space));
-  if (f->rank != 0 || n == 0) SpdCallH5(H5Sselect_none, (sel));
+  if (f->rank != 0 || npoints == 0) SpdCallH5(H5Sselect_none, (sel));
   errno = 0;
   PetscCall(SpdTaskFileAgree_Private(f, H5Dwrite(dset, memtype, sel, sel, H5P_DEFAULT, v), "Writing", path));
   SpdCallH5(H5Sclose, (sel));
@@ -114,19 +116,22 @@ static PetscErrorCode SpdTaskFileWrite1D_Private(SpdTaskFile f, const char path[
 
 PetscErrorCode SpdTaskFileWriteReal(SpdTaskFile f, const char path[], PetscInt n, const PetscReal v[])
 {
+  hsize_t dim = (hsize_t)n;
+
   PetscFunctionBegin;
-  PetscCall(SpdTaskFileWrite1D_Private(f, path, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, n, v));
+  PetscCall(SpdTaskFileWriteReplicated_Private(f, path, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 1, &dim, v));
   PetscFunctionReturn(0);
 }
 
 PetscErrorCode SpdTaskFileWriteInt(SpdTaskFile f, const char path[], PetscInt n, const PetscInt v[])
 {
   PetscInt64 *w;
+  hsize_t     dim = (hsize_t)n;
 
   PetscFunctionBegin;
   PetscCall(PetscMalloc1(n + 1, &w));
   for (PetscInt i = 0; i < n; i++) w[i] = v[i];
-  PetscCall(SpdTaskFileWrite1D_Private(f, path, H5T_NATIVE_INT64, H5T_STD_I64LE, n, w));
+  PetscCall(SpdTaskFileWriteReplicated_Private(f, path, H5T_NATIVE_INT64, H5T_STD_I64LE, 1, &dim, w));
   PetscCall(PetscFree(w));
   PetscFunctionReturn(0);
 }
@@ -134,23 +139,10 @@ PetscErrorCode SpdTaskFileWriteInt(SpdTaskFile f, const char path[], PetscInt n,
 /* An m x n matrix (row-major) identical on every rank, written by rank 0. */
 PetscErrorCode SpdTaskFileWriteMatrix(SpdTaskFile f, const char path[], PetscInt m, PetscInt n, const PetscReal v[])
 {
-  hid_t   space, dset, lcpl, sel;
   hsize_t dims[2] = { (hsize_t)m, (hsize_t)n };
 
   PetscFunctionBegin;
-  PetscCall(PetscLogEventBegin(SPD_Write, 0, 0, 0, 0));
-  PetscCall(SpdTaskFileLcpl_Private(&lcpl));
-  SpdCallH5Return(space, H5Screate_simple, (2, dims, NULL));
-  SpdCallH5Return(dset, H5Dcreate2, (f->file, path, H5T_IEEE_F64LE, space, lcpl, H5P_DEFAULT, H5P_DEFAULT));
-  SpdCallH5Return(sel, H5Scopy, (space));
-  if (f->rank != 0 || m * n == 0) SpdCallH5(H5Sselect_none, (sel));
-  errno = 0;
-  PetscCall(SpdTaskFileAgree_Private(f, H5Dwrite(dset, H5T_NATIVE_DOUBLE, sel, sel, H5P_DEFAULT, v), "Writing", path));
-  SpdCallH5(H5Sclose, (sel));
-  SpdCallH5(H5Dclose, (dset));
-  SpdCallH5(H5Sclose, (space));
-  SpdCallH5(H5Pclose, (lcpl));
-  PetscCall(PetscLogEventEnd(SPD_Write, 0, 0, 0, 0));
+  PetscCall(SpdTaskFileWriteReplicated_Private(f, path, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, 2, dims, v));
   PetscFunctionReturn(0);
 }
 
