@@ -13,7 +13,8 @@
 - label noise: accuracies in metrics.h5 recomputed with numpy from the final checkpoint
   on the re-implemented corrupted labels; noisy training accuracy far below the clean one;
 - training_jacobian.h5: top-3 sigma and all sigma of J_T = d theta_T / d theta_0 against
-  the SVD of the dense J_T from torch.autograd.functional.jacobian through unrolled GD."""
+  the SVD of the dense J_T from torch.autograd.functional.jacobian through unrolled GD; the
+  perturbation experiment (retraining from theta_0 + 1e-6 v_1) grows by PyTorch's sigma_1."""
 import glob, math, os, shutil, signal, subprocess, sys, time
 import numpy as np
 import h5py
@@ -332,7 +333,7 @@ output: {work}/tj
 model: {{widths: [0, {TJ_W}, 3], activation: tanh}}
 data: {{source: gaussian_mixture, n: {TJ_N}, d: {TJ_D}, classes: 3, seed: 2}}
 train: {{steps: {TJ_STEPS}, lr: {TJ_LR}, checkpoints: {{every: 5}}}}
-training_jacobian: {{top: 3, bottom: 0, density: {{probes: 2, steps: 10}}}}
+training_jacobian: {{top: 3, bottom: 0, density: {{probes: 2, steps: 10}}, perturb: {{directions: 1, scale: 1e-6, ood: 8}}}}
 """)
 train([f"{work}/tj.yaml"], 2, expect=0)
 path = f"{work}/tj/run/training_jacobian.h5"
@@ -340,6 +341,7 @@ check(os.path.exists(path), "training_jacobian.h5 missing")
 with h5py.File(path, "r") as f:
     s, r = f["training_jacobian/top/sigma"][()], f["training_jacobian/top/residual"][()]
     full = f["training_jacobian/full/sigma"][()] if "training_jacobian/full/sigma" in f else None
+    ptab = f["perturbation/table"][()]  # rows: region, index, sigma, gain, rms change held-out, white noise
 check(len(s) == 3 and np.all(np.diff(s) <= 0), f"top sigma {s}: 3, descending")
 check(np.all(np.abs(r) < 1e-8 * s[0]), f"top residuals {r}")
 Xj, yj = mixture(TJ_N, TJ_D, 3, 1.0, 2)  # data.snr defaults to 1
@@ -374,5 +376,13 @@ sv = np.linalg.svd(J, compute_uv=False)
 check(np.allclose(s, sv[:3], rtol=1e-8, atol=0), f"training Jacobian top sigma {s} vs PyTorch {sv[:3]}")
 if full is not None:
     check(len(full) == len(sv) and np.allclose(full, sv, rtol=1e-8, atol=1e-10 * sv[0]), "training Jacobian: full sigma differ from PyTorch")
-print(f"[{time.time() - T0:.1f} s] training Jacobian: P = {len(theta0)}, top sigma {s} equal PyTorch's dense J_T to 1e-8")
+# the perturbation experiment retrains from theta_0 + 1e-6 v: its gain ||theta_T' - theta_T|| / 1e-6
+# is ||J_T v|| to O(1e-6), i.e. PyTorch's sigma_1 along the top direction
+top_row = ptab[ptab[:, 0] == 0]
+check(len(top_row) == 1 and len(ptab) >= 1, f"perturbation table {ptab}: one direction per region found")
+check(abs(top_row[0, 3] - sv[0]) <= 1e-4 * sv[0], f"perturbation gain {top_row[0, 3]} along v_1 vs PyTorch's sigma_1 {sv[0]}")
+check(np.all(np.abs(ptab[:, 3] - ptab[:, 2]) <= 1e-4 * np.maximum(ptab[:, 2], 1)), f"perturbation gains {ptab[:, 3]} vs ||J_T v|| {ptab[:, 2]}")
+check(np.all(np.isfinite(ptab[:, 4:])) and np.all(ptab[:, 4:] > 0), f"output changes {ptab[:, 4:]}")
+print(f"[{time.time() - T0:.1f} s] training Jacobian: P = {len(theta0)}, top sigma {s} equal PyTorch's dense J_T to 1e-8; "
+      f"perturbation gain along v_1 {top_row[0, 3]:.6f} vs sigma_1 {sv[0]:.6f}")
 print("train ok")
