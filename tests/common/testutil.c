@@ -91,19 +91,12 @@ PetscErrorCode SpdTestReport(void)
 
 PetscErrorCode SpdTestVecGather(Vec v, double out[])
 {
-  VecScatter         sc;
-  Vec                all;
-  const PetscScalar *a;
-  PetscInt           n;
+  VecScatter sc;
+  Vec        all;
 
   PetscFunctionBeginUser;
   PetscCall(VecScatterCreateToAll(v, &sc, &all));
-  PetscCall(VecScatterBegin(sc, v, all, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecScatterEnd(sc, v, all, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecGetSize(all, &n));
-  PetscCall(VecGetArrayRead(all, &a));
-  for (PetscInt i = 0; i < n; i++) out[i] = PetscRealPart(a[i]);
-  PetscCall(VecRestoreArrayRead(all, &a));
+  PetscCall(SpdVecGatherToAll(sc, v, all, out));
   PetscCall(VecScatterDestroy(&sc));
   PetscCall(VecDestroy(&all));
   PetscFunctionReturn(0);
