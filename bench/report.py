@@ -426,6 +426,7 @@ if js and jp:
                      f"({', '.join(d['copy_gbs'] + (' huge pages' if d.get('stream_huge') == '1' else '') for d in jc)} GB/s); read-only kernel {max(float(d['read_gbs']) for d in jc):.2f} GB/s"
                      + (f"; the float32 kernels alone (bench_matvec -float32, {jc[0]['m']}×{jc[0]['n']}, A and Aᵀ alternating): single-vector "
                         + ", ".join(f"{float(d['matvec_gbs']):.2f} GB/s" for d in jc)
+                        + ("; 3-vector passes " + ", ".join(f"{float(d['block3_gbs']):.2f} GB/s" for d in blocks if "block3_gbs" in d) if blocks else "")
                         + ("; 4-vector passes " + ", ".join(f"{float(d['block4_gbs']):.2f} GB/s" for d in blocks) if blocks else "")
                         if all(d.get("storage") == "float32" for d in jc) else "")
                      + f"; SciPy's products: {pp * nbytes / tp / 1e9:.2f} GB/s; load {loads('jac.copy')}"])

@@ -22,7 +22,7 @@
       matrix is; STREAM's own arrays are not, where the kernel's mode is "madvise".
    The ratio matvec / copy is the fraction of the achievable bandwidth the product gets.
    3. With -block K: passes of SpdMatMultBlock / SpdMatMultTransposeBlock (alternating)
-      with k = 1, 2, 4, ... <= K vectors, time per pass and per vector; in RESULT as
+      with k = 1, 2, 3, 4, 8, 16, ... <= K vectors, time per pass and per vector; in RESULT as
       block<k>_gbs (A's bytes per pass over the pass's time).
    A line starting with "RESULT" carries the numbers for bench/run.sh. */
 static const char help[] = "Dense MatMult bandwidth vs a STREAM-like copy on the same ranks.\n"
@@ -138,7 +138,7 @@ int main(int argc, char **argv)
   PetscCall(PetscOptionsInt("-stream_mb", "MiB per STREAM array per rank", NULL, stream_mb, &stream_mb, NULL));
   PetscCall(PetscOptionsBool("-float32", "products of the float32 copy (SpdMatCreateFloat32), A and A^T alternating", NULL, f32, &f32, NULL));
   PetscCall(PetscOptionsBool("-stream_huge", "the STREAM arrays on transparent huge pages, like the matrix (SpdMemAdviseHuge)", NULL, huge, &huge, NULL));
-  PetscCall(PetscOptionsInt("-block", "also time passes of k-vector block products (SpdMatMultBlock / SpdMatMultTransposeBlock), k = 1, 2, 4, ... up to this", NULL, block, &block, NULL));
+  PetscCall(PetscOptionsInt("-block", "also time passes of k-vector block products (SpdMatMultBlock / SpdMatMultTransposeBlock), k = 1, 2, 3, 4, 8, ... up to this", NULL, block, &block, NULL));
   PetscOptionsEnd();
   PetscCheck(products >= 1 && rounds >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-products %" PetscInt_FMT " and -rounds %" PetscInt_FMT " must be positive", products, rounds);
   PetscCheck(stream_mb >= 16, comm, PETSC_ERR_ARG_OUTOFRANGE, "-stream_mb %" PetscInt_FMT ": use at least 16 MiB so the arrays do not fit in cache", stream_mb);
@@ -200,7 +200,7 @@ int main(int argc, char **argv)
       tread = PetscMin(tread, dt);
     }
   }
-  for (PetscInt k = 1; k <= block; k *= 2) {
+  for (PetscInt k = 1; k <= block; k = k < 4 ? k + 1 : 2 * k) {
     Vec   *X, *Y;
     double best = PETSC_MAX_REAL, t0, dt;
     PetscCall(VecDuplicateVecs(x, k, &X));

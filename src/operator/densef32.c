@@ -12,10 +12,10 @@
    local N-vector A_loc^T x_loc and sums it into the column layout with one
    MPI_Reduce_scatter. The block products (k vectors, one pass over A) serve the
    residual norms of a set of singular triplets and block Lanczos (-spd_svd_block, the
-   default for the top where the CPU has AVX2: SpdMatGetBlockWidth): 2 vectors by
-   gemvimpl.h's kernels; 4, and above four groups of 4 chunk by chunk in one sweep, by
-   gemvavx2.c's AVX2 kernels (-spd_float32_avx2 0: the portable 4-vector kernels, and
-   GEMMs on panels above four). */
+   default for the top where the CPU has AVX2, 4 vectors per pass: SpdMatGetBlockWidth):
+   2 vectors by gemvimpl.h's kernels; 3, 4, and above four groups of 4 chunk by chunk in
+   one sweep, by gemvavx2.c's AVX2 kernels (-spd_float32_avx2 0: the portable 4-vector
+   kernels, 3 vectors padded to 4, and GEMMs on panels above four). */
 #include <specdyn/private/operatorimpl.h>
 #include <petscblaslapack.h>
 #include "gemvavx2.h"
@@ -26,7 +26,7 @@ typedef struct {
   float       *a; /* mloc x N, column-major                             */
   double      *xall; /* N: the local A^T x of a single product              */
   PetscMPIInt *counts; /* column-layout sizes, for the reduce-scatter         */
-  PetscBool    avx2; /* 4-vector products by gemvavx2.c                     */
+  PetscBool    avx2; /* 3- and 4-vector products by gemvavx2.c              */
   double       blockmin; /* bytes per rank from which block width 4 is reported  */
   VecScatter   toall;
   Vec          xseq;
@@ -75,8 +75,13 @@ static PetscErrorCode SpdF32MultTranspose(Mat S, Vec x, Vec y)
   PetscFunctionReturn(0);
 }
 
-/* 4 vectors per pass cost ~1.1-1.5 single products with gemvavx2.c's kernels; the same
-   answer on every rank (it picks the solver) */
+/* Block width 4: a 4-vector pass costs ~1.1-1.5 single products with gemvavx2.c's
+   kernels. 3 vectors per pass read the matrix closer to the memory's rate but need more
+   passes: on a 2-core EPYC (Zen 3) VM, bench row 7 (top-16 of 20000 x 50000 on 2 ranks)
+   took 50 passes at a median 28-29 GB/s with b = 3 against 42 at 24 GB/s with b = 4, and
+   the solves 6.1-8.6 s (median 7.4) against 7.0-7.6 s (median 7.3): no faster, and less
+   steady (bench/results.md, session 13). The same answer on every rank (it picks the
+   solver). */
 static PetscErrorCode SpdF32GetBlockWidth(Mat S, PetscInt *b)
 {
   SpdDenseF32 *d;
@@ -119,12 +124,14 @@ static void SpdF32Panel_Private(const SpdDenseF32 *d, PetscInt j0, PetscInt w, d
   for (size_t i = 0; i < (size_t)w * d->mloc; i++) panel[i] = (double)c[i];
 }
 
-/* Vectors per pass of the block kernels for k vectors: 2 or 4 (zero vectors pad the
-   block); above four, k rounded up to a multiple of 4 with gemvavx2.c (groups of four
-   in one sweep), else k itself (the panel GEMMs). */
+/* Vectors per pass of the block kernels for k vectors: 2, 3 (with gemvavx2.c) or 4 (zero
+   vectors pad the block); above four, k rounded up to a multiple of 4 with gemvavx2.c
+   (groups of four in one sweep), else k itself (the panel GEMMs). */
 static PetscInt SpdF32BlockWidth_Private(const SpdDenseF32 *d, PetscInt k)
 {
-  return k > 4 ? (d->avx2 ? (k + 3) / 4 * 4 : k) : (k > 2 ? 4 : 2);
+  if (k > 4) return d->avx2 ? (k + 3) / 4 * 4 : k;
+  if (k == 3) return d->avx2 ? 3 : 4;
+  return k > 2 ? 4 : 2;
 }
 
 /* The vectors' layout on the N side of a block of w (x for A X, z for A^T X): groups of
@@ -144,8 +151,8 @@ static PetscInt SpdF32Chunk_Private(const SpdDenseF32 *d)
 }
 
 /* yb (mloc x w, column-major) = A_loc X, X in xk (SpdF32BlockIndex_Private layout), w
-   from SpdF32BlockWidth_Private(): one pass over A either way. Up to four vectors the 2-/4-
-   vector kernels (bound by memory, or close); more, groups of four (gemvavx2.c) chunk by
+   from SpdF32BlockWidth_Private(): one pass over A either way. Up to four vectors the 2-,
+   3- and 4-vector kernels (bound by memory, or close); more, groups of four (gemvavx2.c) chunk by
    chunk, or GEMMs on panels (bound by arithmetic). */
 static PetscErrorCode SpdF32LocalBlockN_Private(const SpdDenseF32 *d, PetscInt w, const double *xk, double *yb)
 {
@@ -156,7 +163,12 @@ static PetscErrorCode SpdF32LocalBlockN_Private(const SpdDenseF32 *d, PetscInt w
   PetscFunctionBegin;
   if (w == 2)
     SpdF32Gemv_N2(d->mloc, d->N, d->a, d->mloc, xk, yb, d->mloc);
-  else if (d->avx2) {
+  else if (w == 3) {
+#if defined(SPD_HAVE_GEMV_AVX2)
+    PetscCall(PetscArrayzero(yb, (size_t)d->mloc * w));
+    SpdF32GemvAVX2_N3(d->mloc, d->N, d->a, d->mloc, xk, yb, d->mloc);
+#endif
+  } else if (d->avx2) {
 #if defined(SPD_HAVE_GEMV_AVX2)
     PetscInt c = w > 4 ? SpdF32Chunk_Private(d) : d->N; /* one group: one sweep */
     PetscCall(PetscArrayzero(yb, (size_t)d->mloc * w));
@@ -192,7 +204,11 @@ static PetscErrorCode SpdF32LocalBlockT_Private(const SpdDenseF32 *d, PetscInt w
   PetscFunctionBegin;
   if (w == 2)
     SpdF32Gemv_T2(d->mloc, d->N, d->a, d->mloc, ub, d->mloc, zk);
-  else if (d->avx2) {
+  else if (w == 3) {
+#if defined(SPD_HAVE_GEMV_AVX2)
+    SpdF32GemvAVX2_T3(d->mloc, d->N, d->a, d->mloc, ub, d->mloc, zk);
+#endif
+  } else if (d->avx2) {
 #if defined(SPD_HAVE_GEMV_AVX2)
     PetscInt c = w > 4 ? SpdF32Chunk_Private(d) : d->N; /* one group: one sweep */
     for (PetscInt j0 = 0; j0 < d->N; j0 += c)
@@ -314,7 +330,7 @@ static PetscErrorCode SpdF32MultTransposeBlock(Mat S, PetscInt k, const Vec X[],
       SpdMatMultBlock() / SpdMatMultTransposeBlock(); same layouts as A
 
   Options Database Key:
-. -spd_float32_avx2 <bool> - the AVX2 kernels of gemvavx2.c for 4 vectors and more per
+. -spd_float32_avx2 <bool> - the AVX2 kernels of gemvavx2.c for 3 vectors and more per
   pass where the CPU has them (default true; false: the portable kernels)
 - -spd_float32_block_min_mb <x> - SpdMatGetBlockWidth() reports 4 (block Lanczos for the
   top by default) from x MiB of the float32 matrix per rank on average (default 16)

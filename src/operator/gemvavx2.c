@@ -1,5 +1,5 @@
-/* The float32 operator's 4-vector products (block Lanczos with 4 vectors per pass, the
-   residual norms of 4 triplets at a time) in AVX2 + FMA intrinsics.
+/* The float32 operator's 3- and 4-vector products (block Lanczos with 3 or 4 vectors
+   per pass, the residual norms of 4 triplets at a time) in AVX2 + FMA intrinsics.
 
    Why not the portable loops of gemvimpl.h: with the local block column-major, a
    product with 4 vectors streams A once but sweeps the 4 vectors (m or N doubles each,
@@ -13,7 +13,11 @@
    float32 block each: 0.35-0.41 ns per entry for A X and 0.31-0.37 for A^T X, against
    0.55-0.60 and 0.52-0.56 for the portable kernels and 0.22-0.29 for a single-vector
    product (bench/results.md, row 7). Tiling the rows instead is slower still (the
-   column segments defeat the prefetchers: 0.6-0.9 ns per entry). */
+   column segments defeat the prefetchers: 0.6-0.9 ns per entry).
+   With 3 vectors both take 4 columns per sweep (12 coefficients or 12 accumulators, and
+   everything else, in the 16 registers): 0.24-0.33 ns per entry for A X and 0.22-0.33 for
+   A^T X on the same VM and block (session 13; 8 columns per sweep for A X, with the
+   coefficients read from L1, was no faster). */
 #include "gemvavx2.h"
 
 #if defined(SPD_HAVE_GEMV_AVX2)
@@ -51,50 +55,130 @@ SPD_AVX2 static inline double SpdHsum_Private(__m256d s)
   return _mm_cvtsd_f64(_mm_add_sd(l, _mm_unpackhi_pd(l, l)));
 }
 
-SPD_AVX2 void SpdF32GemvAVX2_N4(PetscInt m, PetscInt N, const float *a, PetscInt lda, const double *x, double *y, PetscInt ldy)
+/* The prefetch of a sweep over the nc columns from c0 at row i (a multiple of 4): one
+   line, SPD_PF_AHEAD floats ahead in column (i / 4) % 4 (the sweep's columns in turn;
+   with 3 columns the first takes the fourth turn too), or, past the column's end, in the
+   same column of the next sweep. Always inlined: not inlined (GCC 12 at -O1/-O2), its calls were
+   dropped with the prefetches. */
+SPD_AVX2 static inline __attribute__((always_inline)) void SpdPrefetch_Private(const float *c0, PetscInt i, PetscInt m, PetscInt lda, PetscInt nc)
 {
-  double  *y0 = y, *y1 = y0 + ldy, *y2 = y1 + ldy, *y3 = y2 + ldy;
-  PetscInt j = 0, m4 = m - m % 4;
+  PetscInt c = (i >> 2) & 3;
 
-  for (; j + 4 <= N; j += 4) { /* 4 columns per sweep over the 4 result vectors */
-    const float  *c0 = a + (size_t)j * lda, *c1 = c0 + lda, *c2 = c1 + lda, *c3 = c2 + lda;
-    const double *p  = x + 4 * j; /* p[4 c + r]: coefficient of column j + c in vector r */
-    __m256d       p0 = _mm256_broadcast_sd(p), p1 = _mm256_broadcast_sd(p + 1), p2 = _mm256_broadcast_sd(p + 2), p3 = _mm256_broadcast_sd(p + 3);
-    __m256d       q0 = _mm256_broadcast_sd(p + 4), q1 = _mm256_broadcast_sd(p + 5), q2 = _mm256_broadcast_sd(p + 6), q3 = _mm256_broadcast_sd(p + 7);
-    __m256d       r0 = _mm256_broadcast_sd(p + 8), r1 = _mm256_broadcast_sd(p + 9), r2 = _mm256_broadcast_sd(p + 10), r3 = _mm256_broadcast_sd(p + 11);
-    __m256d       s0 = _mm256_broadcast_sd(p + 12), s1 = _mm256_broadcast_sd(p + 13), s2 = _mm256_broadcast_sd(p + 14), s3 = _mm256_broadcast_sd(p + 15);
-    const float  *pf[4] = { c0 + SPD_PF_AHEAD, c1 + SPD_PF_AHEAD, c2 + SPD_PF_AHEAD, c3 + SPD_PF_AHEAD };
-    PetscInt      i     = 0;
-
-    for (; i < m4; i += 4) {
-      __m256d u = SpdLoad4_Private(c0 + i), v = SpdLoad4_Private(c1 + i), w = SpdLoad4_Private(c2 + i), z = SpdLoad4_Private(c3 + i);
-      _mm_prefetch((const char *)(pf[(i >> 2) & 3] + i + (i + SPD_PF_AHEAD < m ? 0 : 4 * lda - m)), _MM_HINT_T1); /* a line of each column per 16 rows */
-      _mm256_storeu_pd(y0 + i, _mm256_fmadd_pd(z, s0, _mm256_fmadd_pd(w, r0, _mm256_fmadd_pd(v, q0, _mm256_fmadd_pd(u, p0, _mm256_loadu_pd(y0 + i))))));
-      _mm256_storeu_pd(y1 + i, _mm256_fmadd_pd(z, s1, _mm256_fmadd_pd(w, r1, _mm256_fmadd_pd(v, q1, _mm256_fmadd_pd(u, p1, _mm256_loadu_pd(y1 + i))))));
-      _mm256_storeu_pd(y2 + i, _mm256_fmadd_pd(z, s2, _mm256_fmadd_pd(w, r2, _mm256_fmadd_pd(v, q2, _mm256_fmadd_pd(u, p2, _mm256_loadu_pd(y2 + i))))));
-      _mm256_storeu_pd(y3 + i, _mm256_fmadd_pd(z, s3, _mm256_fmadd_pd(w, r3, _mm256_fmadd_pd(v, q3, _mm256_fmadd_pd(u, p3, _mm256_loadu_pd(y3 + i))))));
-    }
-    for (; i < m; i++)
-      for (PetscInt r = 0; r < 4; r++) y[i + r * ldy] += (double)c0[i] * p[r] + (double)c1[i] * p[4 + r] + (double)c2[i] * p[8 + r] + (double)c3[i] * p[12 + r];
-  }
-  for (; j < N; j++) { /* the last N % 4 columns, one at a time */
-    const float  *c0 = a + (size_t)j * lda;
-    const double *p  = x + 4 * j;
-    __m256d       p0 = _mm256_broadcast_sd(p), p1 = _mm256_broadcast_sd(p + 1), p2 = _mm256_broadcast_sd(p + 2), p3 = _mm256_broadcast_sd(p + 3);
-    PetscInt      i = 0;
-
-    for (; i < m4; i += 4) {
-      __m256d u = SpdLoad4_Private(c0 + i);
-      _mm256_storeu_pd(y0 + i, _mm256_fmadd_pd(u, p0, _mm256_loadu_pd(y0 + i)));
-      _mm256_storeu_pd(y1 + i, _mm256_fmadd_pd(u, p1, _mm256_loadu_pd(y1 + i)));
-      _mm256_storeu_pd(y2 + i, _mm256_fmadd_pd(u, p2, _mm256_loadu_pd(y2 + i)));
-      _mm256_storeu_pd(y3 + i, _mm256_fmadd_pd(u, p3, _mm256_loadu_pd(y3 + i)));
-    }
-    for (; i < m; i++)
-      for (PetscInt r = 0; r < 4; r++) y[i + r * ldy] += (double)c0[i] * p[r];
-  }
+  if (c >= nc) c = 0;
+  __builtin_prefetch(c0 + c * lda + SPD_PF_AHEAD + i + (i + SPD_PF_AHEAD < m ? 0 : nc * lda - m), 0, 2); /* prefetcht1 */
 }
 
+/* The pieces the wide loops below leave: rows past the last multiple of 4 and the last
+   columns of A, for nv vectors (x row-major N x nv for A X, column-major for A^T X). */
+
+/* y_r[i] += sum_c A[i, c] p[nv c + r], rows i0 <= i < m, columns c < nc (at c0, lda), r < nv */
+static inline void SpdTailN_Private(PetscInt i0, PetscInt m, PetscInt nc, PetscInt nv, const float *c0, PetscInt lda, const double *p, double *y, PetscInt ldy)
+{
+  for (PetscInt i = i0; i < m; i++)
+    for (PetscInt r = 0; r < nv; r++) {
+      double s = 0.0;
+      for (PetscInt c = 0; c < nc; c++) s += (double)c0[i + c * lda] * p[nv * c + r];
+      y[i + r * ldy] += s;
+    }
+}
+
+/* y_r += A[:, j] p[r], r < nv: one column at c0 */
+SPD_AVX2 static inline void SpdColumnN_Private(PetscInt m, PetscInt nv, const float *c0, const double *p, double *y, PetscInt ldy)
+{
+  PetscInt m4 = m - m % 4;
+
+  for (PetscInt r = 0; r < nv; r++) {
+    __m256d pr = _mm256_broadcast_sd(p + r);
+    double *yr = y + r * ldy;
+    for (PetscInt i = 0; i < m4; i += 4) _mm256_storeu_pd(yr + i, _mm256_fmadd_pd(SpdLoad4_Private(c0 + i), pr, _mm256_loadu_pd(yr + i)));
+  }
+  SpdTailN_Private(m4, m, 1, nv, c0, 0, p, y, ldy);
+}
+
+/* r[nv c + q] += sum_i A[i, c] x_q[i], rows i0 <= i < m, columns c < nc (at c0, lda), q < nv */
+static inline void SpdTailT_Private(PetscInt i0, PetscInt m, PetscInt nc, PetscInt nv, const float *c0, PetscInt lda, const double *x, PetscInt ldx, double *r)
+{
+  for (PetscInt i = i0; i < m; i++)
+    for (PetscInt q = 0; q < nv; q++) {
+      double xi = x[i + q * ldx];
+      for (PetscInt c = 0; c < nc; c++) r[nv * c + q] += (double)c0[i + c * lda] * xi;
+    }
+}
+
+/* z[nv c + q] (nc nv = 12): the 12 sums of a sweep, acc[nv c + q] over rows < i0, and the
+   rows from i0 */
+SPD_AVX2 static inline void SpdFinishT_Private(const __m256d acc[12], PetscInt i0, PetscInt m, PetscInt nc, PetscInt nv, const float *c0, PetscInt lda, const double *x, PetscInt ldx, double *z)
+{
+  double r[12];
+
+  for (PetscInt q = 0; q < 12; q++) r[q] = SpdHsum_Private(acc[q]);
+  SpdTailT_Private(i0, m, nc, nv, c0, lda, x, ldx, r);
+  for (PetscInt q = 0; q < 12; q++) z[q] = r[q];
+}
+
+/* z[q] = A[:, j] . x_q, q < nv: one column at c0 */
+SPD_AVX2 static inline void SpdColumnT_Private(PetscInt m, PetscInt nv, const float *c0, const double *x, PetscInt ldx, double *z)
+{
+  PetscInt m4 = m - m % 4;
+
+  for (PetscInt q = 0; q < nv; q++) {
+    __m256d s = _mm256_setzero_pd();
+    for (PetscInt i = 0; i < m4; i += 4) s = _mm256_fmadd_pd(SpdLoad4_Private(c0 + i), _mm256_loadu_pd(x + q * ldx + i), s);
+    z[q] = SpdHsum_Private(s);
+  }
+  SpdTailT_Private(m4, m, 1, nv, c0, 0, x, ldx, z);
+}
+
+/* y_r[0:m] += A x_r, r < nv (3 or 4; a constant once inlined, so that the arrays below
+   live in registers): 4 columns per sweep over the nv result vectors, 4 nv broadcast
+   coefficients (those that do not fit the 16 registers are read from L1). */
+SPD_AVX2 static inline __attribute__((always_inline)) void SpdGemvN_Private(PetscInt nv, PetscInt m, PetscInt N, const float *a, PetscInt lda, const double *x, double *y, PetscInt ldy)
+{
+  PetscInt j = 0, m4 = m - m % 4;
+
+  for (; j + 4 <= N; j += 4) {
+    const float  *c0 = a + (size_t)j * lda;
+    const double *p  = x + nv * j; /* p[nv c + r]: coefficient of column j + c in vector r */
+    __m256d       co[4][4];
+
+#  pragma GCC unroll 4
+    for (PetscInt c = 0; c < 4; c++)
+#  pragma GCC unroll 4
+      for (PetscInt r = 0; r < nv; r++) co[c][r] = _mm256_broadcast_sd(p + nv * c + r);
+    for (PetscInt i = 0; i < m4; i += 4) {
+      __m256d u[4];
+#  pragma GCC unroll 4
+      for (PetscInt c = 0; c < 4; c++) u[c] = SpdLoad4_Private(c0 + c * lda + i);
+      SpdPrefetch_Private(c0, i, m, lda, 4); /* a line of each column per 16 rows */
+#  pragma GCC unroll 4
+      for (PetscInt r = 0; r < nv; r++) {
+        __m256d s = _mm256_loadu_pd(y + r * ldy + i);
+#  pragma GCC unroll 4
+        for (PetscInt c = 0; c < 4; c++) s = _mm256_fmadd_pd(u[c], co[c][r], s);
+        _mm256_storeu_pd(y + r * ldy + i, s);
+      }
+    }
+    SpdTailN_Private(m4, m, 4, nv, c0, lda, p, y, ldy);
+  }
+  for (; j < N; j++) SpdColumnN_Private(m, nv, a + (size_t)j * lda, x + nv * j, y, ldy); /* the last N % 4 columns */
+}
+
+SPD_AVX2 void SpdF32GemvAVX2_N4(PetscInt m, PetscInt N, const float *a, PetscInt lda, const double *x, double *y, PetscInt ldy)
+{
+  SpdGemvN_Private(4, m, N, a, lda, x, y, ldy);
+}
+
+SPD_AVX2 void SpdF32GemvAVX2_N3(PetscInt m, PetscInt N, const float *a, PetscInt lda, const double *x, double *y, PetscInt ldy)
+{
+  SpdGemvN_Private(3, m, N, a, lda, x, y, ldy);
+}
+
+/* The A^T X kernels are written out for 4 vectors (3 columns per sweep, the columns
+   loaded first) and 3 vectors (4 columns, the vector entries loaded first), each with its
+   12 sums, the loads it shares and one more in the 16 registers. One function for both
+   (the widths as constants, like SpdGemvN_Private) was measured slower: GCC 12 re-loads
+   each vector entry in every FMA, and the 4-vector pass lost 15-25 % streaming (2 ranks,
+   10000 x 50000 each, on the EPYC VM). */
 SPD_AVX2 void SpdF32GemvAVX2_T4(PetscInt m, PetscInt N, const float *a, PetscInt lda, const double *x, PetscInt ldx, double *z)
 {
   const double *x0 = x, *x1 = x0 + ldx, *x2 = x1 + ldx, *x3 = x2 + ldx;
@@ -103,13 +187,11 @@ SPD_AVX2 void SpdF32GemvAVX2_T4(PetscInt m, PetscInt N, const float *a, PetscInt
   for (; j + 3 <= N; j += 3) { /* 3 columns per sweep over the 4 input vectors */
     const float *c0 = a + (size_t)j * lda, *c1 = c0 + lda, *c2 = c1 + lda;
     __m256d      s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0, e0 = s0, e1 = s0, e2 = s0, e3 = s0;
-    const float *pf[4] = { c0 + SPD_PF_AHEAD, c1 + SPD_PF_AHEAD, c2 + SPD_PF_AHEAD, c0 + SPD_PF_AHEAD };
-    double       r[12];
     PetscInt     i = 0;
 
     for (; i < m4; i += 4) {
       __m256d u = SpdLoad4_Private(c0 + i), v = SpdLoad4_Private(c1 + i), w = SpdLoad4_Private(c2 + i), b;
-      _mm_prefetch((const char *)(pf[(i >> 2) & 3] + i + (i + SPD_PF_AHEAD < m ? 0 : 3 * lda - m)), _MM_HINT_T1); /* c1, c2 a line per 16 rows, c0 per 8 */
+      SpdPrefetch_Private(c0, i, m, lda, 3); /* c1, c2 a line per 16 rows, c0 per 8 */
       b  = _mm256_loadu_pd(x0 + i);
       s0 = _mm256_fmadd_pd(u, b, s0);
       t0 = _mm256_fmadd_pd(v, b, t0);
@@ -129,39 +211,50 @@ SPD_AVX2 void SpdF32GemvAVX2_T4(PetscInt m, PetscInt N, const float *a, PetscInt
     }
     {
       const __m256d acc[12] = { s0, s1, s2, s3, t0, t1, t2, t3, e0, e1, e2, e3 };
-      for (PetscInt q = 0; q < 12; q++) r[q] = SpdHsum_Private(acc[q]);
+      SpdFinishT_Private(acc, i, m, 3, 4, c0, lda, x, ldx, z + 4 * j);
     }
-    for (; i < m; i++)
-      for (PetscInt q = 0; q < 4; q++) {
-        double xi = x[i + q * ldx];
-        r[q] += (double)c0[i] * xi;
-        r[4 + q] += (double)c1[i] * xi;
-        r[8 + q] += (double)c2[i] * xi;
-      }
-    for (PetscInt q = 0; q < 12; q++) z[4 * j + q] = r[q];
   }
-  for (; j < N; j++) { /* the last N % 3 columns, one at a time */
-    const float *c0 = a + (size_t)j * lda;
-    __m256d      s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
-    double       r[4];
+  for (; j < N; j++) SpdColumnT_Private(m, 4, a + (size_t)j * lda, x, ldx, z + 4 * j); /* the last N % 3 columns */
+}
+
+SPD_AVX2 void SpdF32GemvAVX2_T3(PetscInt m, PetscInt N, const float *a, PetscInt lda, const double *x, PetscInt ldx, double *z)
+{
+  const double *x0 = x, *x1 = x0 + ldx, *x2 = x1 + ldx;
+  PetscInt      j = 0, m4 = m - m % 4;
+
+  for (; j + 4 <= N; j += 4) { /* 4 columns per sweep over the 3 input vectors: 12 sums, 3 vector entries and a column in the 16 registers */
+    const float *c0 = a + (size_t)j * lda, *c1 = c0 + lda, *c2 = c1 + lda, *c3 = c2 + lda;
+    __m256d      s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, t0 = s0, t1 = s0, t2 = s0, e0 = s0, e1 = s0, e2 = s0, f0 = s0, f1 = s0, f2 = s0;
     PetscInt     i = 0;
 
     for (; i < m4; i += 4) {
-      __m256d u = SpdLoad4_Private(c0 + i);
-      s0        = _mm256_fmadd_pd(u, _mm256_loadu_pd(x0 + i), s0);
-      s1        = _mm256_fmadd_pd(u, _mm256_loadu_pd(x1 + i), s1);
-      s2        = _mm256_fmadd_pd(u, _mm256_loadu_pd(x2 + i), s2);
-      s3        = _mm256_fmadd_pd(u, _mm256_loadu_pd(x3 + i), s3);
+      __m256d b0 = _mm256_loadu_pd(x0 + i), b1 = _mm256_loadu_pd(x1 + i), b2 = _mm256_loadu_pd(x2 + i), u;
+      SpdPrefetch_Private(c0, i, m, lda, 4); /* a line of each column per 16 rows */
+      u  = SpdLoad4_Private(c0 + i);
+      s0 = _mm256_fmadd_pd(u, b0, s0);
+      s1 = _mm256_fmadd_pd(u, b1, s1);
+      s2 = _mm256_fmadd_pd(u, b2, s2);
+      u  = SpdLoad4_Private(c1 + i);
+      t0 = _mm256_fmadd_pd(u, b0, t0);
+      t1 = _mm256_fmadd_pd(u, b1, t1);
+      t2 = _mm256_fmadd_pd(u, b2, t2);
+      u  = SpdLoad4_Private(c2 + i);
+      e0 = _mm256_fmadd_pd(u, b0, e0);
+      e1 = _mm256_fmadd_pd(u, b1, e1);
+      e2 = _mm256_fmadd_pd(u, b2, e2);
+      u  = SpdLoad4_Private(c3 + i);
+      f0 = _mm256_fmadd_pd(u, b0, f0);
+      f1 = _mm256_fmadd_pd(u, b1, f1);
+      f2 = _mm256_fmadd_pd(u, b2, f2);
     }
     {
-      const __m256d acc[4] = { s0, s1, s2, s3 };
-      for (PetscInt q = 0; q < 4; q++) r[q] = SpdHsum_Private(acc[q]);
+      const __m256d acc[12] = { s0, s1, s2, t0, t1, t2, e0, e1, e2, f0, f1, f2 };
+      SpdFinishT_Private(acc, i, m, 4, 3, c0, lda, x, ldx, z + 3 * j);
     }
-    for (; i < m; i++)
-      for (PetscInt q = 0; q < 4; q++) r[q] += (double)c0[i] * x[i + q * ldx];
-    for (PetscInt q = 0; q < 4; q++) z[4 * j + q] = r[q];
   }
+  for (; j < N; j++) SpdColumnT_Private(m, 3, a + (size_t)j * lda, x, ldx, z + 3 * j); /* the last N % 4 columns */
 }
+
 #else
 PetscBool SpdGemvAVX2Available(void)
 {

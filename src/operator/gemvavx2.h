@@ -1,6 +1,7 @@
-/* The float32 operator's 4-vector kernels written for AVX2 + FMA (gemvavx2.c), used by
-   densef32.c when the CPU has them (SpdGemvAVX2Available); otherwise the portable
-   kernels of gemvimpl.h run. Same arguments as SpdF32Gemv_N4/_T4; _N4 accumulates. */
+/* The float32 operator's 3- and 4-vector kernels written for AVX2 + FMA (gemvavx2.c),
+   used by densef32.c when the CPU has them (SpdGemvAVX2Available); otherwise the
+   portable kernels of gemvimpl.h run. Same arguments as SpdF32Gemv_N4/_T4; _N4 and _N3
+   accumulate. */
 #pragma once
 #include <petscsys.h>
 
@@ -15,4 +16,7 @@ PETSC_INTERN PetscBool SpdGemvAVX2Available(void);
 PETSC_INTERN void SpdF32GemvAVX2_N4(PetscInt m, PetscInt N, const float *a, PetscInt lda, const double *x, double *y, PetscInt ldy);
 /* z[4 j + r] = (A^T x_r)[j], r < 4, j < N; x column-major m x 4 (ldx) */
 PETSC_INTERN void SpdF32GemvAVX2_T4(PetscInt m, PetscInt N, const float *a, PetscInt lda, const double *x, PetscInt ldx, double *z);
+/* the same for 3 vectors: x row-major N x 3 (N3), z[3 j + r] (T3) */
+PETSC_INTERN void SpdF32GemvAVX2_N3(PetscInt m, PetscInt N, const float *a, PetscInt lda, const double *x, double *y, PetscInt ldy);
+PETSC_INTERN void SpdF32GemvAVX2_T3(PetscInt m, PetscInt N, const float *a, PetscInt lda, const double *x, PetscInt ldx, double *z);
 #endif
