@@ -163,17 +163,15 @@ static PetscErrorCode SpdF32LocalBlockN_Private(const SpdDenseF32 *d, PetscInt w
   PetscFunctionBegin;
   if (w == 2)
     SpdF32Gemv_N2(d->mloc, d->N, d->a, d->mloc, xk, yb, d->mloc);
-  else if (w == 3) {
-#if defined(SPD_HAVE_GEMV_AVX2)
-    PetscCall(PetscArrayzero(yb, (size_t)d->mloc * w));
-    SpdF32GemvAVX2_N3(d->mloc, d->N, d->a, d->mloc, xk, yb, d->mloc);
-#endif
-  } else if (d->avx2) {
+  else if (d->avx2) {
 #if defined(SPD_HAVE_GEMV_AVX2)
     PetscInt c = w > 4 ? SpdF32Chunk_Private(d) : d->N; /* one group: one sweep */
     PetscCall(PetscArrayzero(yb, (size_t)d->mloc * w));
-    for (PetscInt j0 = 0; j0 < d->N; j0 += c)
-      for (PetscInt g = 0; g < w; g += 4) SpdF32GemvAVX2_N4(d->mloc, PetscMin(c, d->N - j0), d->a + (size_t)j0 * d->mloc, d->mloc, xk + (size_t)g * d->N + 4 * (size_t)j0, yb + (size_t)g * d->mloc, d->mloc);
+    if (w == 3)
+      SpdF32GemvAVX2_N3(d->mloc, d->N, d->a, d->mloc, xk, yb, d->mloc);
+    else
+      for (PetscInt j0 = 0; j0 < d->N; j0 += c)
+        for (PetscInt g = 0; g < w; g += 4) SpdF32GemvAVX2_N4(d->mloc, PetscMin(c, d->N - j0), d->a + (size_t)j0 * d->mloc, d->mloc, xk + (size_t)g * d->N + 4 * (size_t)j0, yb + (size_t)g * d->mloc, d->mloc);
 #endif
   } else if (w == 4)
     SpdF32Gemv_N4(d->mloc, d->N, d->a, d->mloc, xk, yb, d->mloc);
@@ -204,15 +202,14 @@ static PetscErrorCode SpdF32LocalBlockT_Private(const SpdDenseF32 *d, PetscInt w
   PetscFunctionBegin;
   if (w == 2)
     SpdF32Gemv_T2(d->mloc, d->N, d->a, d->mloc, ub, d->mloc, zk);
-  else if (w == 3) {
-#if defined(SPD_HAVE_GEMV_AVX2)
-    SpdF32GemvAVX2_T3(d->mloc, d->N, d->a, d->mloc, ub, d->mloc, zk);
-#endif
-  } else if (d->avx2) {
+  else if (d->avx2) {
 #if defined(SPD_HAVE_GEMV_AVX2)
     PetscInt c = w > 4 ? SpdF32Chunk_Private(d) : d->N; /* one group: one sweep */
-    for (PetscInt j0 = 0; j0 < d->N; j0 += c)
-      for (PetscInt g = 0; g < w; g += 4) SpdF32GemvAVX2_T4(d->mloc, PetscMin(c, d->N - j0), d->a + (size_t)j0 * d->mloc, d->mloc, ub + (size_t)g * d->mloc, d->mloc, zk + (size_t)g * d->N + 4 * (size_t)j0);
+    if (w == 3)
+      SpdF32GemvAVX2_T3(d->mloc, d->N, d->a, d->mloc, ub, d->mloc, zk);
+    else
+      for (PetscInt j0 = 0; j0 < d->N; j0 += c)
+        for (PetscInt g = 0; g < w; g += 4) SpdF32GemvAVX2_T4(d->mloc, PetscMin(c, d->N - j0), d->a + (size_t)j0 * d->mloc, d->mloc, ub + (size_t)g * d->mloc, d->mloc, zk + (size_t)g * d->N + 4 * (size_t)j0);
 #endif
   } else if (w == 4)
     SpdF32Gemv_T4(d->mloc, d->N, d->a, d->mloc, ub, d->mloc, zk);

@@ -55,17 +55,14 @@ SPD_AVX2 static inline double SpdHsum_Private(__m256d s)
   return _mm_cvtsd_f64(_mm_add_sd(l, _mm_unpackhi_pd(l, l)));
 }
 
-/* The prefetch of a sweep over the nc columns from c0 at row i (a multiple of 4): one
-   line, SPD_PF_AHEAD floats ahead in column (i / 4) % 4 (the sweep's columns in turn;
-   with 3 columns the first takes the fourth turn too), or, past the column's end, in the
-   same column of the next sweep. Always inlined: not inlined (GCC 12 at -O1/-O2), its calls were
-   dropped with the prefetches. */
-SPD_AVX2 static inline __attribute__((always_inline)) void SpdPrefetch_Private(const float *c0, PetscInt i, PetscInt m, PetscInt lda, PetscInt nc)
+/* The prefetch of a sweep over nc columns at row i (a multiple of 4): one line, in column
+   pf[(i / 4) % 4] (the sweep's columns in turn, SPD_PF_AHEAD floats ahead; with 3 columns
+   pf[3] repeats the first), or, past the column's end, in the same column of the next
+   sweep. Always inlined: GCC 12 at -O1/-O2 did not inline it and dropped its calls,
+   prefetches and all. */
+SPD_AVX2 static inline __attribute__((always_inline)) void SpdPrefetch_Private(const float *const pf[4], PetscInt i, PetscInt m, PetscInt lda, PetscInt nc)
 {
-  PetscInt c = (i >> 2) & 3;
-
-  if (c >= nc) c = 0;
-  __builtin_prefetch(c0 + c * lda + SPD_PF_AHEAD + i + (i + SPD_PF_AHEAD < m ? 0 : nc * lda - m), 0, 2); /* prefetcht1 */
+  __builtin_prefetch(pf[(i >> 2) & 3] + i + (i + SPD_PF_AHEAD < m ? 0 : nc * lda - m), 0, 2); /* prefetcht1 */
 }
 
 /* The pieces the wide loops below leave: rows past the last multiple of 4 and the last
@@ -109,7 +106,7 @@ static inline void SpdTailT_Private(PetscInt i0, PetscInt m, PetscInt nc, PetscI
    rows from i0 */
 SPD_AVX2 static inline void SpdFinishT_Private(const __m256d acc[12], PetscInt i0, PetscInt m, PetscInt nc, PetscInt nv, const float *c0, PetscInt lda, const double *x, PetscInt ldx, double *z)
 {
-  double r[12];
+  double r[12]; /* not z itself: the tail would then re-read x after every store to z */
 
   for (PetscInt q = 0; q < 12; q++) r[q] = SpdHsum_Private(acc[q]);
   SpdTailT_Private(i0, m, nc, nv, c0, lda, x, ldx, r);
@@ -137,9 +134,10 @@ SPD_AVX2 static inline __attribute__((always_inline)) void SpdGemvN_Private(Pets
   PetscInt j = 0, m4 = m - m % 4;
 
   for (; j + 4 <= N; j += 4) {
-    const float  *c0 = a + (size_t)j * lda;
-    const double *p  = x + nv * j; /* p[nv c + r]: coefficient of column j + c in vector r */
-    __m256d       co[4][4];
+    const float       *c0    = a + (size_t)j * lda;
+    const float *const pf[4] = { c0 + SPD_PF_AHEAD, c0 + lda + SPD_PF_AHEAD, c0 + 2 * lda + SPD_PF_AHEAD, c0 + 3 * lda + SPD_PF_AHEAD };
+    const double      *p     = x + nv * j; /* p[nv c + r]: coefficient of column j + c in vector r */
+    __m256d            co[4][4];
 
 #  pragma GCC unroll 4
     for (PetscInt c = 0; c < 4; c++)
@@ -149,7 +147,7 @@ SPD_AVX2 static inline __attribute__((always_inline)) void SpdGemvN_Private(Pets
       __m256d u[4];
 #  pragma GCC unroll 4
       for (PetscInt c = 0; c < 4; c++) u[c] = SpdLoad4_Private(c0 + c * lda + i);
-      SpdPrefetch_Private(c0, i, m, lda, 4); /* a line of each column per 16 rows */
+      SpdPrefetch_Private(pf, i, m, lda, 4); /* a line of each column per 16 rows */
 #  pragma GCC unroll 4
       for (PetscInt r = 0; r < nv; r++) {
         __m256d s = _mm256_loadu_pd(y + r * ldy + i);
@@ -185,13 +183,14 @@ SPD_AVX2 void SpdF32GemvAVX2_T4(PetscInt m, PetscInt N, const float *a, PetscInt
   PetscInt      j = 0, m4 = m - m % 4;
 
   for (; j + 3 <= N; j += 3) { /* 3 columns per sweep over the 4 input vectors */
-    const float *c0 = a + (size_t)j * lda, *c1 = c0 + lda, *c2 = c1 + lda;
-    __m256d      s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0, e0 = s0, e1 = s0, e2 = s0, e3 = s0;
-    PetscInt     i = 0;
+    const float       *c0 = a + (size_t)j * lda, *c1 = c0 + lda, *c2 = c1 + lda;
+    const float *const pf[4] = { c0 + SPD_PF_AHEAD, c1 + SPD_PF_AHEAD, c2 + SPD_PF_AHEAD, c0 + SPD_PF_AHEAD };
+    __m256d            s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0, e0 = s0, e1 = s0, e2 = s0, e3 = s0;
+    PetscInt           i = 0;
 
     for (; i < m4; i += 4) {
       __m256d u = SpdLoad4_Private(c0 + i), v = SpdLoad4_Private(c1 + i), w = SpdLoad4_Private(c2 + i), b;
-      SpdPrefetch_Private(c0, i, m, lda, 3); /* c1, c2 a line per 16 rows, c0 per 8 */
+      SpdPrefetch_Private(pf, i, m, lda, 3); /* c1, c2 a line per 16 rows, c0 per 8 */
       b  = _mm256_loadu_pd(x0 + i);
       s0 = _mm256_fmadd_pd(u, b, s0);
       t0 = _mm256_fmadd_pd(v, b, t0);
@@ -223,13 +222,14 @@ SPD_AVX2 void SpdF32GemvAVX2_T3(PetscInt m, PetscInt N, const float *a, PetscInt
   PetscInt      j = 0, m4 = m - m % 4;
 
   for (; j + 4 <= N; j += 4) { /* 4 columns per sweep over the 3 input vectors: 12 sums, 3 vector entries and a column in the 16 registers */
-    const float *c0 = a + (size_t)j * lda, *c1 = c0 + lda, *c2 = c1 + lda, *c3 = c2 + lda;
-    __m256d      s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, t0 = s0, t1 = s0, t2 = s0, e0 = s0, e1 = s0, e2 = s0, f0 = s0, f1 = s0, f2 = s0;
-    PetscInt     i = 0;
+    const float       *c0 = a + (size_t)j * lda, *c1 = c0 + lda, *c2 = c1 + lda, *c3 = c2 + lda;
+    const float *const pf[4] = { c0 + SPD_PF_AHEAD, c1 + SPD_PF_AHEAD, c2 + SPD_PF_AHEAD, c3 + SPD_PF_AHEAD };
+    __m256d            s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, t0 = s0, t1 = s0, t2 = s0, e0 = s0, e1 = s0, e2 = s0, f0 = s0, f1 = s0, f2 = s0;
+    PetscInt           i = 0;
 
     for (; i < m4; i += 4) {
       __m256d b0 = _mm256_loadu_pd(x0 + i), b1 = _mm256_loadu_pd(x1 + i), b2 = _mm256_loadu_pd(x2 + i), u;
-      SpdPrefetch_Private(c0, i, m, lda, 4); /* a line of each column per 16 rows */
+      SpdPrefetch_Private(pf, i, m, lda, 4); /* a line of each column per 16 rows */
       u  = SpdLoad4_Private(c0 + i);
       s0 = _mm256_fmadd_pd(u, b0, s0);
       s1 = _mm256_fmadd_pd(u, b1, s1);

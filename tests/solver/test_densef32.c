@@ -21,8 +21,9 @@ static PetscErrorCode CheckVecs(const char what[], Vec got, Vec ref)
 
 /* SpdMatMultBlock / SpdMatMultTransposeBlock of the float32 copy of A against the float64
    products yref_r = A x_r and vref_r = A^T u_r, for every k <= kmax (k = 1: the single
-   product; groups of 2, of 4, and above four the panel GEMMs or groups of 4 in one sweep;
-   zero-padded), with the portable kernels and then gemvavx2.c's where the CPU has AVX2. */
+   product; groups of 2, of 3 (gemvavx2.c; padded to 4 by the portable kernels), of 4, and
+   above four the panel GEMMs or groups of 4 in one sweep; zero-padded), with the portable
+   kernels and then gemvavx2.c's where the CPU has AVX2. */
 static PetscErrorCode CheckBlockProducts(Mat A, PetscInt kmax, Vec x[], Vec u[], Vec yref[], Vec vref[])
 {
   Vec *y, *v;
